@@ -1,0 +1,20 @@
+"""ocitool: manage container images the same way on docker, podman and an OCI store."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["Client", "__version__"]
+
+if TYPE_CHECKING:
+    from ocitool.client import Client
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `ocitool --version` does not pay for pydantic.
+    if name == "Client":
+        from ocitool.client import Client
+
+        return Client
+    raise AttributeError(name)

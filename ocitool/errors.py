@@ -1,0 +1,177 @@
+"""The errors every backend maps its engine's failures to.
+
+Each error knows its exit code and a hint, so the CLI can print one clear line
+and scripts can branch on the code without parsing text. The table of codes is
+documented in the README; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+# Exit codes, documented in the README ("Exit codes").
+EXIT_OK = 0
+EXIT_ENGINE = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_IN_USE = 4
+EXIT_UNAVAILABLE = 5
+EXIT_NOT_SUPPORTED = 6
+EXIT_TIMEOUT = 7
+EXIT_CONFLICT = 8
+EXIT_INTERRUPTED = 130
+
+
+class OcitoolError(Exception):
+    """Base of every error ocitool raises on purpose."""
+
+    exit_code: ClassVar[int] = EXIT_ENGINE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        """The message and hint as a single line, for the CLI and logs."""
+        text = " ".join(self.message.split())
+        if self.hint:
+            text += f" (hint: {' '.join(self.hint.split())})"
+        return text
+
+
+class UsageError(OcitoolError):
+    """The user's input is wrong before any engine is asked."""
+
+    exit_code = EXIT_USAGE
+
+
+class InvalidReference(UsageError):
+    """A string that is not a valid image reference, ID or container name."""
+
+    def __init__(self, value: str, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(
+            f"invalid reference {value!r}: {reason}",
+            hint=hint or "use NAME[:TAG] or NAME@sha256:<64 hex>, lowercase, e.g. myapp:1.0",
+        )
+        self.value = value
+        self.reason = reason
+
+
+class ImageNotFound(OcitoolError):
+    exit_code = EXIT_NOT_FOUND
+
+    def __init__(self, refs: Sequence[str], *, backend: str, hint: str | None = None) -> None:
+        names = ", ".join(refs)
+        noun = "image" if len(refs) == 1 else "images"
+        super().__init__(
+            f"{noun} not found on {backend}: {names}",
+            hint=hint or f"list local images with 'ocitool --backend {backend} images'",
+        )
+        self.refs = list(refs)
+        self.backend = backend
+
+
+class ContainerNotFound(OcitoolError):
+    exit_code = EXIT_NOT_FOUND
+
+    def __init__(self, names: Sequence[str], *, backend: str, hint: str | None = None) -> None:
+        noun = "container" if len(names) == 1 else "containers"
+        super().__init__(
+            f"{noun} not found on {backend}: {', '.join(names)}",
+            hint=hint or f"list containers with 'ocitool --backend {backend} ps -a'",
+        )
+        self.names = list(names)
+        self.backend = backend
+
+
+class ImageInUse(OcitoolError):
+    """An image cannot go because containers hold it; names them so the user can act."""
+
+    exit_code = EXIT_IN_USE
+
+    def __init__(
+        self, ref: str, containers: Sequence[str], *, backend: str, hint: str | None = None
+    ) -> None:
+        held = ", ".join(containers) if containers else "a container"
+        super().__init__(
+            f"image {ref} is in use on {backend} by {held}",
+            hint=hint or "stop and remove those containers first ('ocitool stop', 'ocitool rm')",
+        )
+        self.ref = ref
+        self.containers = list(containers)
+        self.backend = backend
+
+
+class Conflict(OcitoolError):
+    """The operation would overwrite or contradict existing state."""
+
+    exit_code = EXIT_CONFLICT
+
+
+class BackendUnavailable(OcitoolError):
+    """The engine is missing, not running, or not reachable."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+    def __init__(self, backend: str, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{backend}: {reason}", hint=hint)
+        self.backend = backend
+        self.reason = reason
+
+
+class NotSupported(OcitoolError):
+    """This backend cannot do what was asked; the hint names what would."""
+
+    exit_code = EXIT_NOT_SUPPORTED
+
+
+class EngineError(OcitoolError):
+    """The engine failed in a way no other error describes; carries what it said."""
+
+    exit_code = EXIT_ENGINE
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        returncode: int | None,
+        stderr: str,
+        *,
+        message: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stderr = stderr
+        detail = last_meaningful_line(stderr) or "no error output"
+        program = self.argv[0] if self.argv else "engine"
+        super().__init__(
+            message or f"{program} failed (exit {returncode}): {detail}",
+            hint=hint or "run again with --debug to see the engine's command and output",
+        )
+
+
+class EngineTimeout(EngineError):
+    """An engine call ran past its timeout and was killed."""
+
+    exit_code = EXIT_TIMEOUT
+
+    def __init__(self, argv: Sequence[str], timeout: float, stderr: str = "") -> None:
+        program = argv[0] if argv else "engine"
+        super().__init__(
+            argv,
+            None,
+            stderr,
+            message=f"{program} did not finish within {timeout:g}s and was stopped",
+            hint="raise the limit with OCITOOL_TIMEOUT=SECONDS, or check the engine's health",
+        )
+        self.timeout = timeout
+
+
+def last_meaningful_line(text: str) -> str:
+    """The last non-empty line of an engine's stderr, where engines put the actual error."""
+    for line in reversed(text.strip().splitlines()):
+        if line.strip():
+            return line.strip()
+    return ""

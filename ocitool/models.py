@@ -1,0 +1,145 @@
+"""The normalized models every backend returns.
+
+One schema for every engine: IDs are always `sha256:` plus 64 hex, sizes are
+integer bytes, times are timezone-aware UTC. A field is None only where the
+engine really cannot know the value in the call that produced the model; the
+README lists the fields whose values differ between engines and why.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+BackendName = Literal["docker", "podman", "oci"]
+
+Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+"""A sha256 content digest in canonical form."""
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must carry a timezone")
+    return value.astimezone(UTC)
+
+
+UTCDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+"""Serialized as RFC 3339 with a `Z` suffix."""
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ImageConfig(Model):
+    """The runtime defaults an image carries (the OCI image config's `config`)."""
+
+    cmd: list[str] | None = Field(None, description="Default arguments; None when unset.")
+    entrypoint: list[str] | None = Field(None, description="Entrypoint; None when unset.")
+    env: list[str] = Field(default_factory=list, description="KEY=value pairs, in image order.")
+    labels: dict[str, str] = Field(default_factory=dict)
+    working_dir: str = ""
+    user: str = ""
+
+
+class Layer(Model):
+    """One step of an image's history, and the filesystem layer it added if any.
+
+    `empty` steps (ENV, CMD, a config-only commit) add no layer and have no
+    diff_id. In `Image.layers` only real layers appear, bottom first.
+    """
+
+    diff_id: Digest | None = Field(
+        None, description="sha256 of the uncompressed layer tar; None for empty steps."
+    )
+    digest: Digest | None = Field(
+        None, description="Compressed blob digest, where the store keeps one."
+    )
+    size: int | None = Field(
+        None, ge=0, description="Bytes the engine accounts for this layer; None if not reported."
+    )
+    created: UTCDateTime | None = None
+    created_by: str | None = None
+    author: str | None = None
+    comment: str | None = None
+    empty: bool = False
+    image_id: Digest | None = Field(
+        None, description="The local image this step produced, where the engine still knows it."
+    )
+
+
+class Image(Model):
+    """A local image, the same shape on every backend."""
+
+    id: Digest = Field(description="Image ID: the sha256 of the image config.")
+    names: list[str] = Field(
+        default_factory=list, description="Repository tags; empty for an untagged image."
+    )
+    repo_digests: list[str] = Field(default_factory=list)
+    created: UTCDateTime | None = None
+    author: str | None = None
+    comment: str | None = None
+    size: int = Field(ge=0, description="Bytes, as the engine accounts them (see README).")
+    architecture: str | None = None
+    os: str | None = None
+    config: ImageConfig = Field(default_factory=ImageConfig)
+    layers: list[Layer] = Field(
+        default_factory=list, description="Filesystem layers, bottom first."
+    )
+    parent: Digest | None = Field(None, description="The parent image, where the engine knows it.")
+    backend: BackendName
+
+    @property
+    def short_id(self) -> str:
+        return self.id.removeprefix("sha256:")[:12]
+
+    @property
+    def diff_ids(self) -> list[str]:
+        return [layer.diff_id for layer in self.layers if layer.diff_id]
+
+
+ContainerState = Literal[
+    "created",
+    "running",
+    "paused",
+    "restarting",
+    "removing",
+    "exited",
+    "dead",
+    "stopped",
+    "unknown",
+]
+
+
+class Container(Model):
+    """A container, as far as image management cares about it."""
+
+    id: str = Field(pattern=r"^[0-9a-f]{64}$", description="Full container ID (not a digest).")
+    name: str
+    image: str = Field(description="The image as the container was created from it.")
+    image_id: Digest | None = Field(None, description="None if the image is gone.")
+    state: ContainerState
+    created: UTCDateTime | None = None
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+
+class EngineInfo(Model):
+    """What `ocitool backends` and `Client.info()` report about one engine."""
+
+    backend: BackendName
+    found: bool = Field(description="The engine's executable is on PATH.")
+    path: str | None = None
+    version: str | None = Field(None, description="Engine (server) version.")
+    client_version: str | None = None
+    api_version: str | None = None
+    reachable: bool = False
+    rootless: bool | None = None
+    storage_driver: str | None = None
+    storage_root: str | None = None
+    endpoint: str | None = Field(None, description="Where the engine is reached (DOCKER_HOST ...).")
+    reason: str | None = Field(None, description="Why the engine cannot be used, if it cannot.")
