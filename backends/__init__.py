@@ -1,0 +1,106 @@
+"""The engine backends, loaded lazily by name.
+
+Only this package knows how each engine is found and reached; the core asks
+it for a backend, or for a cheap yes/no on whether one can work here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from typing import TYPE_CHECKING
+
+from ocitool.errors import NotSupported, UsageError
+
+if TYPE_CHECKING:
+    from ocitool.backend import Backend
+    from ocitool.config import Config
+    from ocitool.models import EngineInfo
+    from ocitool.runner import Runner
+
+NAMES = ("docker", "podman", "oci")
+
+
+def load(name: str, runner: Runner, config: Config) -> Backend:
+    if name == "docker":
+        from backends.docker import DockerBackend
+
+        return DockerBackend(runner, executable=config.docker.executable, host=config.docker.host)
+    if name == "podman":
+        from backends.podman import PodmanBackend
+
+        return PodmanBackend(runner, executable=config.podman.executable)
+    if name == "oci":
+        raise NotSupported(
+            "the daemonless oci backend is not available in this version of ocitool",
+            hint="use --backend docker or --backend podman",
+        )
+    raise UsageError(f"unknown backend {name!r}", hint=f"choose one of {', '.join(NAMES)}, auto")
+
+
+def unusable_reason(name: str, config: Config) -> str | None:
+    """Why `name` cannot work here, or None; no engine process is started.
+
+    `auto` calls this on every command, so it only looks at PATH and, for
+    docker, tries to connect to a local socket (microseconds).
+    """
+    if name == "docker":
+        return _missing(config.docker.executable) or _docker_endpoint_problem(config)
+    if name == "podman":
+        return _missing(config.podman.executable)  # daemonless: found is enough
+    if name == "oci":
+        return "the oci backend is not available in this version"
+    return f"unknown backend {name!r}"
+
+
+def _missing(executable: str) -> str | None:
+    if shutil.which(executable) is None:
+        return f"executable {executable!r} not found on PATH"
+    return None
+
+
+def _docker_endpoint_problem(config: Config) -> str | None:
+    from backends.docker import DEFAULT_HOST
+
+    host = config.docker.host or os.environ.get("DOCKER_HOST")
+    if host is None and os.environ.get("DOCKER_CONTEXT"):
+        return None  # a docker context picks the endpoint; only a real call can tell
+    return _unix_socket_problem(host or DEFAULT_HOST)
+
+
+def _unix_socket_problem(host: str) -> str | None:
+    if not host.startswith("unix://"):
+        return None  # tcp:// or ssh://: only a real call can tell
+    path = host.removeprefix("unix://")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        try:
+            sock.connect(path)
+        except FileNotFoundError:
+            return (
+                f"daemon not reachable at {host} (no such socket);"
+                " is dockerd running? set DOCKER_HOST"
+            )
+        except PermissionError:
+            return f"permission denied on {host}; is this user in the docker group?"
+        except OSError as exc:
+            return f"daemon not reachable at {host} ({exc.strerror}); is dockerd running?"
+    return None
+
+
+def survey(runner: Runner, config: Config) -> list[EngineInfo]:
+    """Every backend's EngineInfo, for `ocitool backends`."""
+    from ocitool.models import EngineInfo
+
+    infos = [load(name, runner, config).info() for name in ("docker", "podman")]
+    tools = {t: shutil.which(t) for t in ("skopeo", "umoci")}
+    infos.append(
+        EngineInfo(
+            backend="oci",
+            found=all(tools.values()),
+            path=tools["umoci"],
+            reason="the oci backend is not available in this version of ocitool",
+        )
+    )
+    return infos

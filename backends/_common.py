@@ -1,0 +1,165 @@
+"""Parsing helpers shared by the engine backends.
+
+The engines disagree on ID prefixes, time formats, JSON framing and size
+types (ENGINES.md §1-3, §11); these helpers turn each variant into the core
+models' canonical form, so the backends themselves stay declarative.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ocitool.models import Image, ImageConfig, Layer
+
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+MISSING = "<missing>"
+
+# Go's zero time, which engines print for "never".
+_GO_ZERO_YEAR = 1
+# `2026-11-28 17:53:38 +0000 UTC` (Go's time.Time.String, docker `image ls`/`ps`).
+_GO_STRING_TIME = re.compile(
+    r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\.\d+)? ([+-]\d{4})(?: [A-Za-z0-9+-]+)?$"
+)
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def as_digest(value: str | None) -> str | None:
+    """`sha256:<64hex>` from a prefixed or bare 64-hex ID; None for empty, `<missing>` or short."""
+    if not value or value == MISSING:
+        return None
+    bare = value.removeprefix("sha256:").lower()
+    return f"sha256:{bare}" if HEX64.match(bare) else None
+
+
+def parse_time(value: str | int | float | None) -> datetime | None:
+    """Any engine timestamp as an aware UTC datetime; None for empty or Go's zero time.
+
+    Handles RFC 3339 with nanoseconds (inspect), RFC 3339 at seconds (history),
+    Go's `2006-01-02 15:04:05 -0700 MST` (`image ls`, `ps`), and Unix seconds.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC) if value > 0 else None
+    text = value.strip()
+    match = _GO_STRING_TIME.match(text)
+    if match:
+        day, clock, frac, offset = match.groups()
+        text = f"{day}T{clock}{frac or ''}{offset[:3]}:{offset[3:]}"
+    # Python parses at most microseconds; engines print nanoseconds.
+    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6], text, count=1)
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.year <= _GO_ZERO_YEAR:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_int(value: str | int | float | None) -> int | None:
+    """Sizes arrive as ints (podman) or decimal strings (docker with -H=false)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return int(value) if value >= 0 else None
+    text = value.strip()
+    return int(text) if text.isdigit() else None
+
+
+def text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value != "" else None
+
+
+def json_documents(text: str) -> list[dict[str, Any]]:
+    """Objects from one JSON array, one object, or NDJSON (one object per line).
+
+    docker prints NDJSON for `--format '{{json .}}'` lists and an array for
+    inspect; podman prints one array, empty output for no results.
+    """
+    text = text.strip()
+    if not text:
+        return []
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    if doc is None:
+        return []
+    if isinstance(doc, list):
+        return [d for d in doc if isinstance(d, dict)]
+    return [doc] if isinstance(doc, dict) else []
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    """Order-preserving de-duplication (engines list an image once per tag)."""
+    return list(dict.fromkeys(items))
+
+
+def batches(args: Sequence[str], max_chars: int = 100_000) -> Iterator[list[str]]:
+    """Split arguments so one argv stays far below ARG_MAX; usually a single batch."""
+    batch: list[str] = []
+    size = 0
+    for arg in args:
+        if batch and size + len(arg) + 1 > max_chars:
+            yield batch
+            batch, size = [], 0
+        batch.append(arg)
+        size += len(arg) + 1
+    if batch:
+        yield batch
+
+
+def string_list(value: object) -> list[str] | None:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return None
+
+
+def string_dict(value: object) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return {}
+
+
+def image_from_inspect(
+    doc: Mapping[str, Any],
+    *,
+    backend: Literal["docker", "podman"],
+    layers: list[Layer] | None = None,
+    local_name: Callable[[str], str] = str,
+) -> Image:
+    """One element of `image inspect`; podman's output mimics docker's field names.
+
+    `local_name` maps the engine's spelling of a local name to the shared one;
+    `layers` replaces the bare diff-ID list when the engine says more.
+    """
+    config = doc.get("Config") or {}
+    diff_ids = (doc.get("RootFS") or {}).get("Layers") or []
+    return Image(
+        id=as_digest(doc["Id"]) or doc["Id"],
+        names=sorted(local_name(t) for t in doc.get("RepoTags") or [] if "<none>" not in t),
+        repo_digests=sorted(
+            local_name(d) for d in doc.get("RepoDigests") or [] if "<none>" not in d
+        ),
+        created=parse_time(doc.get("Created")),
+        author=text_or_none(doc.get("Author")),
+        comment=text_or_none(doc.get("Comment")),
+        size=parse_int(doc.get("Size")) or 0,
+        architecture=text_or_none(doc.get("Architecture")),
+        os=text_or_none(doc.get("Os")),
+        config=ImageConfig(
+            cmd=string_list(config.get("Cmd")),
+            entrypoint=string_list(config.get("Entrypoint")),
+            env=string_list(config.get("Env")) or [],
+            labels=string_dict(config.get("Labels")),
+            working_dir=config.get("WorkingDir") or "",
+            user=config.get("User") or "",
+        ),
+        layers=[Layer(diff_id=d) for d in diff_ids] if layers is None else layers,
+        parent=as_digest(doc.get("Parent")),
+        backend=backend,
+    )

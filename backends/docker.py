@@ -1,0 +1,251 @@
+"""The docker backend: drives the docker CLI against DOCKER_HOST.
+
+Quirks handled here (ENGINES.md): `image ls` lists one row per tag and its
+JSON is NDJSON of strings, so images are listed by ID and read with one
+batched `image inspect`; `history` has no layer IDs or empty-layer flags, so
+it is joined with inspect (see `join_history`); `ps` has no image ID, so
+containers are read with one batched `container inspect`; and the 20.10 and
+28.x clients word "not found" differently.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from backends._common import (
+    as_digest,
+    batches,
+    image_from_inspect,
+    json_documents,
+    parse_int,
+    parse_time,
+    text_or_none,
+    unique,
+)
+from backends._history import Step, join_steps
+from ocitool.errors import (
+    BackendUnavailable,
+    ContainerNotFound,
+    EngineError,
+    ImageNotFound,
+)
+from ocitool.models import Container, EngineInfo, Image, Layer
+from ocitool.runner import Completed, Runner
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+
+_NO_SUCH_IMAGE = re.compile(r"No such image: (\S+)", re.IGNORECASE)
+_NO_SUCH_CONTAINER = re.compile(r"No such container: (\S+)", re.IGNORECASE)
+_CANNOT_CONNECT = re.compile(r"Cannot connect to the Docker daemon at (\S+?)\.? Is the")
+_PERMISSION = "permission denied while trying to connect to the Docker daemon"
+
+
+class DockerBackend:
+    name: Final = "docker"
+
+    def __init__(self, runner: Runner, *, executable: str = "docker", host: str | None = None):
+        self.runner = runner
+        self.executable = executable
+        self.host = host  # from ocitool's config; DOCKER_HOST otherwise
+
+    # -- reads ---------------------------------------------------------------
+
+    def images(self, *, all: bool = False) -> list[Image]:
+        argv = ["image", "ls", "--quiet", "--no-trunc", *(["--all"] if all else [])]
+        ids = unique(self._ok(self._run(argv)).stdout.split())
+        return self._inspect(ids, tolerate_missing=True)
+
+    def inspect(self, refs: Sequence[str]) -> list[Image]:
+        return self._inspect(list(refs), tolerate_missing=False)
+
+    def history(self, ref: str) -> list[Layer]:
+        argv = ["history", "--no-trunc", "--human=false", "--format", "{{json .}}", "--", ref]
+        result = self._run(argv)
+        if not result.ok:
+            self._raise(result, images=[ref])
+        rows = json_documents(result.stdout)
+        # One inspect for the image and every ancestor docker still knows, which
+        # pins down where each layer sits in the history (join_history).
+        ancestors = [i for i in unique(as_digest(r.get("ID")) or "" for r in rows) if i]
+        images = self._inspect([ref, *ancestors], tolerate_missing=True)
+        return join_history(rows, images[0], images[1:])
+
+    def containers(self, *, all: bool = False) -> list[Container]:
+        argv = ["container", "ls", "--quiet", "--no-trunc", *(["--all"] if all else [])]
+        ids = unique(self._ok(self._run(argv)).stdout.split())
+        docs: list[dict[str, Any]] = []
+        for batch in batches(ids):
+            result = self._run(["container", "inspect", "--", *batch])
+            if not result.ok and not _NO_SUCH_CONTAINER.search(result.stderr):
+                self._raise(result)
+            docs.extend(json_documents(result.stdout))  # a container may go meanwhile
+        return [parse_container(d) for d in docs]
+
+    def info(self) -> EngineInfo:
+        path = shutil.which(self.executable)
+        endpoint = self.endpoint
+        if path is None:
+            return EngineInfo(
+                backend="docker",
+                found=False,
+                endpoint=endpoint,
+                reason=f"executable {self.executable!r} not found on PATH",
+            )
+        version = self._run(["version", "--format", "{{json .}}"])
+        info = None
+        if version.ok:
+            info = self._run(["info", "--format", "{{json .}}"])
+        return parse_info(
+            version, info if info is not None and info.ok else None, path=path, endpoint=endpoint
+        )
+
+    # -- plumbing ------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        return self.host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+
+    def _run(self, args: Sequence[str]) -> Completed:
+        env = {"DOCKER_HOST": self.host} if self.host else None
+        return self.runner.run([self.executable, *args], env=env)
+
+    def _inspect(self, refs: list[str], *, tolerate_missing: bool) -> list[Image]:
+        docs: list[dict[str, Any]] = []
+        for batch in batches(refs):
+            result = self._run(["image", "inspect", "--", *batch])
+            if not result.ok:
+                missing = _NO_SUCH_IMAGE.findall(result.stderr)
+                if not (tolerate_missing and missing):
+                    self._raise(result, images=batch)
+            docs.extend(json_documents(result.stdout))
+        return [parse_image(d) for d in docs]
+
+    def _ok(self, result: Completed) -> Completed:
+        if not result.ok:
+            self._raise(result)
+        return result
+
+    def _raise(
+        self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
+    ) -> None:
+        """Map one failed docker call to the core error that describes it."""
+        err = result.stderr
+        if _CANNOT_CONNECT.search(err) or _PERMISSION in err:
+            raise BackendUnavailable(
+                "docker",
+                unreachable_reason(err, self.endpoint).split(";")[0],
+                hint="is dockerd running? set DOCKER_HOST to its socket, or use --backend podman",
+            )
+        missing = _NO_SUCH_IMAGE.findall(err)
+        if missing:
+            raise ImageNotFound(_as_given(missing, images), backend="docker")
+        gone = _NO_SUCH_CONTAINER.findall(err)
+        if gone:
+            raise ContainerNotFound(_as_given(gone, containers), backend="docker")
+        raise EngineError(result.argv, result.returncode, err)
+
+
+def unreachable_reason(stderr: str, endpoint: str) -> str:
+    if _PERMISSION in stderr:
+        return f"permission denied on {endpoint}; is this user in the docker group?"
+    match = _CANNOT_CONNECT.search(stderr)
+    where = match.group(1) if match else endpoint
+    return f"daemon not reachable at {where}; is dockerd running? set DOCKER_HOST"
+
+
+def _as_given(engine_names: list[str], asked: Sequence[str]) -> list[str]:
+    """Report names as the user typed them: docker appends `:latest` and a trailing `:`."""
+    found = []
+    for reported in engine_names:
+        name = reported.rstrip(":")
+        match = [a for a in asked if name in (a, f"{a}:latest")]
+        found.append(match[0] if match else name)
+    return unique(found)
+
+
+# -- parsers (pure: fed recorded output in tests) -------------------------------
+
+
+def parse_image(doc: Mapping[str, Any]) -> Image:
+    """One element of `docker image inspect`."""
+    return image_from_inspect(doc, backend="docker")
+
+
+def join_history(
+    rows: Sequence[Mapping[str, Any]], image: Image, ancestors: Sequence[Image]
+) -> list[Layer]:
+    """`docker history` rows (newest first) joined with the image's layers.
+
+    docker's history has neither diff IDs nor empty-layer flags, and a real
+    layer can be 0 bytes (`mkdir`). Each row whose image docker still knows
+    tells exactly how many layers exist up to it; rows between such anchors
+    (`<missing>`) are settled by size and by what created them.
+    """
+    known = {a.id: a for a in ancestors}
+    known[image.id] = image
+    steps = []
+    for row in reversed(rows):
+        produced = known.get(as_digest(row.get("ID")) or "")
+        steps.append(
+            Step(
+                size=parse_int(row.get("Size")),
+                created=produced.created if produced else parse_time(row.get("CreatedAt")),
+                created_by=text_or_none(row.get("CreatedBy")),
+                author=produced.author if produced else None,
+                comment=text_or_none(row.get("Comment")),
+                image_id=as_digest(row.get("ID")),
+                layers_so_far=len(produced.layers) if produced else None,
+            )
+        )
+    if steps:
+        steps[-1].layers_so_far = len(image.layers)
+    return join_steps(steps, image.diff_ids)
+
+
+def parse_container(doc: Mapping[str, Any]) -> Container:
+    """One element of `docker container inspect`."""
+    state = (doc.get("State") or {}).get("Status") or "unknown"
+    return Container(
+        id=doc["Id"],
+        name=str(doc.get("Name") or "").lstrip("/"),
+        image=(doc.get("Config") or {}).get("Image") or str(doc.get("Image") or ""),
+        image_id=as_digest(doc.get("Image")),
+        state=state if state in _STATES else "unknown",
+        created=parse_time(doc.get("Created")),
+    )
+
+
+_STATES = {"created", "running", "paused", "restarting", "removing", "exited", "dead"}
+
+
+def parse_info(
+    version: Completed, info: Completed | None, *, path: str, endpoint: str
+) -> EngineInfo:
+    """`docker version` and `docker info` as JSON; Server is null when the daemon is down."""
+    doc = (json_documents(version.stdout) or [{}])[0]
+    client = doc.get("Client") or {}
+    server = doc.get("Server") or {}
+    base: dict[str, Any] = {
+        "backend": "docker",
+        "found": True,
+        "path": path,
+        "endpoint": endpoint,
+        "client_version": text_or_none(client.get("Version")),
+    }
+    if not version.ok or not server:
+        return EngineInfo(**base, reason=unreachable_reason(version.stderr, endpoint))
+    idoc = (json_documents(info.stdout) or [{}])[0] if info is not None else {}
+    security = idoc.get("SecurityOptions") or []
+    return EngineInfo(
+        **base,
+        version=text_or_none(server.get("Version")),
+        api_version=text_or_none(server.get("ApiVersion")),
+        reachable=True,
+        rootless=any("name=rootless" in str(s) for s in security) if idoc else None,
+        storage_driver=text_or_none(idoc.get("Driver")),
+        storage_root=text_or_none(idoc.get("DockerRootDir")),
+    )

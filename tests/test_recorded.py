@@ -1,0 +1,179 @@
+"""The backends on recorded real output (tests/fixtures, made by record.py).
+
+The recorded lab: labbase:1 imported from busybox; img:first and img:second
+committed on it (img:alias is a second tag of img:first); lab/cfg:1 with every
+config field set; lab/m:2 whose parent image is gone; a dangling import on
+docker; containers lab_c1, lab_c2, lab_cfg (exited) and lab_running.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+
+import pytest
+
+import backends
+from ocitool.backend import Backend
+from ocitool.config import Config
+from ocitool.errors import BackendUnavailable, ImageNotFound
+from ocitool.models import Image
+from tests.replay import ReplayRunner
+
+ENGINES = ["docker", "podman"]
+ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+AUTHOR = "Lab Author <lab@example.com>"
+
+
+def backend(engine: str, name: str) -> Backend:
+    return backends.load(engine, ReplayRunner(engine, name), Config())
+
+
+def by_name(images: list[Image], name: str) -> Image:
+    return next(i for i in images if name in i.names)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_images_are_one_entry_per_id_with_canonical_fields(engine: str) -> None:
+    images = backend(engine, "images").images()
+    ids = [i.id for i in images]
+    assert len(ids) == len(set(ids))
+    assert all(ID.match(i) for i in ids)
+    for image in images:
+        assert isinstance(image.size, int) and image.size > 0
+        assert image.created is not None and image.created.tzinfo == UTC
+        assert all(ID.match(d) for d in image.diff_ids)
+    first = by_name(images, "img:first")
+    assert first.names == ["img:alias", "img:first"]  # podman's two rows, folded
+    assert first.author == AUTHOR
+    assert first.comment == "first commit msg"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_commit_chain_shares_layers_and_knows_parents(engine: str) -> None:
+    images = backend(engine, "images").images()
+    base, first, second = (by_name(images, n) for n in ("labbase:1", "img:first", "img:second"))
+    assert first.diff_ids[:1] == base.diff_ids
+    assert second.diff_ids[:2] == first.diff_ids
+    assert len(second.diff_ids) == 3
+    assert first.parent == base.id
+    assert second.parent == first.id
+    assert base.parent is None
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_config_fields_are_normalized(engine: str) -> None:
+    cfg = by_name(backend(engine, "images").images(), "lab/cfg:1").config
+    assert cfg.cmd == ["-c", "echo hi"]
+    assert cfg.entrypoint == ["/bin/sh"]
+    assert "FOO=bar" in cfg.env
+    assert cfg.labels == {"org.example.team": "images"}
+    assert cfg.working_dir == "/work"
+    assert cfg.user == "1000"
+
+
+def test_docker_untagged_image_has_no_names() -> None:
+    images = backend("docker", "images").images()
+    dangling = [i for i in images if not i.names]
+    assert len(dangling) == 1
+    assert dangling[0].diff_ids == by_name(images, "labbase:1").diff_ids
+
+
+def test_podman_names_lose_localhost_prefix_and_ids_gain_sha256() -> None:
+    images = backend("podman", "images").images()
+    assert all(not n.startswith("localhost/") for i in images for n in i.names)
+    assert all(not d.startswith("localhost/") for i in images for d in i.repo_digests)
+    base = by_name(images, "labbase:1")
+    assert base.repo_digests and base.repo_digests[0].startswith("labbase@sha256:")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_history_is_newest_first_and_tied_to_layers(engine: str) -> None:
+    steps = backend(engine, "history_second").history("img:second")
+    assert len(steps) == 3
+    assert [s.diff_id for s in reversed(steps)] == [s.diff_id for s in reversed(steps) if s.diff_id]
+    assert all(ID.match(s.image_id or "") for s in steps)
+    assert all(isinstance(s.size, int) for s in steps)
+    assert all(s.created and s.created.tzinfo == UTC for s in steps)
+    assert steps[0].created and steps[2].created and steps[0].created >= steps[2].created
+    assert steps[0].author == AUTHOR and not steps[0].empty
+
+
+def test_docker_history_carries_commit_messages() -> None:
+    steps = backend("docker", "history_second").history("img:second")
+    assert [s.comment for s in steps][:2] == ["second commit msg", "first commit msg"]
+    assert [s.size for s in steps][:2] == [4, 4]  # docker counts file bytes
+
+
+def test_podman_history_comment_is_the_base_name() -> None:
+    # ENGINES.md §3: podman stores "FROM <base>" as the step comment; -m goes to the image.
+    steps = backend("podman", "history_second").history("img:second")
+    assert steps[0].comment == "FROM localhost/img:first"
+    assert steps[0].size == 2048  # podman counts tar bytes
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_history_with_a_missing_parent(engine: str) -> None:
+    steps = backend(engine, "history_m2").history("lab/m:2")
+    assert steps[1].image_id is None  # `<missing>`
+    assert steps[0].image_id is not None
+    assert all(s.diff_id for s in steps)  # still tied to the layers
+    assert len({s.diff_id for s in steps}) == 3
+
+
+def test_docker_history_zero_byte_layer_is_not_empty() -> None:
+    # `mkdir /work` makes a real layer that docker reports as 0 bytes.
+    steps = backend("docker", "history_cfg").history("lab/cfg:1")
+    assert steps[0].size == 0
+    assert steps[0].empty is False and steps[0].diff_id
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_containers(engine: str) -> None:
+    found = backend(engine, "containers_all").containers(all=True)
+    names = {c.name: c for c in found}
+    assert set(names) == {"lab_c1", "lab_c2", "lab_cfg", "lab_running"}
+    assert names["lab_running"].state == "running"
+    assert names["lab_c2"].state == "exited"
+    assert names["lab_c2"].image == "img:first"
+    assert names["lab_c2"].image_id and ID.match(names["lab_c2"].image_id)
+    assert all(c.created and c.created.tzinfo == UTC for c in found)
+    running = backend(engine, "containers").containers()
+    assert [c.name for c in running] == ["lab_running"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_inspect_reports_every_missing_image(engine: str) -> None:
+    with pytest.raises(ImageNotFound) as err:
+        backend(engine, "inspect_missing").inspect(["nonexist:1", "img:first", "nada:2"])
+    assert sorted(err.value.refs) == ["nada:2", "nonexist:1"]
+    assert err.value.exit_code == 3
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_history_of_missing_image(engine: str) -> None:
+    with pytest.raises(ImageNotFound) as err:
+        backend(engine, "history_missing").history("nonexist:1")
+    assert err.value.refs == ["nonexist:1"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_info(engine: str) -> None:
+    info = backend(engine, "info").info()
+    assert info.reachable and info.found
+    assert info.rootless is False
+    assert info.version == {"docker": "20.10.24+dfsg1", "podman": "4.3.1"}[engine]
+    assert info.storage_driver == {"docker": "overlay2", "podman": "overlay"}[engine]
+
+
+def test_docker_unreachable_daemon() -> None:
+    info = backend("docker", "info_unreachable").info()
+    assert not info.reachable
+    assert info.reason == (
+        "daemon not reachable at unix:///nonexistent/docker.sock; "
+        "is dockerd running? set DOCKER_HOST"
+    )
+    with pytest.raises(BackendUnavailable) as err:
+        backend("docker", "images_unreachable").images()
+    assert "unix:///nonexistent/docker.sock" in err.value.one_line()
+    assert err.value.exit_code == 5
