@@ -1,0 +1,5 @@
+"""`python -m ocitool` runs the CLI."""
+
+from ocitool.entry import main
+
+main()

@@ -1,0 +1,75 @@
+"""ocitool's settings file: which backend, in what order, and engine paths.
+
+It lives in platformdirs' user config dir (`~/.config/ocitool/config.toml` on
+Linux) or wherever OCITOOL_CONFIG points. A missing file means defaults; a bad
+one is a usage error naming the file, never a silent fallback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ocitool.errors import UsageError
+
+BackendChoice = Literal["docker", "podman", "oci", "auto"]
+DEFAULT_ORDER: list[Literal["docker", "podman", "oci"]] = ["docker", "podman", "oci"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DockerSettings(_Section):
+    executable: str = "docker"
+    host: str | None = Field(None, description="DOCKER_HOST for ocitool's docker calls.")
+
+
+class PodmanSettings(_Section):
+    executable: str = "podman"
+
+
+class Config(_Section):
+    backend: BackendChoice = "auto"
+    order: list[Literal["docker", "podman", "oci"]] = Field(
+        default_factory=lambda: list(DEFAULT_ORDER),
+        description="The order `auto` tries engines in.",
+    )
+    timeout: float | None = Field(None, gt=0, description="Seconds per engine call.")
+    docker: DockerSettings = Field(default_factory=DockerSettings)
+    podman: PodmanSettings = Field(default_factory=PodmanSettings)
+    source: Path | None = Field(None, exclude=True, description="The file this came from.")
+
+
+def config_path() -> Path:
+    explicit = os.environ.get("OCITOOL_CONFIG")
+    if explicit:
+        return Path(explicit)
+    import platformdirs  # only when no explicit path: keeps start-up lean
+
+    return Path(platformdirs.user_config_dir("ocitool")) / "config.toml"
+
+
+def load_config(path: Path | None = None) -> Config:
+    path = path or config_path()
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return Config()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read config {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"config {path} is not valid TOML: {exc}") from exc
+    try:
+        return Config.model_validate({**data, "source": path})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(
+            f"config {path}: {where}: {first['msg']}",
+            hint="see the README section 'Configuration' for the keys",
+        ) from exc

@@ -1,0 +1,33 @@
+"""The console entry point, kept tiny so `ocitool --version` imports nothing heavy.
+
+typer, pydantic and rich are imported only once a real command runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from ocitool import __version__
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with the documented code for whatever happened."""
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):
+        sys.stdout.write(f"ocitool {__version__}\n")
+        return
+    debug = "--debug" in args or os.environ.get("OCITOOL_DEBUG", "") not in ("", "0")
+    if debug:
+        enable_debug()
+    from ocitool.cli import run
+
+    sys.exit(run(args, debug=debug))
+
+
+def enable_debug() -> None:
+    """Log every engine command to stderr; errors then show their traceback."""
+    os.environ["OCITOOL_DEBUG"] = "1"
+    logging.basicConfig(level=logging.DEBUG, format="ocitool: %(message)s", stream=sys.stderr)
+    logging.getLogger("ocitool").setLevel(logging.DEBUG)

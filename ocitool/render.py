@@ -1,0 +1,202 @@
+"""Turning models into what the user sees: tables, JSON documents, or IDs.
+
+JSON is always built from the models, so it is the same on every backend.
+rich is imported only when a table is drawn.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from ocitool.models import Container, EngineInfo, Image, Layer
+
+NONE = "<none>"
+
+
+def print_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any]) -> None:
+    """One JSON document on stdout."""
+    if isinstance(data, BaseModel):
+        doc: Any = data.model_dump(mode="json")
+    elif isinstance(data, dict):
+        doc = data
+    else:
+        doc = [item.model_dump(mode="json") for item in data]
+    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
+
+def print_lines(lines: Iterable[str]) -> None:
+    sys.stdout.write("".join(f"{line}\n" for line in lines))
+
+
+def human_size(size: int | None) -> str:
+    """Decimal units with three significant digits, as docker prints them."""
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.3g}{unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def since(moment: datetime | None, now: datetime | None = None) -> str:
+    """`5 minutes ago`, like the engines' CREATED column."""
+    if moment is None:
+        return "-"
+    seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
+    if seconds < 1:
+        return "Less than a second ago"
+    for unit, length in (
+        ("year", 31_536_000),
+        ("month", 2_592_000),
+        ("week", 604_800),
+        ("day", 86_400),
+        ("hour", 3_600),
+        ("minute", 60),
+        ("second", 1),
+    ):
+        if seconds >= length:
+            count = int(seconds // length)
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "-"
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """`repo/name:tag` -> (`repo/name`, `tag`); a registry port is not a tag."""
+    repo, sep, tag = name.rpartition(":")
+    if not sep or "/" in tag:
+        return name, NONE
+    return repo, tag
+
+
+def short(digest: str | None, no_trunc: bool = False) -> str:
+    if not digest:
+        return NONE
+    return digest if no_trunc else digest.removeprefix("sha256:")[:12]
+
+
+def images_table(images: Sequence[Image], *, no_trunc: bool = False) -> None:
+    rows = []
+    for image in images:
+        for name in image.names or [f"{NONE}:{NONE}"]:
+            repo, tag = split_name(name)
+            rows.append(
+                (repo, tag, short(image.id, no_trunc), since(image.created), human_size(image.size))
+            )
+    table(("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"), rows)
+
+
+def history_table(layers: Sequence[Layer], *, no_trunc: bool = False) -> None:
+    rows = []
+    for layer in layers:
+        created_by = layer.created_by or ""
+        if not no_trunc and len(created_by) > 45:
+            created_by = created_by[:42] + "..."
+        rows.append(
+            (
+                short(layer.image_id, no_trunc) if layer.image_id else "<missing>",
+                since(layer.created),
+                created_by,
+                human_size(layer.size),
+                "yes" if layer.empty else "",
+                layer.comment or "",
+            )
+        )
+    table(("IMAGE", "CREATED", "CREATED BY", "SIZE", "EMPTY", "COMMENT"), rows)
+
+
+def containers_table(containers: Sequence[Container], *, no_trunc: bool = False) -> None:
+    rows = [
+        (
+            c.id if no_trunc else c.short_id,
+            c.image,
+            short(c.image_id, no_trunc),
+            since(c.created),
+            c.state,
+            c.name,
+        )
+        for c in containers
+    ]
+    table(("CONTAINER ID", "IMAGE", "IMAGE ID", "CREATED", "STATE", "NAME"), rows)
+
+
+def image_details(images: Sequence[Image]) -> None:
+    """`inspect` for people: the fields that matter, one block per image."""
+    for index, image in enumerate(images):
+        if index:
+            sys.stdout.write("\n")
+        cfg = image.config
+        fields = [
+            ("ID", image.id),
+            ("Names", ", ".join(image.names) or NONE),
+            ("Created", image.created.isoformat().replace("+00:00", "Z") if image.created else "-"),
+            ("Author", image.author or ""),
+            ("Comment", image.comment or ""),
+            ("Size", f"{human_size(image.size)} ({image.size} bytes)"),
+            ("Platform", f"{image.os or '?'}/{image.architecture or '?'}"),
+            ("Parent", image.parent or ""),
+            ("Cmd", json.dumps(cfg.cmd) if cfg.cmd is not None else ""),
+            ("Entrypoint", json.dumps(cfg.entrypoint) if cfg.entrypoint is not None else ""),
+            ("Env", ", ".join(cfg.env)),
+            ("Labels", ", ".join(f"{k}={v}" for k, v in cfg.labels.items())),
+            ("WorkingDir", cfg.working_dir),
+            ("User", cfg.user),
+            ("Layers", "\n".join(layer.diff_id or "" for layer in image.layers)),
+            ("Backend", image.backend),
+        ]
+        table(("FIELD", "VALUE"), fields, header=False)
+
+
+def backends_table(infos: Sequence[EngineInfo]) -> None:
+    def yes_no(value: bool | None) -> str:
+        return "-" if value is None else ("yes" if value else "no")
+
+    rows = [
+        (
+            i.backend,
+            yes_no(i.found),
+            i.version or i.client_version or "-",
+            yes_no(i.rootless),
+            yes_no(i.reachable),
+            i.reason or i.endpoint or i.storage_root or "",
+        )
+        for i in infos
+    ]
+    table(("BACKEND", "FOUND", "VERSION", "ROOTLESS", "REACHABLE", "NOTE"), rows)
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, header: bool = True) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Console(
+        soft_wrap=False,
+        width=None if sys.stdout.isatty() else 10_000,
+        file=io.StringIO(),
+        force_terminal=False,
+        color_system=None,
+    )
+    grid = Table(
+        box=None,
+        show_header=header,
+        header_style="bold",
+        pad_edge=False,
+        show_edge=False,
+        padding=(0, 3, 0, 0),
+    )
+    for column in columns:
+        grid.add_column(column, no_wrap=True, overflow="ignore")
+    for row in rows:
+        grid.add_row(*row, style=None)
+    out.print(grid, markup=False, highlight=False, crop=False)
+    text = out.file.getvalue()  # type: ignore[attr-defined]
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in text.splitlines()))

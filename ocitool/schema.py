@@ -1,0 +1,22 @@
+"""JSON Schema for the models, so scripts in any language can validate output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from ocitool.models import Container, EngineInfo, Image, ImageConfig, Layer
+from ocitool.references import ImageRef
+
+MODELS = (Image, ImageConfig, Layer, Container, EngineInfo, ImageRef)
+
+
+def json_schema() -> dict[str, Any]:
+    """One document whose `$defs` hold every model ocitool prints."""
+    _, doc = models_json_schema(
+        [(model, "serialization") for model in MODELS],
+        title="ocitool models",
+    )
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return doc
