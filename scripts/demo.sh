@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The main job: prepare this machine (scripts/setup.sh), make sure a docker
+# daemon answers (a private one if none does), then run the tour of ocitool
+# on every engine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+if ! docker version >/dev/null 2>&1; then
+  DOCKER_HOST=$(bash scripts/dockerd.sh start /tmp/ocitool-demo/docker)
+  export DOCKER_HOST
+  echo "demo: started a private dockerd; to use it: export DOCKER_HOST=$DOCKER_HOST"
+  echo "demo: to stop it: bash scripts/dockerd.sh stop /tmp/ocitool-demo/docker"
+fi
+PATH="$PWD/.venv/bin:$PATH" exec bash examples/tour.sh

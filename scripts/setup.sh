@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Make this machine ready for ocitool and its tests, idempotently:
+#  - as root: install the engines from Debian and give podman the containers.conf
+#    it needs here (ENGINES.md §0: crun cannot run on this host; runc needs rlimits);
+#  - always: a virtualenv in .venv with ocitool installed in editable mode.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(podman skopeo umoci docker.io docker-registry runc busybox-static uidmap)
+CONTAINERS_CONF=/etc/containers/containers.conf
+
+if [ "$(id -u)" = 0 ]; then
+  missing=()
+  for pkg in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  fi
+  if [ ! -e "$CONTAINERS_CONF" ]; then
+    echo "setup: writing $CONTAINERS_CONF (runtime runc, explicit ulimits)"
+    mkdir -p "$(dirname "$CONTAINERS_CONF")"
+    cat >"$CONTAINERS_CONF" <<'CONF'
+# Written by ocitool's scripts/setup.sh. crun cannot work on this host (cgroup
+# hybrid mode), and runc needs both rlimits set explicitly.
+[containers]
+default_ulimits = [
+  "nofile=1024:1024",
+  "nproc=1024:1024",
+]
+
+[engine]
+runtime = "runc"
+CONF
+  elif ! grep -Eq '^\s*runtime\s*=\s*"runc"' "$CONTAINERS_CONF"; then
+    echo "setup: warning: $CONTAINERS_CONF exists without runtime = \"runc\"; podman run may fail" >&2
+  fi
+else
+  for tool in podman skopeo umoci dockerd busybox; do
+    command -v "$tool" >/dev/null || echo "setup: warning: $tool not found; as root: apt-get install ${PACKAGES[*]}" >&2
+  done
+fi
+
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+stamp=".venv/.ocitool-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -e "$stamp" ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 \
+    | { grep -Ev 'Warning|^\s|^$' || true; }
+  rm -f .venv/.ocitool-*
+  touch "$stamp"
+fi

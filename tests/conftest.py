@@ -1,0 +1,106 @@
+"""Live test set-up: a private dockerd and podman storage, started once per run.
+
+Tests that need engines ask for the `lab` fixture (or `engine`/`client`,
+which depend on it); the rest run without any engine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from ocitool.client import Client
+from tests import lab as lab_setup
+
+ENGINES = ["docker", "podman"]
+BASE = "ocitool-test/base:1"
+BASE_ALIAS = "ocitool-test/base:alias"
+BASE_MESSAGE = "ocitool test base"
+CHAIN = ("ocitool-test/chain:1", "ocitool-test/chain:2")
+ORPHAN = "ocitool-test/orphan:2"  # its parent image is gone: `<missing>` in history
+RUNNING = "ocitool-test-running"
+AUTHOR = "Test Author <test@example.com>"
+_ENV_KEYS = ("DOCKER_HOST", "CONTAINERS_STORAGE_CONF", "OCITOOL_CONFIG", "OCITOOL_BACKEND")
+
+
+@dataclass
+class Lab:
+    work: Path
+    docker_host: str
+    tar: Path
+    ready: set[str] = field(default_factory=set)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    work = Path(tempfile.mkdtemp(prefix="ocitool-test-"))
+    saved = {k: os.environ.get(k) for k in _ENV_KEYS}
+    host = lab_setup.start_dockerd(work / "docker")
+    os.environ["DOCKER_HOST"] = host
+    os.environ["CONTAINERS_STORAGE_CONF"] = str(lab_setup.podman_storage(work / "podman"))
+    os.environ["OCITOOL_CONFIG"] = str(work / "no-config.toml")  # defaults, whatever the host has
+    os.environ.pop("OCITOOL_BACKEND", None)
+    try:
+        yield Lab(work=work, docker_host=host, tar=lab_setup.busybox_tar(work))
+    finally:
+        ids = lab_setup.engine(["docker", "ps", "-aq"], check=False).split()
+        if ids:
+            lab_setup.engine(["docker", "rm", "-f", *ids], check=False)
+        lab_setup.stop_dockerd(work / "docker")
+        lab_setup.clean_podman()
+        lab_setup.unmount_below(work)
+        shutil.rmtree(work, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def build_images(engine: str, lab: Lab) -> None:
+    """The images every live test may use, made once per engine with its own CLI."""
+    if engine in lab.ready:
+        return
+    e, run = engine, lab_setup.engine
+    fmt = ["--format", "docker"] if e == "podman" else []
+    net = ["--network", "none"]
+    run([e, "import", "--message", BASE_MESSAGE, str(lab.tar), BASE])
+    run([e, "tag", BASE, BASE_ALIAS])
+    run([e, "run", "--name", "ot-c1", *net, BASE, "sh", "-c", "echo one > /file1"])
+    run([e, "commit", *fmt, "-a", AUTHOR, "-m", "first", "ot-c1", CHAIN[0]])
+    run([e, "run", "--name", "ot-c2", *net, CHAIN[0], "sh", "-c", "echo two > /file2"])
+    run([e, "commit", *fmt, "-a", AUTHOR, "-m", "second", "ot-c2", CHAIN[1]])
+    # An image whose parent is gone, as after a pull or `rmi` of the parent.
+    run([e, "run", "--name", "ot-o1", *net, BASE, "sh", "-c", "echo o1 > /o1"])
+    run([e, "commit", *fmt, "ot-o1", "ocitool-test/orphan:1"])
+    run([e, "run", "--name", "ot-o2", *net, "ocitool-test/orphan:1", "sh", "-c", "echo o2 > /o2"])
+    run([e, "commit", *fmt, "ot-o2", ORPHAN])
+    run([e, "rm", "ot-o1", "ot-o2"])
+    if e == "docker":  # docker keeps built parents; a save/load round trip forgets them
+        archive = str(lab.work / "orphan.tar")
+        run([e, "save", "-o", archive, ORPHAN])
+        run([e, "rmi", ORPHAN, "ocitool-test/orphan:1"])
+        run([e, "load", "-i", archive])
+    else:
+        run([e, "rmi", "ocitool-test/orphan:1"])
+    run([e, "run", "-d", "--name", RUNNING, *net, BASE, "sleep", "3600"])
+    lab.ready.add(engine)
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest, lab: Lab) -> str:
+    name: str = request.param
+    build_images(name, lab)
+    return name
+
+
+@pytest.fixture
+def client(engine: str) -> Client:
+    """A fresh Client per test, so `client.runner.calls` counts this test's engine calls."""
+    return Client(backend=engine)

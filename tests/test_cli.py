@@ -1,0 +1,172 @@
+"""The command line as a user meets it: output, one-line errors, exit codes.
+
+Each test runs the real `ocitool` program in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BASE, BASE_ALIAS, ENGINES, Lab, build_images
+
+BAD_REFS = ["-rf", "--privileged", "UPPER/case", "a b", "foo@sha256:123"]
+
+
+def ocitool(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ocitool", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("ocitool: error: ")
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def test_version() -> None:
+    proc = ocitool("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("ocitool ")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("ref", BAD_REFS)
+def test_bad_references_are_one_line_and_exit_2(engine: str, ref: str) -> None:
+    for command in (["inspect", "--", ref], ["history", "--", ref]):
+        proc = ocitool("--backend", engine, *command)
+        assert proc.returncode == 2
+        assert "invalid reference" in one_error_line(proc)
+        assert proc.stdout == ""
+
+
+def test_option_like_argument_is_a_usage_error() -> None:
+    proc = ocitool("--backend", "docker", "inspect", "-rf")
+    assert proc.returncode == 2
+    one_error_line(proc)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_missing_engine_binary(engine: str, tmp_path: Path) -> None:
+    proc = ocitool("--backend", engine, "images", env={"PATH": str(tmp_path)})
+    assert proc.returncode == 5
+    line = one_error_line(proc)
+    assert f"executable '{engine}' not found on PATH" in line
+    assert "hint:" in line
+
+
+def test_auto_with_no_engine_at_all(tmp_path: Path) -> None:
+    proc = ocitool("images", env={"PATH": str(tmp_path)})
+    assert proc.returncode == 5
+    assert "no usable engine" in one_error_line(proc)
+
+
+def test_docker_daemon_not_running(tmp_path: Path) -> None:
+    host = f"unix://{tmp_path}/docker.sock"
+    proc = ocitool("--backend", "docker", "images", env={"DOCKER_HOST": host})
+    assert proc.returncode == 5
+    line = one_error_line(proc)
+    assert f"daemon not reachable at {host}" in line
+    assert "DOCKER_HOST" in line
+
+
+def test_backends_explains_an_unreachable_daemon(tmp_path: Path) -> None:
+    host = f"unix://{tmp_path}/docker.sock"
+    proc = ocitool("backends", "--format", "json", env={"DOCKER_HOST": host})
+    assert proc.returncode == 0
+    docker = next(b for b in json.loads(proc.stdout) if b["backend"] == "docker")
+    assert docker["found"] is True and docker["reachable"] is False
+    assert docker["reason"] == (
+        f"daemon not reachable at {host}; is dockerd running? set DOCKER_HOST"
+    )
+
+
+def test_unknown_command_and_bad_option_value() -> None:
+    for args in (["frobnicate"], ["images", "--format", "xml"], ["--backend", "nope", "images"]):
+        proc = ocitool(*args)
+        assert proc.returncode == 2
+        one_error_line(proc)
+
+
+def test_bad_config_file_is_a_usage_error(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('backend = "kubernetes"\n')
+    proc = ocitool("images", env={"OCITOOL_CONFIG": str(config)})
+    assert proc.returncode == 2
+    assert str(config) in one_error_line(proc)
+
+
+def test_schema_exports_every_model() -> None:
+    proc = ocitool("schema")
+    assert proc.returncode == 0
+    defs = json.loads(proc.stdout)["$defs"]
+    assert {"Image", "Layer", "Container", "ImageConfig", "ImageRef", "EngineInfo"} <= set(defs)
+    assert defs["Image"]["properties"]["id"]["pattern"] == "^sha256:[0-9a-f]{64}$"
+
+
+# -- with engines ---------------------------------------------------------------
+
+
+@pytest.fixture
+def built(engine: str, lab: Lab) -> str:
+    build_images(engine, lab)
+    return engine
+
+
+def test_image_not_found(built: str) -> None:
+    for command in (["inspect", "ocitool-test/nope:1"], ["history", "ocitool-test/nope:1"]):
+        proc = ocitool("--backend", built, *command)
+        assert proc.returncode == 3
+        assert "ocitool-test/nope:1" in one_error_line(proc)
+
+
+def test_tables_and_quiet_ids(built: str) -> None:
+    table = ocitool("--backend", built, "images")
+    assert table.returncode == 0
+    assert table.stdout.splitlines()[0].split() == [
+        "REPOSITORY",
+        "TAG",
+        "IMAGE",
+        "ID",
+        "CREATED",
+        "SIZE",
+    ]
+    assert "ocitool-test/base" in table.stdout
+    quiet = ocitool("--backend", built, "images", "-q")
+    ids = quiet.stdout.split()
+    assert ids and len(ids) == len(set(ids))
+    assert all(i.startswith("sha256:") for i in ids)
+    inspect = ocitool("--backend", built, "inspect", BASE, BASE_ALIAS, "-q")
+    assert len(set(inspect.stdout.split())) == 1
+    for args in (["history", BASE], ["ps", "-a"], ["inspect", BASE], ["backends"]):
+        proc = ocitool("--backend", built, *args)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip()
+
+
+def test_debug_logs_every_engine_command(built: str) -> None:
+    proc = ocitool("--debug", "--backend", built, "images")
+    assert proc.returncode == 0
+    assert f"+ {built} " in proc.stderr
+    failed = ocitool("--debug", "--backend", built, "inspect", "ocitool-test/nope:1")
+    assert failed.returncode == 3
+    assert "Traceback" in failed.stderr
+
+
+def test_backend_from_environment(built: str) -> None:
+    proc = ocitool("images", "--format", "json", env={"OCITOOL_BACKEND": built})
+    assert proc.returncode == 0
+    assert {d["backend"] for d in json.loads(proc.stdout)} == {built}
