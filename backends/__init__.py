@@ -6,7 +6,6 @@ it for a backend, or for a cheap yes/no on whether one can work here.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 from typing import TYPE_CHECKING
@@ -61,12 +60,12 @@ def _missing(executable: str) -> str | None:
 
 
 def _docker_endpoint_problem(config: Config) -> str | None:
-    from backends.docker import DEFAULT_HOST
+    from backends.docker import docker_endpoint
 
-    host = config.docker.host or os.environ.get("DOCKER_HOST")
-    if host is None and os.environ.get("DOCKER_CONTEXT"):
-        return None  # a docker context picks the endpoint; only a real call can tell
-    return _unix_socket_problem(host or DEFAULT_HOST)
+    host, source = docker_endpoint(config.docker.host)
+    if source != "default":
+        return None  # the user pointed at a docker daemon: use it, and fail clearly if down
+    return _unix_socket_problem(host)
 
 
 def _unix_socket_problem(host: str) -> str | None:

@@ -70,6 +70,13 @@ def parse_int(value: str | int | float | None) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def with_tag(name: str) -> str:
+    """`name` with `:latest` when it has neither tag nor digest, as engines resolve it."""
+    if "@" in name or ":" in name.rsplit("/", 1)[-1]:
+        return name
+    return f"{name}:latest"
+
+
 def text_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value != "" else None
 
@@ -99,8 +106,12 @@ def unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def batches(args: Sequence[str], max_chars: int = 100_000) -> Iterator[list[str]]:
+BATCH_CHARS = 100_000  # far below Linux's ARG_MAX (2 MiB): ~1,300 image IDs per call
+
+
+def batches(args: Sequence[str], max_chars: int | None = None) -> Iterator[list[str]]:
     """Split arguments so one argv stays far below ARG_MAX; usually a single batch."""
+    max_chars = max_chars or BATCH_CHARS
     batch: list[str] = []
     size = 0
     for arg in args:

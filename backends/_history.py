@@ -1,9 +1,13 @@
 """Joining an image's history steps with its layer list.
 
 OCI configs keep `history` and `rootfs.diff_ids` as two lists tied only by the
-`empty_layer` flags. podman's inspect keeps those flags; docker's CLI drops
-them, so for docker the flags are inferred from anchors: steps whose image is
-still known, whose layer count is exact.
+`empty_layer` flags. podman's inspect keeps those flags. docker's CLI drops
+them, so for docker the flags are worked out between anchors: steps whose
+image docker still knows, whose layer count is exact. Between anchors a step
+with bytes made a layer and a config-only instruction (ENV, CMD ...) did not;
+when 0-byte steps remain that could go either way (`RUN true` makes none,
+`WORKDIR /new` or `mkdir` makes one), the step's flag and layer are reported
+as unknown rather than guessed.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ _METADATA_STEP = re.compile(
     r"|MAINTAINER)\b"
 )
 
+# How surely a step made a layer: 0 certainly, 3 certainly not.
+_MADE_LAYER, _MAYBE, _CONFIG_ONLY, _NO_LAYER = range(4)
+
 
 @dataclass
 class Step:
@@ -33,65 +40,101 @@ class Step:
     author: str | None = None
     comment: str | None = None
     image_id: str | None = None
-    empty: bool | None = None  # known exactly (OCI `empty_layer`), or None to infer
+    empty: bool | None = None  # known exactly (OCI `empty_layer`), or None to work out
     layers_so_far: int | None = None  # layers up to and including this step, if known
 
 
 def join_steps(steps: Sequence[Step], diff_ids: Sequence[str]) -> list[Layer]:
     """Steps (oldest first) and diff IDs (bottom first) as Layer models, newest first."""
-    flags = _empty_flags(steps, len(diff_ids))
-    layers: list[Layer] = []
-    next_layer = 0
-    for step, empty in zip(steps, flags, strict=True):
-        diff_id = None
-        if not empty and next_layer < len(diff_ids):
-            diff_id = diff_ids[next_layer]
-            next_layer += 1
-        layers.append(
-            Layer(
-                diff_id=diff_id,
-                size=0 if empty else step.size,
-                created=step.created,
-                created_by=step.created_by,
-                author=step.author,
-                comment=step.comment,
-                empty=empty,
-                image_id=step.image_id,
-            )
+    empty: list[bool | None] = [None] * len(steps)
+    layer_of: list[str | None] = [None] * len(steps)
+    for start, end, first_layer, last_layer in _segments(steps, len(diff_ids)):
+        segment = list(range(start, end))
+        flags = _flags(steps, segment, last_layer - first_layer)
+        for i, flag in zip(segment, flags, strict=True):
+            empty[i] = flag
+        _assign(segment, flags, diff_ids[first_layer:last_layer], layer_of)
+    return [
+        Layer(
+            diff_id=layer_of[i],
+            size=0 if empty[i] else step.size,
+            created=step.created,
+            created_by=step.created_by,
+            author=step.author,
+            comment=step.comment,
+            empty=empty[i],
+            image_id=step.image_id,
         )
-    return list(reversed(layers))
+        for i, step in reversed(list(enumerate(steps)))
+    ]
 
 
-def _empty_flags(steps: Sequence[Step], layer_count: int) -> list[bool]:
-    if all(s.empty is not None for s in steps):
-        return [bool(s.empty) for s in steps]
-    flags = [True] * len(steps)
-    start, before = 0, 0
+def _segments(steps: Sequence[Step], layer_count: int) -> list[tuple[int, int, int, int]]:
+    """(first step, end step, first layer, end layer) between consecutive anchors."""
     anchors = [i for i, s in enumerate(steps) if s.layers_so_far is not None]
-    if not anchors or anchors[-1] != len(steps) - 1:
+    if all(s.empty is not None for s in steps) or not anchors or anchors[-1] != len(steps) - 1:
         anchors.append(len(steps) - 1)
-    for end in anchors:
+    segments = []
+    start, before = 0, 0
+    for end in sorted(set(anchors)):
         count = steps[end].layers_so_far
-        total = layer_count if count is None else count
-        segment = list(range(start, end + 1))
-        for i in _most_likely_layers(steps, segment, total - before):
-            flags[i] = False
-        start, before = end + 1, total
+        total = min(layer_count, layer_count if count is None else count)
+        segments.append((start, end + 1, before, max(before, total)))
+        start, before = end + 1, max(before, total)
+    return segments
+
+
+def _flags(steps: Sequence[Step], segment: list[int], layers: int) -> list[bool | None]:
+    """Per step of a segment: True empty, False made a layer, None cannot be told."""
+    ranks = [_rank(steps[i]) for i in segment]
+    flags: list[bool | None] = [True] * len(segment)
+    wanted = layers
+    for rank in (_MADE_LAYER, _MAYBE, _CONFIG_ONLY, _NO_LAYER):
+        members = [k for k, r in enumerate(ranks) if r == rank]
+        if wanted <= 0 or not members:
+            continue
+        if len(members) <= wanted:
+            for k in members:
+                flags[k] = False
+            wanted -= len(members)
+        else:  # some, but not all, of these made a layer: which ones is unknown
+            for k in members:
+                flags[k] = None
+            wanted = 0
     return flags
 
 
-def _most_likely_layers(steps: Sequence[Step], segment: list[int], wanted: int) -> list[int]:
-    """The `wanted` steps of a segment most likely to have added a layer."""
+def _rank(step: Step) -> int:
+    if step.empty is not None:
+        return _NO_LAYER if step.empty else _MADE_LAYER
+    if step.size:
+        return _MADE_LAYER
+    if step.created_by and _METADATA_STEP.match(step.created_by):
+        return _CONFIG_ONLY
+    return _MAYBE
 
-    def unlikeliness(i: int) -> tuple[int, int]:
-        step = steps[i]
-        if step.empty is not None:
-            return (0 if not step.empty else 3, i)
-        if step.size:
-            return (0, i)
-        if step.created_by and _METADATA_STEP.match(step.created_by):
-            return (2, i)
-        return (1, i)
 
-    wanted = max(0, min(wanted, len(segment)))
-    return sorted(segment, key=unlikeliness)[:wanted]
+def _assign(
+    segment: list[int],
+    flags: list[bool | None],
+    diff_ids: Sequence[str],
+    layer_of: list[str | None],
+) -> None:
+    """Give each layer-making step its diff ID, from both ends up to an unknown step."""
+    known = [(i, f) for i, f in zip(segment, flags, strict=True)]
+    front = 0
+    for i, flag in known:
+        if flag is None or front >= len(diff_ids):
+            break
+        if flag is False:
+            layer_of[i] = diff_ids[front]
+            front += 1
+    if None not in flags:
+        return
+    back = len(diff_ids) - 1
+    for i, flag in reversed(known):
+        if flag is None or back < front:
+            break
+        if flag is False:
+            layer_of[i] = diff_ids[back]
+            back -= 1

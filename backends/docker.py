@@ -10,12 +10,16 @@ containers are read with one batched `container inspect`; and the 20.10 and
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from pathlib import Path
+from typing import Any, Final, NoReturn
 
+from backends._cli import PROBE_TIMEOUT, EngineCLI, container_conflict
 from backends._common import (
     as_digest,
     batches,
@@ -25,13 +29,17 @@ from backends._common import (
     parse_time,
     text_or_none,
     unique,
+    with_tag,
 )
 from backends._history import Step, join_steps
 from ocitool.errors import (
     BackendUnavailable,
+    Conflict,
     ContainerNotFound,
     EngineError,
+    ImageInUse,
     ImageNotFound,
+    OcitoolError,
 )
 from ocitool.models import Container, EngineInfo, Image, Layer
 from ocitool.runner import Completed, Runner
@@ -39,35 +47,36 @@ from ocitool.runner import Completed, Runner
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 
 _NO_SUCH_IMAGE = re.compile(r"No such image: (\S+)", re.IGNORECASE)
+_IN_USE = re.compile(
+    r'unable to (?:remove repository reference|delete) "?([^" ]+)"? \(must force\) - '
+    r"container (\w+) is using"
+)
+_NAME_IN_USE = re.compile(r'container name "/?([^"]+)" is already in use')
+_RUNNING = re.compile(r"You cannot remove a running container (\w+)")
 _NO_SUCH_CONTAINER = re.compile(r"No such container: (\S+)", re.IGNORECASE)
 _CANNOT_CONNECT = re.compile(r"Cannot connect to the Docker daemon at (\S+?)\.? Is the")
 _PERMISSION = "permission denied while trying to connect to the Docker daemon"
 
 
-class DockerBackend:
+class DockerBackend(EngineCLI):
     name: Final = "docker"
+    keeps_untagged_parents: Final = True  # a parent stays, hidden, while a child needs it
 
     def __init__(self, runner: Runner, *, executable: str = "docker", host: str | None = None):
-        self.runner = runner
-        self.executable = executable
+        super().__init__(runner, executable)
         self.host = host  # from ocitool's config; DOCKER_HOST otherwise
 
     # -- reads ---------------------------------------------------------------
 
     def images(self, *, all: bool = False) -> list[Image]:
-        argv = ["image", "ls", "--quiet", "--no-trunc", *(["--all"] if all else [])]
-        ids = unique(self._ok(self._run(argv)).stdout.split())
-        return self._inspect(ids, tolerate_missing=True)
+        return self._inspect(self.list_ids(all=all), tolerate_missing=True)
 
     def inspect(self, refs: Sequence[str]) -> list[Image]:
         return self._inspect(list(refs), tolerate_missing=False)
 
     def history(self, ref: str) -> list[Layer]:
         argv = ["history", "--no-trunc", "--human=false", "--format", "{{json .}}", "--", ref]
-        result = self._run(argv)
-        if not result.ok:
-            self._raise(result, images=[ref])
-        rows = json_documents(result.stdout)
+        rows = json_documents(self.ok(self.run(argv), images=[ref]).stdout)
         # One inspect for the image and every ancestor docker still knows, which
         # pins down where each layer sits in the history (join_history).
         ancestors = [i for i in unique(as_digest(r.get("ID")) or "" for r in rows) if i]
@@ -76,12 +85,12 @@ class DockerBackend:
 
     def containers(self, *, all: bool = False) -> list[Container]:
         argv = ["container", "ls", "--quiet", "--no-trunc", *(["--all"] if all else [])]
-        ids = unique(self._ok(self._run(argv)).stdout.split())
+        ids = unique(self.ok(self.run(argv)).stdout.split())
         docs: list[dict[str, Any]] = []
         for batch in batches(ids):
-            result = self._run(["container", "inspect", "--", *batch])
+            result = self.run(["container", "inspect", "--", *batch])
             if not result.ok and not _NO_SUCH_CONTAINER.search(result.stderr):
-                self._raise(result)
+                self.raise_for(result)
             docs.extend(json_documents(result.stdout))  # a container may go meanwhile
         return [parse_container(d) for d in docs]
 
@@ -95,46 +104,54 @@ class DockerBackend:
                 endpoint=endpoint,
                 reason=f"executable {self.executable!r} not found on PATH",
             )
-        version = self._run(["version", "--format", "{{json .}}"])
-        info = None
-        if version.ok:
-            info = self._run(["info", "--format", "{{json .}}"])
+        try:
+            version = self.run(["version", "--format", "{{json .}}"], timeout=PROBE_TIMEOUT)
+            info = None
+            if version.ok:
+                info = self.run(["info", "--format", "{{json .}}"], timeout=PROBE_TIMEOUT)
+        except OcitoolError as exc:
+            return EngineInfo(
+                backend="docker", found=True, path=path, endpoint=endpoint, reason=exc.message
+            )
         return parse_info(
             version, info if info is not None and info.ok else None, path=path, endpoint=endpoint
         )
+
+    def canonical_name(self, ref: str) -> str:
+        """A name as the models spell it: docker drops `docker.io/library/`, adds `:latest`."""
+        name = (
+            ref.removeprefix("docker.io/").removeprefix("library/")
+            if (ref.startswith("docker.io/"))
+            else ref
+        )
+        return with_tag(name)
 
     # -- plumbing ------------------------------------------------------------
 
     @property
     def endpoint(self) -> str:
-        return self.host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+        return docker_endpoint(self.host)[0]
 
-    def _run(self, args: Sequence[str]) -> Completed:
-        env = {"DOCKER_HOST": self.host} if self.host else None
-        return self.runner.run([self.executable, *args], env=env)
+    def engine_env(self) -> Mapping[str, str] | None:
+        return {"DOCKER_HOST": self.host} if self.host else None
 
     def _inspect(self, refs: list[str], *, tolerate_missing: bool) -> list[Image]:
         docs: list[dict[str, Any]] = []
         for batch in batches(refs):
-            result = self._run(["image", "inspect", "--", *batch])
+            result = self.run(["image", "inspect", "--", *batch])
             if not result.ok:
                 missing = _NO_SUCH_IMAGE.findall(result.stderr)
                 if not (tolerate_missing and missing):
-                    self._raise(result, images=batch)
+                    self.raise_for(result, images=batch)
             docs.extend(json_documents(result.stdout))
         return [parse_image(d) for d in docs]
 
-    def _ok(self, result: Completed) -> Completed:
-        if not result.ok:
-            self._raise(result)
-        return result
-
-    def _raise(
+    def raise_for(
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
-    ) -> None:
+    ) -> NoReturn:
         """Map one failed docker call to the core error that describes it."""
         err = result.stderr
-        if _CANNOT_CONNECT.search(err) or _PERMISSION in err:
+        if _CANNOT_CONNECT.search(err) or _PERMISSION in err or "error during connect" in err:
             raise BackendUnavailable(
                 "docker",
                 unreachable_reason(err, self.endpoint).split(";")[0],
@@ -146,12 +163,71 @@ class DockerBackend:
         gone = _NO_SUCH_CONTAINER.findall(err)
         if gone:
             raise ContainerNotFound(_as_given(gone, containers), backend="docker")
+        used = _IN_USE.search(err)
+        if used:
+            raise ImageInUse(used.group(1), [used.group(2)], backend="docker")
+        conflict = _conflict(err, containers)
+        if conflict:
+            raise conflict
         raise EngineError(result.argv, result.returncode, err)
+
+
+def _conflict(stderr: str, containers: Sequence[str]) -> Conflict | None:
+    conflict = container_conflict(stderr, containers, _NAME_IN_USE, _RUNNING)
+    if conflict:
+        return conflict
+    if "image has dependent child images" in stderr:
+        return Conflict(
+            "the image has dependent child images",
+            hint="remove the images built on it first, or remove it by name to untag it",
+        )
+    return None
+
+
+def docker_endpoint(configured: str | None = None) -> tuple[str, str]:
+    """Where the docker CLI will connect, and what said so, in the CLI's own order:
+    ocitool's config, DOCKER_HOST, DOCKER_CONTEXT or the config's currentContext, default."""
+    if configured:
+        return configured, "config"
+    if os.environ.get("DOCKER_HOST"):
+        return os.environ["DOCKER_HOST"], "DOCKER_HOST"
+    context = os.environ.get("DOCKER_CONTEXT") or _current_context()
+    if context and context != "default":
+        host = _context_host(context)
+        if host:
+            return host, f"context {context}"
+    return DEFAULT_HOST, "default"
+
+
+def _docker_config_dir() -> Path:
+    return Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+
+
+def _current_context() -> str | None:
+    try:
+        doc = json.loads((_docker_config_dir() / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    context = doc.get("currentContext") if isinstance(doc, dict) else None
+    return context if isinstance(context, str) else None
+
+
+def _context_host(name: str) -> str | None:
+    """A context's endpoint, from the CLI's store (contexts/meta/<sha256 of name>/meta.json)."""
+    meta = _docker_config_dir() / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
+    try:
+        doc = json.loads((meta / "meta.json").read_text())
+        host = doc["Endpoints"]["docker"]["Host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return host if isinstance(host, str) else None
 
 
 def unreachable_reason(stderr: str, endpoint: str) -> str:
     if _PERMISSION in stderr:
         return f"permission denied on {endpoint}; is this user in the docker group?"
+    if "error during connect" in stderr:
+        return f"daemon not reachable at {endpoint}; is dockerd running? set DOCKER_HOST"
     match = _CANNOT_CONNECT.search(stderr)
     where = match.group(1) if match else endpoint
     return f"daemon not reachable at {where}; is dockerd running? set DOCKER_HOST"

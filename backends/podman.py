@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
+from backends._cli import PROBE_TIMEOUT, EngineCLI, container_conflict
 from backends._common import (
     as_digest,
     batches,
@@ -23,32 +24,45 @@ from backends._common import (
     parse_time,
     text_or_none,
     unique,
+    with_tag,
 )
 from backends._history import Step, join_steps
-from ocitool.errors import BackendUnavailable, ContainerNotFound, EngineError, ImageNotFound
+from ocitool.errors import (
+    BackendUnavailable,
+    Conflict,
+    ContainerNotFound,
+    EngineError,
+    ImageInUse,
+    ImageNotFound,
+    OcitoolError,
+    last_meaningful_line,
+)
 from ocitool.models import Container, EngineInfo, Image, Layer
 from ocitool.runner import Completed, Runner
 
 LOCAL_PREFIX = "localhost/"
+_MAX_GENERATIONS = 16  # parent-chain rounds for `history`; each is one batched inspect
 
 _NOT_KNOWN = re.compile(r"(?:^|\s)(\S+): image not known", re.MULTILINE)
 _NO_CONTAINER = re.compile(r"no such container:? (\S+)", re.IGNORECASE)
-_STATES = {"created", "running", "paused", "restarting", "removing", "exited", "dead", "stopped"}
+_NO_CONTAINER_NAMED = re.compile(r'no container with name or ID "([^"]+)" found')
+_IN_USE = re.compile(r"image used by (\w+): image is in use by a container")
+_NAME_IN_USE = re.compile(r'the container name "([^"]+)" is already in use')
+_RUNNING = re.compile(r"cannot remove container (\w+) as it is running")
+_STATES = {"created", "running", "paused", "restarting", "removing", "exited", "dead"}
 
 
-class PodmanBackend:
+class PodmanBackend(EngineCLI):
     name: Final = "podman"
+    keeps_untagged_parents: Final = False  # `rmi` of a parent's last tag drops its record
 
     def __init__(self, runner: Runner, *, executable: str = "podman"):
-        self.runner = runner
-        self.executable = executable
+        super().__init__(runner, executable)
 
     # -- reads ---------------------------------------------------------------
 
     def images(self, *, all: bool = False) -> list[Image]:
-        argv = ["images", "--quiet", "--no-trunc", *(["--all"] if all else [])]
-        ids = unique(self._ok(self._run(argv)).stdout.split())
-        return self._inspect(ids, tolerate_missing=True)
+        return self._inspect(self.list_ids(all=all), tolerate_missing=True)
 
     def inspect(self, refs: Sequence[str]) -> list[Image]:
         return self._inspect(list(refs), tolerate_missing=False)
@@ -56,14 +70,32 @@ class PodmanBackend:
     def history(self, ref: str) -> list[Layer]:
         doc = self._inspect_docs([ref], tolerate_missing=False)[0]
         # By ID, so a tag moved meanwhile cannot mix two images' histories.
-        result = self._run(["history", "--format", "json", "--", doc["Id"]])
-        if not result.ok:
-            self._raise(result, images=[ref])
-        return join_history(json_documents(result.stdout), doc)
+        result = self.ok(self.run(["history", "--format", "json", "--", doc["Id"]]), images=[ref])
+        rows = json_documents(result.stdout)
+        return join_history(rows, doc, self._ancestors(doc, rows))
+
+    def _ancestors(
+        self, doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Inspect documents of the images that may have made this image's steps: the
+        ones the rows name, and the parent chain (podman's Parent requires a history
+        prefix, so it is exact). One batched call per generation not yet seen."""
+        own = as_digest(doc.get("Id"))
+        pending = [as_digest(r.get("id")) for r in rows] + [as_digest(doc.get("Parent"))]
+        seen: dict[str, dict[str, Any]] = {}
+        for _ in range(_MAX_GENERATIONS):
+            wanted = [i for i in unique(p or "" for p in pending) if i and i != own]
+            wanted = [i for i in wanted if i not in seen]
+            if not wanted:
+                break
+            found = self._inspect_docs(wanted, tolerate_missing=True)
+            seen.update({as_digest(d.get("Id")) or "": d for d in found})
+            pending = [as_digest(d.get("Parent")) for d in found]
+        return list(seen.values())
 
     def containers(self, *, all: bool = False) -> list[Container]:
         argv = ["ps", "--format", "json", *(["--all"] if all else [])]
-        return [parse_container(d) for d in json_documents(self._ok(self._run(argv)).stdout)]
+        return [parse_container(d) for d in json_documents(self.ok(self.run(argv)).stdout)]
 
     def info(self) -> EngineInfo:
         path = shutil.which(self.executable)
@@ -73,20 +105,28 @@ class PodmanBackend:
                 found=False,
                 reason=f"executable {self.executable!r} not found on PATH",
             )
-        result = self._run(["info", "--format", "json"])
+        try:
+            result = self.run(["info", "--format", "json"], timeout=PROBE_TIMEOUT)
+        except OcitoolError as exc:
+            return EngineInfo(backend="podman", found=True, path=path, reason=exc.message)
         if not result.ok:
             return EngineInfo(
                 backend="podman",
                 found=True,
                 path=path,
-                reason=f"podman info failed: {result.stderr.strip().splitlines()[-1:] or '?'}",
+                reason=f"podman info failed: {last_meaningful_line(result.stderr) or '?'}",
             )
         return parse_info(json_documents(result.stdout)[0], path=path)
 
-    # -- plumbing ------------------------------------------------------------
+    def canonical_name(self, ref: str) -> str:
+        """A name as the models spell it: without podman's `localhost/`, with a tag."""
+        return with_tag(local_name(ref))
 
-    def _run(self, args: Sequence[str]) -> Completed:
-        return self.runner.run([self.executable, *args])
+    def commit_options(self) -> list[str]:
+        # The OCI format drops the commit message (ENGINES.md §0); docker's keeps it.
+        return ["--format", "docker"]
+
+    # -- plumbing ------------------------------------------------------------
 
     def _inspect(self, refs: list[str], *, tolerate_missing: bool) -> list[Image]:
         return [parse_image(d) for d in self._inspect_docs(refs, tolerate_missing=tolerate_missing)]
@@ -94,28 +134,31 @@ class PodmanBackend:
     def _inspect_docs(self, refs: list[str], *, tolerate_missing: bool) -> list[dict[str, Any]]:
         docs: list[dict[str, Any]] = []
         for batch in batches(refs):
-            result = self._run(["image", "inspect", "--", *batch])
+            result = self.run(["image", "inspect", "--", *batch])
             if not result.ok and not (tolerate_missing and _NOT_KNOWN.search(result.stderr)):
-                self._raise(result, images=batch)
+                self.raise_for(result, images=batch)
             docs.extend(json_documents(result.stdout))
         return docs
 
-    def _ok(self, result: Completed) -> Completed:
-        if not result.ok:
-            self._raise(result)
-        return result
-
-    def _raise(
+    def raise_for(
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
-    ) -> None:
+    ) -> NoReturn:
         """Map one failed podman call to the core error that describes it."""
         err = result.stderr
         missing = _NOT_KNOWN.findall(err)
         if missing:
             raise ImageNotFound(_as_given(missing, images), backend="podman")
-        gone = _NO_CONTAINER.findall(err)
+        gone = _NO_CONTAINER.findall(err) or _NO_CONTAINER_NAMED.findall(err)
         if gone:
             raise ContainerNotFound(_as_given(gone, containers), backend="podman")
+        used = _IN_USE.search(err)
+        if used:
+            raise ImageInUse(
+                images[0] if images else "image", [used.group(1)[:12]], backend="podman"
+            )
+        conflict = _conflict(err, containers)
+        if conflict:
+            raise conflict
         if "cannot re-exec process" in err or "newuidmap" in err:
             raise BackendUnavailable(
                 "podman",
@@ -125,18 +168,36 @@ class PodmanBackend:
         raise EngineError(result.argv, result.returncode, err)
 
 
+def _conflict(stderr: str, containers: Sequence[str]) -> Conflict | None:
+    conflict = container_conflict(stderr, containers, _NAME_IN_USE, _RUNNING)
+    if conflict:
+        return conflict
+    if "more than one tag" in stderr:
+        return Conflict(
+            "the image has more than one tag",
+            hint="remove it by name, or pass --force to remove every tag",
+        )
+    return None
+
+
 def _as_given(engine_names: list[str], asked: Sequence[str]) -> list[str]:
+    """Missing names as the user typed them, in the order they were asked for."""
     names = []
     for reported in engine_names:
         name = reported.removeprefix("inspecting object: ")
         match = [a for a in asked if a in (name, local_name(name))]
         names.append(match[0] if match else name)
-    return unique(names)
+    order = {a: i for i, a in enumerate(asked)}
+    return sorted(unique(names), key=lambda n: order.get(n, len(order)))
 
 
 def local_name(name: str) -> str:
-    """podman files unqualified names under `localhost/`; show them as docker does."""
-    return name.removeprefix(LOCAL_PREFIX)
+    """A name as docker shows it: without podman's `localhost/` for local images, or
+    `docker.io/library/` for Hub ones (podman finds both by the short name too)."""
+    for prefix in (LOCAL_PREFIX, "docker.io/library/", "docker.io/"):
+        if name.startswith(prefix):
+            return name.removeprefix(prefix)
+    return name
 
 
 # -- parsers (pure: fed recorded output in tests) -------------------------------
@@ -145,9 +206,18 @@ def local_name(name: str) -> str:
 def parse_image(doc: Mapping[str, Any]) -> Image:
     """One element of `podman image inspect`."""
     diff_ids = (doc.get("RootFS") or {}).get("Layers") or []
-    return image_from_inspect(
+    image = image_from_inspect(
         doc, backend="podman", layers=image_layers(doc, diff_ids), local_name=local_name
     )
+    history = doc.get("History") or []
+    if (
+        "oci" in str(doc.get("ManifestType") or "")
+        and len(history) > 1
+        and image.comment == text_or_none(history[0].get("comment"))
+    ):
+        # An OCI config has no comment; podman shows its first step's (ENGINES.md §2).
+        image = image.model_copy(update={"comment": None})
+    return image
 
 
 def image_layers(doc: Mapping[str, Any], diff_ids: Sequence[str]) -> list[Layer]:
@@ -159,7 +229,10 @@ def image_layers(doc: Mapping[str, Any], diff_ids: Sequence[str]) -> list[Layer]
 
 
 def _steps_as_layers(
-    doc: Mapping[str, Any], diff_ids: Sequence[str], rows: Sequence[Mapping[str, Any]] = ()
+    doc: Mapping[str, Any],
+    diff_ids: Sequence[str],
+    rows: Sequence[Mapping[str, Any]] = (),
+    producers: Mapping[int, str] | None = None,
 ) -> list[Layer]:
     """inspect's History (exact empty flags) joined with `podman history` rows if given."""
     history = doc.get("History") or []
@@ -171,38 +244,70 @@ def _steps_as_layers(
             created_by=text_or_none(h.get("created_by")),
             author=text_or_none(h.get("author")),
             comment=text_or_none(h.get("comment")),
-            image_id=as_digest(row.get("id")),
+            image_id=(producers or {}).get(index),
             empty=bool(h.get("empty_layer")),
         )
-        for h, row in zip(history, by_step, strict=True)
+        for index, (h, row) in enumerate(zip(history, by_step, strict=True))
     ]
     return join_steps(steps, diff_ids)
 
 
-def join_history(rows: Sequence[Mapping[str, Any]], doc: Mapping[str, Any]) -> list[Layer]:
-    """`podman history` rows (newest first) joined with the image's inspect document."""
+def join_history(
+    rows: Sequence[Mapping[str, Any]],
+    doc: Mapping[str, Any],
+    candidates: Sequence[Mapping[str, Any]] = (),
+) -> list[Layer]:
+    """`podman history` rows (newest first) joined with the image's inspect document.
+
+    podman's row IDs are per layer, not per step: a row can name an image
+    one step off, or another image with the same layer. So a row's image is
+    kept only where its own history is exactly this image's first steps, and
+    it is placed at the step its history ends with (`candidates` are the
+    inspect documents of the IDs the rows name).
+    """
     diff_ids = (doc.get("RootFS") or {}).get("Layers") or []
     if doc.get("History"):
-        return _steps_as_layers(doc, diff_ids, rows)
-    # No config history (rare: hand-made images): fall back to the rows alone.
+        return _steps_as_layers(doc, diff_ids, rows, producers(doc, candidates))
+    # No config history (rare: hand-made images): the rows alone, IDs unverified.
     steps = [
         Step(
             size=parse_int(r.get("size")),
             created=parse_time(r.get("created")),
             created_by=text_or_none(r.get("CreatedBy")),
             comment=text_or_none(r.get("comment")),
-            image_id=as_digest(r.get("id")),
         )
         for r in reversed(rows)
     ]
     return join_steps(steps, diff_ids)
 
 
+def producers(doc: Mapping[str, Any], candidates: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+    """Step index -> the local image whose history ends with that step."""
+    history = [_step_key(h) for h in doc.get("History") or []]
+    layers = (doc.get("RootFS") or {}).get("Layers") or []
+    found: dict[int, str] = {}
+    for candidate in [*candidates, doc]:
+        own = [_step_key(h) for h in candidate.get("History") or []]
+        own_layers = (candidate.get("RootFS") or {}).get("Layers") or []
+        if own and own == history[: len(own)] and own_layers == layers[: len(own_layers)]:
+            image_id = as_digest(candidate.get("Id"))
+            if image_id:
+                found.setdefault(len(own) - 1, image_id)
+    found[len(history) - 1] = as_digest(doc.get("Id")) or ""
+    return {k: v for k, v in found.items() if v}
+
+
+def _step_key(step: Mapping[str, Any]) -> tuple[object, ...]:
+    return (step.get("created"), step.get("created_by"), bool(step.get("empty_layer")))
+
+
 def parse_container(doc: Mapping[str, Any]) -> Container:
     """One element of `podman ps --format json`."""
     names = doc.get("Names") or []
     state = str(doc.get("State") or "unknown").lower()
-    state = "created" if state in {"configured", "initialized"} else state
+    state = {"configured": "created", "initialized": "created", "stopped": "exited"}.get(
+        state, state
+    )
     return Container(
         id=doc["Id"],
         name=names[0] if names else doc["Id"][:12],

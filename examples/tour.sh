@@ -4,16 +4,13 @@
 # Run it through scripts/demo.sh, which prepares the machine first.
 set -uo pipefail
 
-step() { printf '\n$ %s\n' "$*"; "$@"; }
+. "$(dirname "$0")/lib.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # No image can be pulled here, so the base image is a busybox rootfs tarball.
-mkdir -p "$work/rootfs/bin"
-cp "$(command -v busybox)" "$work/rootfs/bin/busybox"
-for applet in sh ls cat echo touch mkdir rm sleep; do ln -s busybox "$work/rootfs/bin/$applet"; done
-tar -C "$work/rootfs" -cf "$work/busybox.tar" .
+busybox_tar "$work"
 
 step ocitool --version
 step ocitool backends
@@ -24,8 +21,8 @@ for engine in docker podman; do
     continue
   fi
   printf '\n# ---- %s ----\n' "$engine"
-  # Importing through ocitool itself arrives with the image lifecycle commands.
-  step "$engine" import --message "busybox base" "$work/busybox.tar" ocitool-demo/busybox:1
+  ocitool --backend "$engine" rmi ocitool-demo/busybox:1 >/dev/null 2>&1  # a previous run's
+  step ocitool --backend "$engine" import -m "busybox base" "$work/base.tar" ocitool-demo/busybox:1
   step ocitool --backend "$engine" images
   step ocitool --backend "$engine" inspect ocitool-demo/busybox:1
   step ocitool --backend "$engine" history ocitool-demo/busybox:1

@@ -8,10 +8,11 @@ ocitool.errors in one place and never lets an engine's quirk leak upward.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from ocitool.models import BackendName, Container, EngineInfo, Image, Layer
-from ocitool.runner import Runner
+from ocitool.runner import Completed, Runner
 
 
 @runtime_checkable
@@ -20,6 +21,11 @@ class Backend(Protocol):
 
     @property
     def name(self) -> BackendName: ...
+
+    @property
+    def keeps_untagged_parents(self) -> bool:
+        """Whether an untagged parent stays (hidden) while a child needs it, as in docker."""
+        ...
 
     def images(self, *, all: bool = False) -> list[Image]:
         """Every local image, one entry per image ID; `all` adds hidden intermediates."""
@@ -40,3 +46,65 @@ class Backend(Protocol):
     def info(self) -> EngineInfo:
         """Version, reachability and storage of the engine; never raises for an absent one."""
         ...
+
+    def canonical_name(self, ref: str) -> str:
+        """A user's image name spelled as this backend's models spell names."""
+        ...
+
+    # -- writes ----------------------------------------------------------------
+
+    def list_ids(self, *, all: bool = False) -> list[str]:
+        """Image IDs only: the cheapest listing, for before/after comparisons."""
+        ...
+
+    def import_image(
+        self, tarball: Path, ref: str, *, message: str | None, changes: Sequence[str]
+    ) -> str:
+        """A rootfs tarball as a one-layer image named `ref`; returns the image ID."""
+        ...
+
+    def commit(
+        self,
+        container: str,
+        ref: str,
+        *,
+        author: str | None,
+        message: str | None,
+        changes: Sequence[str],
+    ) -> str:
+        """The container's changes as a new image named `ref`; returns the image ID."""
+        ...
+
+    def tag(self, source: str, target: str) -> None: ...
+
+    def remove_images(self, refs: Sequence[str]) -> None:
+        """A plain removal of each ref, which never removes a container."""
+        ...
+
+    def create(
+        self,
+        image: str,
+        command: Sequence[str],
+        *,
+        name: str | None,
+        interactive: bool,
+        tty: bool,
+        remove: bool,
+        network: str | None,
+        pull: str,
+        env: Sequence[str],
+    ) -> str:
+        """A new container; returns its full ID."""
+        ...
+
+    def container_name(self, container: str) -> str | None: ...
+
+    def start(self, containers: Sequence[str]) -> None: ...
+
+    def start_attached(self, container: str, *, interactive: bool, terminal: bool) -> Completed:
+        """Start and wait for the command; its exit code is the result's returncode."""
+        ...
+
+    def stop(self, containers: Sequence[str], *, timeout: int | None) -> None: ...
+
+    def remove_containers(self, containers: Sequence[str], *, force: bool) -> None: ...

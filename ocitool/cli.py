@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,6 +19,7 @@ from ocitool.entry import enable_debug
 
 if TYPE_CHECKING:
     from ocitool.client import Client
+    from ocitool.models import Image
 
 app = typer.Typer(
     name="ocitool",
@@ -37,6 +39,13 @@ class Format(StrEnum):
 FormatOpt = Annotated[Format, typer.Option("--format", help="table, or one JSON document.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print IDs only.")]
 NoTruncOpt = Annotated[bool, typer.Option("--no-trunc", help="Do not shorten IDs.")]
+ChangeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--change", "-c", help="A Dockerfile instruction to apply (CMD, ENV ...)."),
+]
+ContainersArg = Annotated[
+    list[str], typer.Argument(help="Container names or IDs.", show_default=False)
+]
 
 
 class _State:
@@ -83,6 +92,7 @@ def main_options(
     state.backend = backend
     if debug:
         enable_debug()
+    _show_notes()
 
 
 @app.command()
@@ -160,13 +170,160 @@ def ps(
         render.containers_table(found, no_trunc=no_trunc)
 
 
+@app.command("import")
+def import_(
+    tarball: Annotated[Path, typer.Argument(help="A rootfs tar archive.", show_default=False)],
+    name: Annotated[str, typer.Argument(help="NAME[:TAG] for the new image.", show_default=False)],
+    message: Annotated[
+        str | None, typer.Option("--message", "-m", help="Commit message (default: the file).")
+    ] = None,
+    change: ChangeOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Import a rootfs tarball as a one-layer image."""
+    image = client().import_image(tarball, name, message=message, changes=change or [])
+    _print_image(image, format)
+
+
+@app.command("run", context_settings={"allow_interspersed_args": False})
+def run_(
+    image: Annotated[str, typer.Argument(help="Image name or ID.", show_default=False)],
+    command: Annotated[
+        list[str] | None, typer.Argument(help="Command and arguments.", show_default=False)
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Container name.")] = None,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="Keep stdin open.")
+    ] = False,
+    tty: Annotated[bool, typer.Option("--tty", "-t", help="Allocate a terminal.")] = False,
+    rm: Annotated[bool, typer.Option("--rm", help="Remove the container when it exits.")] = False,
+    detach: Annotated[bool, typer.Option("--detach", "-d", help="Run in the background.")] = False,
+    network: Annotated[str | None, typer.Option("--network", help="e.g. none, host.")] = None,
+    pull: Annotated[str, typer.Option("--pull", help="always, missing or never.")] = "missing",
+    env: Annotated[list[str] | None, typer.Option("--env", "-e", help="KEY=VALUE.")] = None,
+) -> None:
+    """Run a command in a new container; exits with the command's exit code."""
+    result = client().run(
+        image, command or [], name=name, interactive=interactive, tty=tty, remove=rm,
+        detach=detach, network=network, pull=pull,  # type: ignore[arg-type]
+        env=env or [], terminal=True,
+    )  # fmt: skip
+    if detach:
+        print(result.id)
+    raise typer.Exit(result.exit_code or 0)
+
+
+@app.command()
+def start(containers: ContainersArg) -> None:
+    """Start stopped containers in the background."""
+    client().start(*containers)
+    _print_lines(containers)
+
+
+@app.command()
+def stop(
+    containers: ContainersArg,
+    time: Annotated[
+        int | None, typer.Option("--time", "-t", help="Seconds to wait before killing.")
+    ] = None,
+) -> None:
+    """Stop running containers."""
+    client().stop(*containers, timeout=time)
+    _print_lines(containers)
+
+
+@app.command("rm")
+def rm_(
+    containers: ContainersArg,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Stop running ones first.")] = False,
+) -> None:
+    """Remove containers (only the ones named)."""
+    client().remove(*containers, force=force)
+    _print_lines(containers)
+
+
+@app.command()
+def commit(
+    container: Annotated[str, typer.Argument(help="Container name or ID.", show_default=False)],
+    name: Annotated[str, typer.Argument(help="NAME[:TAG] for the new image.", show_default=False)],
+    author: Annotated[str | None, typer.Option("--author", "-a", help="Author.")] = None,
+    message: Annotated[str | None, typer.Option("--message", "-m", help="Commit message.")] = None,
+    change: ChangeOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Create an image from a container's changes."""
+    image = client().commit(container, name, author=author, message=message, changes=change or [])
+    _print_image(image, format)
+
+
+@app.command()
+def tag(
+    source: Annotated[str, typer.Argument(help="Image name or ID.", show_default=False)],
+    target: Annotated[str, typer.Argument(help="New NAME[:TAG].", show_default=False)],
+    format: FormatOpt = Format.table,
+) -> None:
+    """Give an image another name."""
+    image = client().tag(source, target)
+    if format is Format.json:
+        from ocitool import render
+
+        render.print_json(image)
+
+
+@app.command()
+def rmi(
+    image: Annotated[list[str], typer.Argument(help="Image names or IDs.", show_default=False)],
+    force: Annotated[
+        bool, typer.Option("--force", "-f", help="Remove every tag of an image named by ID.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would happen; change nothing.")
+    ] = False,
+    rm_containers: Annotated[
+        bool, typer.Option("--rm-containers", help="Also remove containers using the images.")
+    ] = False,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Remove images: what was untagged, what was deleted, and what space was freed.
+
+    Containers are never removed unless --rm-containers is given; with
+    --dry-run the exit code says whether the removal would go ahead.
+    """
+    from ocitool import render
+    from ocitool.client import blocked_error
+
+    c = client()
+    result = c.rmi(*image, force=force, dry_run=dry_run, remove_containers=rm_containers)
+    if format is Format.json:
+        render.print_json(result)
+    else:
+        render.removal(result)
+    if result.blocked:
+        raise typer.Exit(blocked_error(result.blocked, c.backend_name).exit_code)
+
+
+def _print_image(image: Image, format: Format) -> None:
+    from ocitool import render
+
+    if format is Format.json:
+        render.print_json(image)
+    else:
+        render.print_lines([image.id])
+
+
+def _print_lines(lines: list[str]) -> None:
+    from ocitool import render
+
+    render.print_lines(lines)
+
+
 @app.command()
 def backends(format: FormatOpt = Format.table) -> None:
     """Show each engine: found, version, rootless, reachable, and why not."""
     from ocitool import render
     from ocitool.client import Client
 
-    infos = Client.survey()
+    infos = Client.survey(requested=state.backend)
     if format is Format.json:
         render.print_json(infos)
     else:
@@ -182,11 +339,22 @@ def schema() -> None:
     render.print_json(json_schema())
 
 
-def run(args: list[str], *, debug: bool = False) -> int:
-    from ocitool.errors import EXIT_INTERRUPTED, EXIT_USAGE, OcitoolError
+def _show_notes() -> None:
+    """Notes (a moved tag, a partial removal) go to stderr as one line each."""
+    notes = logging.getLogger("ocitool.notes")
+    if not notes.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("ocitool: note: %(message)s"))
+        notes.addHandler(handler)
+        notes.propagate = False
+
+
+def execute(args: list[str], *, debug: bool = False) -> int:
+    """Run the app; every failure becomes one line on stderr and a documented exit code."""
+    from ocitool.errors import EXIT_ENGINE, EXIT_INTERRUPTED, EXIT_USAGE, OcitoolError
 
     try:
-        result = app(args=args, prog_name="ocitool", standalone_mode=False)
+        result = app(args=args or ["--help"], prog_name="ocitool", standalone_mode=False)
     except OcitoolError as exc:
         if debug:
             logging.getLogger("ocitool").exception("failed")
@@ -200,8 +368,16 @@ def run(args: list[str], *, debug: bool = False) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug: still one line, the traceback behind --debug
+        if debug:
+            logging.getLogger("ocitool").exception("unexpected error")
+        _error(
+            f"unexpected error: {type(exc).__name__}: {str(exc)[:300]} "
+            "(hint: rerun with --debug for the traceback, and please report it)"
+        )
+        return EXIT_ENGINE
     return result if isinstance(result, int) else 0
 
 
 def _error(line: str) -> None:
-    sys.stderr.write(f"ocitool: error: {line}\n")
+    sys.stderr.write(f"ocitool: error: {' '.join(line.split())}\n")

@@ -12,20 +12,39 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import backends
 from ocitool.config import Config, load_config
-from ocitool.errors import BackendUnavailable, UsageError
-from ocitool.references import validate_image_arg
-from ocitool.runner import Runner
+from ocitool.errors import (
+    BackendUnavailable,
+    Conflict,
+    EngineError,
+    ImageInUse,
+    ImageNotFound,
+    Interrupted,
+    InvalidReference,
+    OcitoolError,
+    UsageError,
+)
+from ocitool.references import (
+    ImageRef,
+    is_image_id,
+    validate_container_name,
+    validate_image_arg,
+)
+from ocitool.removal import Target, observed, plan_removal
+from ocitool.runner import InterruptedCall, Runner, resolve_timeout
 
 if TYPE_CHECKING:
     from ocitool.backend import Backend
-    from ocitool.models import Container, EngineInfo, Image, Layer
+    from ocitool.models import Blocker, Container, EngineInfo, Image, Layer, RemoveResult, RunResult
 
 log = logging.getLogger("ocitool")
+notes = logging.getLogger("ocitool.notes")
+PullPolicy = Literal["always", "missing", "never"]
 
 
 def choose_backend(requested: str | None, config: Config) -> str:
@@ -67,16 +86,15 @@ class Client:
         runner: Runner | None = None,
     ) -> None:
         self.config = config or load_config()
-        self.runner = runner or (
-            Runner(timeout=self.config.timeout) if self.config.timeout else Runner()
-        )
+        self.runner = runner or Runner(timeout=resolve_timeout(self.config.timeout))
         self.backend_name = choose_backend(backend, self.config)
         self._backend: Backend | None = None
 
     @property
     def backend(self) -> Backend:
         if self._backend is None:
-            self._backend = backends.load(self.backend_name, self.runner, self.config)
+            loaded = backends.load(self.backend_name, self.runner, self.config)
+            self._backend = cast("Backend", _Guarded(loaded, self.runner))
         return self._backend
 
     def images(self, *, all: bool = False) -> list[Image]:
@@ -108,11 +126,308 @@ class Client:
     def info(self) -> EngineInfo:
         return self.backend.info()
 
+    # -- the image lifecycle ---------------------------------------------------
+
+    def import_image(
+        self,
+        tarball: str | Path,
+        ref: str,
+        *,
+        message: str | None = None,
+        changes: Sequence[str] = (),
+    ) -> Image:
+        """A rootfs tarball as a one-layer image named `ref`."""
+        path = Path(tarball)
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file", hint="give the path of a tar archive")
+        target = target_name(ref)
+        before = set(self.backend.list_ids(all=True))
+        previous = self._current(target)
+        try:
+            new_id = self.backend.import_image(
+                path, target, message=message or f"imported from {path.name}", changes=changes
+            )
+        except InterruptedCall as stop:
+            raise self._interrupted("import", before, finished=stop.result.ok) from None
+        except KeyboardInterrupt:
+            raise self._interrupted("import", before, finished=None) from None
+        return self._created(new_id, target, previous)
+
+    def commit(
+        self,
+        container: str,
+        ref: str,
+        *,
+        author: str | None = None,
+        message: str | None = None,
+        changes: Sequence[str] = (),
+    ) -> Image:
+        """The container's changes as a new image named `ref`, author and message kept."""
+        container = validate_container_name(container)
+        target = target_name(ref)
+        before = set(self.backend.list_ids(all=True))
+        previous = self._current(target)
+        try:
+            new_id = self.backend.commit(
+                container, target, author=author, message=message, changes=changes
+            )
+        except InterruptedCall as stop:
+            raise self._interrupted("commit", before, finished=stop.result.ok) from None
+        except KeyboardInterrupt:
+            raise self._interrupted("commit", before, finished=None) from None
+        return self._created(new_id, target, previous)
+
+    def tag(self, source: str, target: str) -> Image:
+        """Give the image `source` the name `target` (moving it if it names another image)."""
+        source = validate_image_arg(source)
+        name = target_name(target)
+        previous = self._current(name)
+        self.backend.tag(source, name)
+        return self._created(self.backend.inspect([name])[0].id, name, previous)
+
+    def rmi(
+        self,
+        *refs: str,
+        force: bool = False,
+        dry_run: bool = False,
+        remove_containers: bool = False,
+    ) -> RemoveResult:
+        """Remove images, the same way on every engine (see ocitool.removal).
+
+        `force` lets an image named by ID lose all of its tags. Containers are
+        removed only with `remove_containers`; otherwise they block, and the
+        error names them. `dry_run` changes nothing and reports the plan.
+        """
+        checked = _validated(refs)
+        if not checked:
+            raise UsageError("no image given", hint="name at least one image to remove")
+        found = self.backend.inspect(checked)
+        targets = [self._target(ref, image) for ref, image in zip(checked, found, strict=True)]
+        before = self.backend.images(all=True)
+        plan = plan_removal(
+            targets,
+            before,
+            self.backend.containers(all=True),
+            force=force,
+            remove_containers=remove_containers,
+            keeps_untagged_parents=self.backend.keeps_untagged_parents,
+        )
+        if dry_run:
+            return plan.result
+        if plan.result.blocked:
+            raise blocked_error(plan.result.blocked, self.backend_name)
+        if plan.containers:
+            self.backend.remove_containers([c.id for c in plan.containers], force=True)
+        removed = [c.name for c in plan.containers]
+        try:
+            self.backend.remove_images(plan.engine_refs)
+        except BaseException:
+            done = observed(before, self.backend.images(all=True), targets, removed)
+            if done.untagged or done.deleted:
+                notes.warning(
+                    "before it failed, rmi untagged %s and deleted %s",
+                    done.untagged or "nothing",
+                    done.deleted or "nothing",
+                )
+            raise
+        return observed(before, self.backend.images(all=True), targets, removed)
+
+    def run(
+        self,
+        image: str,
+        command: Sequence[str] = (),
+        *,
+        name: str | None = None,
+        interactive: bool = False,
+        tty: bool = False,
+        remove: bool = False,
+        detach: bool = False,
+        network: str | None = None,
+        pull: PullPolicy = "missing",
+        env: Sequence[str] = (),
+        terminal: bool = False,
+    ) -> RunResult:
+        """Create and start a container; wait for it unless `detach`.
+
+        With `terminal` the command uses the caller's stdin/stdout/stderr (the
+        CLI); otherwise its output is captured in the result (the API).
+        """
+        from ocitool.models import RunResult
+
+        image = validate_image_arg(image)
+        if name is not None:
+            name = validate_container_name(name)
+        if network is not None:
+            network = validate_container_name(network)
+        if pull not in ("always", "missing", "never"):
+            raise UsageError(f"unknown pull policy {pull!r}", hint="use always, missing or never")
+        container_id = self.backend.create(
+            image, list(command), name=name, interactive=interactive, tty=tty, remove=remove,
+            network=network, pull=pull, env=list(env),
+        )  # fmt: skip
+        name = name or self.backend.container_name(container_id)
+        if detach:
+            self.backend.start([container_id])
+            return RunResult(id=container_id, name=name)
+        done = self.backend.start_attached(container_id, interactive=interactive, terminal=terminal)
+        return RunResult(
+            id=container_id,
+            name=name,
+            exit_code=done.returncode,
+            removed=remove,
+            stdout=None if terminal else done.stdout,
+            stderr=None if terminal else done.stderr,
+        )
+
+    def start(self, *containers: str) -> None:
+        self.backend.start(_containers(containers))
+
+    def stop(self, *containers: str, timeout: int | None = None) -> None:
+        self.backend.stop(_containers(containers), timeout=timeout)
+
+    def remove(self, *containers: str, force: bool = False) -> None:
+        """Remove the named containers (`force` stops running ones first)."""
+        self.backend.remove_containers(_containers(containers), force=force)
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _current(self, name: str) -> Image | None:
+        try:
+            return self.backend.inspect([name])[0]
+        except ImageNotFound:
+            return None
+
+    def _created(self, image_id: str, name: str, previous: Image | None) -> Image:
+        image = self.backend.inspect([image_id])[0]
+        if previous is not None and previous.id != image.id:
+            left = [n for n in previous.names if n != name]
+            fate = (
+                f"still tagged {', '.join(left)}"
+                if left
+                else f"now untagged but kept; 'ocitool rmi {previous.id}' removes it"
+            )
+            notes.warning(
+                "%s moved from %s to %s; %s is %s",
+                name,
+                previous.short_id,
+                image.short_id,
+                previous.short_id,
+                fate,
+            )
+        return image
+
+    def _target(self, ref: str, image: Image) -> Target:
+        name = self.backend.canonical_name(ref)
+        by_id = (
+            is_image_id(ref)
+            or "@" in ref
+            or (name not in image.names and image.id.removeprefix("sha256:").startswith(ref))
+        )
+        return Target(ref=ref, image=image, name=None if by_id else name)
+
+    def _interrupted(self, what: str, before: set[str], *, finished: bool | None) -> Interrupted:
+        """Say exactly what an interrupted write left behind.
+
+        `finished` tells whether the engine was let finish (and succeeded);
+        None means it was abandoned by a second Ctrl-C, so it may yet finish.
+        """
+        new = [i for i in self.backend.list_ids(all=True) if i not in before]
+        if new:
+            made = self.backend.inspect(new)
+            described = "; ".join(f"{i.id} ({', '.join(i.names) or 'untagged'})" for i in made)
+            return Interrupted(
+                f"{what} interrupted, but the engine had already created {described}",
+                hint=f"keep it, or remove it with 'ocitool rmi {made[0].id}'",
+            )
+        if finished is None:
+            return Interrupted(
+                f"{what} abandoned; no image exists yet, but the engine may still finish it",
+                hint="check 'ocitool images -a' in a moment",
+            )
+        return Interrupted(f"{what} interrupted; no image was created")
+
     @staticmethod
-    def survey(config: Config | None = None, runner: Runner | None = None) -> list[EngineInfo]:
-        """Every backend's status: found, version, rootless, reachable, and why not."""
-        return backends.survey(runner or Runner(), config or load_config())
+    def survey(
+        config: Config | None = None, runner: Runner | None = None, requested: str | None = None
+    ) -> list[EngineInfo]:
+        """Every backend's status: found, version, rootless, reachable, and why not;
+        `selected` marks the one a Client(backend=requested) would use."""
+        config = config or load_config()
+        infos = backends.survey(runner or Runner(), config)
+        try:
+            chosen = choose_backend(requested, config)
+        except OcitoolError:
+            return infos
+        return [i.model_copy(update={"selected": i.backend == chosen}) for i in infos]
+
+
+class _Guarded:
+    """A backend whose parse failures become one EngineError naming the engine call.
+
+    An engine version that prints something unforeseen must give the user a
+    clear line, not a Python traceback (that stays available with --debug).
+    """
+
+    def __init__(self, backend: Backend, runner: Runner) -> None:
+        self._backend = backend
+        self._runner = runner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._backend, name)
+        if not callable(attr):
+            return attr
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attr(*args, **kwargs)
+            except (ValueError, KeyError, IndexError, TypeError) as exc:
+                argv = self._runner.calls[-1] if self._runner.calls else (name,)
+                raise EngineError(
+                    argv,
+                    None,
+                    "",
+                    message=f"unexpected output from '{' '.join(argv[:3])}': "
+                    f"{type(exc).__name__}: {str(exc)[:200]}",
+                    hint="this engine version may print something ocitool does not know; "
+                    "rerun with --debug and report it",
+                ) from exc
+
+        return guarded
 
 
 def _validated(refs: Iterable[str]) -> list[str]:
     return [validate_image_arg(r) for r in refs]
+
+
+def _containers(names: Iterable[str]) -> list[str]:
+    checked = [validate_container_name(n) for n in names]
+    if not checked:
+        raise UsageError("no container given", hint="name at least one container")
+    return checked
+
+
+def target_name(ref: str) -> str:
+    """A name an image can be given: a valid reference with no digest."""
+    parsed = ImageRef.parse(ref)
+    if parsed.digest:
+        raise InvalidReference(
+            ref,
+            "a new image name cannot carry a digest",
+            hint="use NAME:TAG, e.g. commit_test:first",
+        )
+    return str(parsed)
+
+
+def blocked_error(blocked: Sequence[Blocker], backend: str) -> ImageInUse | Conflict:
+    """The error for a removal that cannot go ahead: in-use first, as users meet it most."""
+    for blocker in blocked:
+        if blocker.reason == "in-use":
+            names = " ".join(c.name for c in blocker.containers)
+            return ImageInUse(
+                blocker.image,
+                [f"{c.name} ({c.short_id}, {c.state})" for c in blocker.containers],
+                backend=backend,
+                hint=f"stop and remove them first (ocitool stop {names}; ocitool rm {names}),"
+                " or pass --rm-containers to remove them with the image",
+            )
+    return Conflict(f"cannot remove: {blocked[0].message}")

@@ -37,6 +37,7 @@ class Config(_Section):
     backend: BackendChoice = "auto"
     order: list[Literal["docker", "podman", "oci"]] = Field(
         default_factory=lambda: list(DEFAULT_ORDER),
+        min_length=1,
         description="The order `auto` tries engines in.",
     )
     timeout: float | None = Field(None, gt=0, description="Seconds per engine call.")

@@ -21,9 +21,9 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args or os.environ.get("OCITOOL_DEBUG", "") not in ("", "0")
     if debug:
         enable_debug()
-    from ocitool.cli import run
+    from ocitool.cli import execute
 
-    sys.exit(run(args, debug=debug))
+    sys.exit(execute(args, debug=debug))
 
 
 def enable_debug() -> None:

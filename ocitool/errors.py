@@ -110,6 +110,12 @@ class Conflict(OcitoolError):
     exit_code = EXIT_CONFLICT
 
 
+class Interrupted(OcitoolError):
+    """Ctrl-C stopped an operation; the message says what it left behind."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
 class BackendUnavailable(OcitoolError):
     """The engine is missing, not running, or not reachable."""
 

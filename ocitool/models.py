@@ -64,7 +64,11 @@ class Layer(Model):
     created_by: str | None = None
     author: str | None = None
     comment: str | None = None
-    empty: bool = False
+    empty: bool | None = Field(
+        False,
+        description="A step that added no layer (ENV, CMD ...); None where the engine cannot "
+        "tell (docker, for 0-byte steps of images whose intermediate images are gone).",
+    )
     image_id: Digest | None = Field(
         None, description="The local image this step produced, where the engine still knows it."
     )
@@ -101,15 +105,7 @@ class Image(Model):
 
 
 ContainerState = Literal[
-    "created",
-    "running",
-    "paused",
-    "restarting",
-    "removing",
-    "exited",
-    "dead",
-    "stopped",
-    "unknown",
+    "created", "running", "paused", "restarting", "removing", "exited", "dead", "unknown"
 ]
 
 
@@ -143,3 +139,50 @@ class EngineInfo(Model):
     storage_root: str | None = None
     endpoint: str | None = Field(None, description="Where the engine is reached (DOCKER_HOST ...).")
     reason: str | None = Field(None, description="Why the engine cannot be used, if it cannot.")
+    selected: bool = Field(
+        False, description="The backend ocitool uses here when none is named (--backend)."
+    )
+
+
+class Blocker(Model):
+    """Why one image cannot be removed as asked, and what would unblock it."""
+
+    image: str = Field(description="The reference as the user gave it.")
+    image_id: Digest
+    reason: Literal["in-use", "has-children", "several-tags"]
+    message: str
+    containers: list[Container] = Field(default_factory=list)
+    children: list[Digest] = Field(default_factory=list)
+
+
+class RemoveResult(Model):
+    """What `rmi` did (or, with dry_run, would do), observed rather than parsed.
+
+    Engines word this differently (docker lists layer chain IDs as "Deleted",
+    podman prints only "Untagged" while it drops a parent's record), so the
+    result compares the image store before and after.
+    """
+
+    untagged: list[str] = Field(default_factory=list, description="Names that no longer exist.")
+    deleted: list[Digest] = Field(
+        default_factory=list, description="Image IDs the engine no longer has."
+    )
+    deleted_layers: list[Digest] = Field(
+        default_factory=list, description="Diff IDs that no remaining image uses: space freed."
+    )
+    removed_containers: list[str] = Field(
+        default_factory=list, description="Containers removed because the user asked for it."
+    )
+    blocked: list[Blocker] = Field(default_factory=list)
+    dry_run: bool = False
+
+
+class RunResult(Model):
+    """A container that `run` created, and how its command ended."""
+
+    id: str = Field(pattern=r"^[0-9a-f]{64}$")
+    name: str | None = None
+    exit_code: int | None = Field(None, description="None while it runs detached.")
+    removed: bool = Field(False, description="Removed on exit (--rm).")
+    stdout: str | None = Field(None, description="Captured output (API runs only).")
+    stderr: str | None = None

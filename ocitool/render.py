@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from ocitool.models import Container, EngineInfo, Image, Layer
+    from ocitool.models import Container, EngineInfo, Image, Layer, RemoveResult
 
 NONE = "<none>"
 
@@ -41,11 +41,11 @@ def human_size(size: int | None) -> str:
     if size is None:
         return "-"
     value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
+    for unit in ("B", "kB", "MB", "GB"):
+        if float(f"{value:.3g}") < 1000:
             return f"{value:.3g}{unit}"
         value /= 1000
-    raise AssertionError("unreachable")
+    return f"{value:.3g}TB"
 
 
 def since(moment: datetime | None, now: datetime | None = None) -> str:
@@ -87,7 +87,9 @@ def short(digest: str | None, no_trunc: bool = False) -> str:
 def images_table(images: Sequence[Image], *, no_trunc: bool = False) -> None:
     rows = []
     for image in images:
-        for name in image.names or [f"{NONE}:{NONE}"]:
+        # An image pulled by digest only still has a repository.
+        fallback = [f"{d.split('@')[0]}:{NONE}" for d in image.repo_digests[:1]]
+        for name in image.names or fallback or [f"{NONE}:{NONE}"]:
             repo, tag = split_name(name)
             rows.append(
                 (repo, tag, short(image.id, no_trunc), since(image.created), human_size(image.size))
@@ -107,7 +109,7 @@ def history_table(layers: Sequence[Layer], *, no_trunc: bool = False) -> None:
                 since(layer.created),
                 created_by,
                 human_size(layer.size),
-                "yes" if layer.empty else "",
+                {True: "yes", False: "", None: "?"}[layer.empty],
                 layer.comment or "",
             )
         )
@@ -156,22 +158,37 @@ def image_details(images: Sequence[Image]) -> None:
         table(("FIELD", "VALUE"), fields, header=False)
 
 
+def removal(result: RemoveResult) -> None:
+    """docker's `rmi` lines, but true on every engine; `Would ...` for a dry run."""
+    verbs = (
+        ("Would untag", "Would delete", "Would free layer", "Would remove container")
+        if result.dry_run
+        else ("Untagged", "Deleted", "Freed layer", "Removed container")
+    )
+    lines = [f"{verbs[3]}: {name}" for name in result.removed_containers]
+    lines += [f"{verbs[0]}: {name}" for name in result.untagged]
+    lines += [f"{verbs[1]}: {image_id}" for image_id in result.deleted]
+    lines += [f"{verbs[2]}: {diff_id}" for diff_id in result.deleted_layers]
+    lines += [f"Blocked: {blocker.message}" for blocker in result.blocked]
+    print_lines(lines)
+
+
 def backends_table(infos: Sequence[EngineInfo]) -> None:
     def yes_no(value: bool | None) -> str:
         return "-" if value is None else ("yes" if value else "no")
 
     rows = [
         (
-            i.backend,
+            f"* {i.backend}" if i.selected else f"  {i.backend}",
             yes_no(i.found),
-            i.version or i.client_version or "-",
+            i.version or (f"client {i.client_version}" if i.client_version else "-"),
             yes_no(i.rootless),
             yes_no(i.reachable),
             i.reason or i.endpoint or i.storage_root or "",
         )
         for i in infos
     ]
-    table(("BACKEND", "FOUND", "VERSION", "ROOTLESS", "REACHABLE", "NOTE"), rows)
+    table(("  BACKEND", "FOUND", "VERSION", "ROOTLESS", "REACHABLE", "NOTE"), rows)
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, header: bool = True) -> None:

@@ -11,28 +11,53 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
 
-from ocitool.errors import BackendUnavailable, EngineTimeout
+from ocitool.errors import BackendUnavailable, EngineTimeout, UsageError
 
 log = logging.getLogger("ocitool.runner")
+notes = logging.getLogger("ocitool.notes")
 
 DEFAULT_TIMEOUT = 120.0
+DEFAULT_RUN_TIMEOUT = 86_400.0
+
+
+def _seconds_from_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise UsageError(f"{name}={raw!r} is not a number of seconds", hint=f"e.g. {name}=300")
+    return value
 
 
 def default_timeout() -> float:
     """OCITOOL_TIMEOUT overrides the per-call limit for slow hosts."""
-    raw = os.environ.get("OCITOOL_TIMEOUT", "")
-    try:
-        value = float(raw)
-    except ValueError:
-        return DEFAULT_TIMEOUT
-    return value if value > 0 else DEFAULT_TIMEOUT
+    return _seconds_from_env("OCITOOL_TIMEOUT", DEFAULT_TIMEOUT)
+
+
+def resolve_timeout(configured: float | None) -> float:
+    """OCITOOL_TIMEOUT first (the caller's intent now), then the config file, then 120 s."""
+    if os.environ.get("OCITOOL_TIMEOUT"):
+        return default_timeout()
+    return configured or DEFAULT_TIMEOUT
+
+
+def default_run_timeout() -> float:
+    """A container's own command may run long; OCITOOL_RUN_TIMEOUT bounds it (default 24 h)."""
+    return _seconds_from_env("OCITOOL_RUN_TIMEOUT", DEFAULT_RUN_TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -50,11 +75,20 @@ class Completed:
         return self.returncode == 0
 
 
+class InterruptedCall(KeyboardInterrupt):
+    """Ctrl-C arrived, and the engine was let finish: its result is known exactly."""
+
+    def __init__(self, result: Completed) -> None:
+        super().__init__()
+        self.result = result
+
+
 @dataclass
 class Runner:
     """Runs argv lists with a timeout; counts calls so tests can prove batching."""
 
     timeout: float = field(default_factory=default_timeout)
+    run_timeout: float = field(default_factory=default_run_timeout)
     env: Mapping[str, str] | None = None
     calls: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -64,36 +98,87 @@ class Runner:
         *,
         timeout: float | None = None,
         input: str | None = None,
+        stdin_file: Path | None = None,
         env: Mapping[str, str] | None = None,
+        finish_on_interrupt: bool = False,
     ) -> Completed:
-        """Run to completion and capture output. Secrets go in `input`, never in argv."""
+        """Run to completion and capture output.
+
+        Secrets go in `input`, never in argv; `stdin_file` streams a file (a
+        tarball to import) without reading it into memory. On Ctrl-C the
+        engine is killed, unless `finish_on_interrupt` (writes such as commit):
+        then ocitool waits for the engine and raises InterruptedCall with its
+        result, and a second Ctrl-C abandons it.
+        """
         args = self._checked(argv)
         limit = timeout or self.timeout
         started = time.monotonic()
-        try:
-            proc = subprocess.run(
-                args,
-                input=input,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=limit,
-                env=self._env(env),
-                check=False,
-                stdin=None if input is not None else subprocess.DEVNULL,
-            )
-        except FileNotFoundError as exc:
-            raise _missing(args[0]) from exc
-        except subprocess.TimeoutExpired as exc:
-            self._log(args, None, time.monotonic() - started)
-            raise EngineTimeout(args, limit, _text(exc.stderr)) from exc
-        result = Completed(
-            tuple(args), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started
-        )
+        interrupted = False
+        with ExitStack() as stack:
+            stdin: IO[bytes] | int = subprocess.PIPE if input is not None else subprocess.DEVNULL
+            if stdin_file is not None:
+                stdin = stack.enter_context(stdin_file.open("rb"))
+            # In its own session: a terminal's Ctrl-C reaches only ocitool, which
+            # decides, and a timeout can kill the engine with all its children.
+            proc = self._spawn(
+                args, env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                start_new_session=True,
+            )  # fmt: skip
+            with proc:
+                pending = input
+                while True:
+                    try:
+                        left = max(0.01, limit - (time.monotonic() - started))
+                        out, err = proc.communicate(pending, timeout=left)
+                        break
+                    except subprocess.TimeoutExpired as exc:
+                        err = _kill_group(proc)
+                        self._log(args, None, time.monotonic() - started)
+                        raise EngineTimeout(args, limit, err) from exc
+                    except KeyboardInterrupt:
+                        if not finish_on_interrupt or interrupted:
+                            _kill_group(proc)
+                            raise
+                        interrupted, pending = True, None
+                        notes.warning(
+                            "waiting for %s to finish what it started; "
+                            "press Ctrl-C again to abandon it",
+                            os.path.basename(args[0]),
+                        )
+        result = Completed(tuple(args), proc.returncode, out, err, time.monotonic() - started)
         self._log(args, proc.returncode, result.seconds)
-        if log.isEnabledFor(logging.DEBUG) and proc.stderr.strip():
-            log.debug("  stderr: %s", proc.stderr.strip()[-2000:])
+        if log.isEnabledFor(logging.DEBUG) and err.strip():
+            log.debug("  stderr: %s", err.strip()[-2000:])
+        if interrupted:
+            raise InterruptedCall(result)
         return result
+
+    def attached(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> int:
+        """Run on the user's terminal (stdin, stdout, stderr inherited): `run -it`.
+
+        Returns the exit code; nothing is captured, so the caller maps
+        errors from a captured step done before (create, then attach).
+        """
+        args = self._checked(argv)
+        limit = timeout or self.timeout
+        started = time.monotonic()
+        proc = self._spawn(args, env)
+        with _killed_on_exit(proc):
+            try:
+                returncode = proc.wait(timeout=limit)
+            except subprocess.TimeoutExpired as exc:
+                proc.kill()
+                proc.wait()
+                self._log(args, None, time.monotonic() - started)
+                raise EngineTimeout(args, limit) from exc
+        self._log(args, returncode, time.monotonic() - started)
+        return returncode
 
     def stream(
         self,
@@ -112,18 +197,11 @@ class Runner:
         args = self._checked(argv)
         limit = timeout or self.timeout
         started = time.monotonic()
-        try:
-            proc = subprocess.Popen(
-                args,
-                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                errors="replace",
-                env=self._env(env),
-            )
-        except FileNotFoundError as exc:
-            raise _missing(args[0]) from exc
+        proc = self._spawn(
+            args, env,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        )  # fmt: skip
         kept: dict[str, list[str]] = {"stdout": [], "stderr": []}
 
         def pump(name: str) -> None:
@@ -135,15 +213,14 @@ class Runner:
         readers = [threading.Thread(target=pump, args=(n,), daemon=True) for n in kept]
         for reader in readers:
             reader.start()
-        with _killed_on_exit(proc):
+        with _killed_on_exit(proc, group=True):
             if input is not None and proc.stdin is not None:
                 proc.stdin.write(input)
                 proc.stdin.close()
             try:
                 returncode = proc.wait(timeout=limit)
             except subprocess.TimeoutExpired as exc:
-                proc.kill()
-                proc.wait()
+                _kill_group(proc)
                 self._log(args, None, time.monotonic() - started)
                 raise EngineTimeout(args, limit, "".join(kept["stderr"])) from exc
         for reader in readers:
@@ -157,6 +234,24 @@ class Runner:
         )
         self._log(args, returncode, result.seconds)
         return result
+
+    def _spawn(
+        self, args: list[str], env: Mapping[str, str] | None, **popen: Any
+    ) -> subprocess.Popen[Any]:
+        """Popen with the engine-not-there cases turned into one clear error."""
+        popen.setdefault("text", True)
+        popen.setdefault("errors", "replace")
+        try:
+            return subprocess.Popen(args, env=self._env(env), **popen)
+        except FileNotFoundError as exc:
+            raise _missing(args[0]) from exc
+        except OSError as exc:
+            name = os.path.basename(args[0])
+            raise BackendUnavailable(
+                name,
+                f"cannot execute {args[0]!r}: {exc.strerror}",
+                hint="check the file's permissions, or the executable set in the config",
+            ) from exc
 
     def _checked(self, argv: Sequence[str]) -> list[str]:
         if isinstance(argv, str) or not argv:
@@ -181,15 +276,35 @@ class Runner:
 
 
 @contextmanager
-def _killed_on_exit(proc: subprocess.Popen[str]) -> Iterator[None]:
-    """Ctrl-C or an error while streaming must not leave the engine running."""
+def _killed_on_exit(proc: subprocess.Popen[Any], *, group: bool = False) -> Iterator[None]:
+    """Ctrl-C or an error while waiting must not leave the engine running."""
     try:
         yield
     except BaseException:
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            if group:
+                _kill_group(proc)
+            else:
+                proc.kill()
+                proc.wait()
         raise
+
+
+def _kill_group(proc: subprocess.Popen[Any]) -> str:
+    """Kill an engine started in its own session, children included; return its stderr.
+
+    Reading what is left is bounded: a child that escaped the group (a
+    daemonized helper) could otherwise hold the pipes open for its lifetime.
+    """
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    try:
+        _, err = proc.communicate(timeout=5)
+    except (subprocess.TimeoutExpired, ValueError):
+        proc.kill()
+        err = ""
+    proc.wait()
+    return err if isinstance(err, str) else ""
 
 
 def _missing(program: str) -> BackendUnavailable:
@@ -203,11 +318,3 @@ def _missing(program: str) -> BackendUnavailable:
 
 
 _PACKAGES = {"docker": "docker.io", "dockerd": "docker.io"}
-
-
-def _text(data: str | bytes | None) -> str:
-    if data is None:
-        return ""
-    if isinstance(data, bytes):
-        return data.decode(errors="replace")
-    return data

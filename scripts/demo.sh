@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: prepare this machine (scripts/setup.sh), make sure a docker
-# daemon answers (a private one if none does), then run the tour of ocitool
-# on every engine.
+# daemon answers (a private one if none does), then replay the Docker images
+# chapter with ocitool on the default backend, and tour the read commands on
+# every engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,4 +12,6 @@ if ! docker version >/dev/null 2>&1; then
   echo "demo: started a private dockerd; to use it: export DOCKER_HOST=$DOCKER_HOST"
   echo "demo: to stop it: bash scripts/dockerd.sh stop /tmp/ocitool-demo/docker"
 fi
-PATH="$PWD/.venv/bin:$PATH" exec bash examples/tour.sh
+export PATH="$PWD/.venv/bin:$PATH"
+bash examples/chapter.sh
+exec bash examples/tour.sh

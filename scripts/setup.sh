@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(podman skopeo umoci docker.io docker-registry runc busybox-static uidmap)
+PACKAGES=(podman skopeo umoci docker.io docker-registry runc busybox-static uidmap
+          python3 python3-venv)
 CONTAINERS_CONF=/etc/containers/containers.conf
 
 if [ "$(id -u)" = 0 ]; then
@@ -44,7 +45,10 @@ else
 fi
 
 PYTHON=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+if [ ! -x .venv/bin/pip ]; then  # also mends a venv left half-made by a failed run
+  rm -rf .venv
+  "$PYTHON" -m venv .venv
+fi
 stamp=".venv/.ocitool-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 \

@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPLETS = ("sh", "ls", "cat", "echo", "touch", "mkdir", "rm", "sleep", "true")
+APPLETS = ("sh", "ls", "cat", "echo", "touch", "mkdir", "rm", "sleep", "true", "dd", "head")
 
 
 def busybox_tar(dest: Path) -> Path:

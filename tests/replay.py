@@ -27,7 +27,9 @@ class ReplayRunner(Runner):
         *,
         timeout: float | None = None,
         input: str | None = None,
+        stdin_file: Path | None = None,
         env: Mapping[str, str] | None = None,
+        finish_on_interrupt: bool = False,
     ) -> Completed:
         args = self._checked(argv)
         for index, call in enumerate(self.recorded):

@@ -53,10 +53,58 @@ def test_bad_references_are_one_line_and_exit_2(engine: str, ref: str) -> None:
         assert proc.stdout == ""
 
 
-def test_option_like_argument_is_a_usage_error() -> None:
+def test_an_unknown_option_is_a_usage_error() -> None:
+    # Without `--`, the CLI parser rejects `-rf` itself; with `--` the reference
+    # check does (test_bad_references_are_one_line_and_exit_2).
     proc = ocitool("--backend", "docker", "inspect", "-rf")
     assert proc.returncode == 2
-    one_error_line(proc)
+    assert "No such option" in one_error_line(proc)
+
+
+def test_no_arguments_prints_help() -> None:
+    proc = ocitool()
+    assert proc.returncode == 0
+    assert "Usage" in proc.stdout and proc.stderr == ""
+
+
+def fake_engine(folder: Path, name: str, script: str) -> None:
+    """An engine executable that misbehaves in a chosen way."""
+    path = folder / name
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+
+
+def test_unexpected_engine_output_is_one_line(tmp_path: Path) -> None:
+    fake_engine(tmp_path, "docker", 'echo "WARNING: something"; echo "[{\\"Id\\": 1}]"')
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    proc = ocitool("--backend", "docker", "inspect", "x:1", env=env)
+    assert proc.returncode == 1
+    line = one_error_line(proc)
+    assert "unexpected output from 'docker image inspect'" in line and "--debug" in line
+    debug = ocitool("--debug", "--backend", "docker", "inspect", "x:1", env=env)
+    assert "Traceback" in debug.stderr
+
+
+def test_a_hung_engine_times_out_with_exit_7(tmp_path: Path) -> None:
+    fake_engine(tmp_path, "podman", "sleep 30")
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "OCITOOL_TIMEOUT": "1"}
+    proc = ocitool("--backend", "podman", "images", env=env)
+    assert proc.returncode == 7
+    assert "did not finish within 1s" in one_error_line(proc)
+    # `backends` still answers, and says which engine hung
+    listing = ocitool("backends", "--format", "json", env=env)
+    assert listing.returncode == 0
+    podman = next(b for b in json.loads(listing.stdout) if b["backend"] == "podman")
+    assert podman["reachable"] is False and "did not finish" in podman["reason"]
+
+
+def test_an_engine_that_cannot_be_executed(tmp_path: Path) -> None:
+    (tmp_path / "podman").write_text("not a program")  # no execute permission
+    config = tmp_path / "config.toml"
+    config.write_text(f'[podman]\nexecutable = "{tmp_path / "podman"}"\n')
+    proc = ocitool("--backend", "podman", "images", env={"OCITOOL_CONFIG": str(config)})
+    assert proc.returncode == 5
+    assert "cannot execute" in one_error_line(proc)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -170,3 +218,21 @@ def test_backend_from_environment(built: str) -> None:
     proc = ocitool("images", "--format", "json", env={"OCITOOL_BACKEND": built})
     assert proc.returncode == 0
     assert {d["backend"] for d in json.loads(proc.stdout)} == {built}
+
+
+def test_a_docker_context_is_followed_by_auto(lab: Lab, tmp_path: Path) -> None:
+    env = {"DOCKER_CONFIG": str(tmp_path / "docker-config"), "DOCKER_HOST": ""}
+    run = {**os.environ, **env}
+    run.pop("DOCKER_HOST")
+    for argv in (
+        ["docker", "context", "create", "ocitool-lab", "--docker", f"host={lab.docker_host}"],
+        ["docker", "context", "use", "ocitool-lab"],
+    ):
+        subprocess.run(argv, env=run, check=True, capture_output=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ocitool", "backends", "--format", "json"],
+        env=run, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    docker = next(b for b in json.loads(proc.stdout) if b["backend"] == "docker")
+    assert docker["selected"] and docker["reachable"]
+    assert docker["endpoint"] == lab.docker_host

@@ -17,6 +17,7 @@ import pytest
 from ocitool.client import Client
 from ocitool.errors import ImageNotFound, InvalidReference
 from ocitool.models import Image
+from tests import lab as lab_setup
 from tests.conftest import (
     AUTHOR,
     BASE,
@@ -73,6 +74,26 @@ def test_inspect_many_images_in_one_call(client: Client) -> None:
     assert second.parent == first.id and first.parent == found[1].id
     assert first.author == AUTHOR and first.comment == "first"
     assert second.comment == "second"
+
+
+def test_many_images_in_several_batches_give_the_same_result(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = client.images(all=True)
+    monkeypatch.setattr("backends._common.BATCH_CHARS", 150)  # two IDs per engine call
+    calls_before = len(client.runner.calls)
+    batched = client.images(all=True)
+    assert len(client.runner.calls) - calls_before == 1 + (len(whole) + 1) // 2
+    assert batched == whole
+
+
+def test_hub_names_read_the_same_on_both_engines(client: Client, engine: str) -> None:
+    lab_setup.engine([engine, "tag", BASE, "docker.io/library/ocitool-hub:1"])
+    try:
+        assert "ocitool-hub:1" in client.image(BASE).names
+        assert client.image("ocitool-hub:1").id == client.image(BASE).id
+    finally:
+        lab_setup.engine([engine, "rmi", "docker.io/library/ocitool-hub:1"])
 
 
 def test_inspect_by_id_and_short_id(client: Client) -> None:
@@ -157,6 +178,18 @@ def test_cli_images_json_is_normalized(engine: str) -> None:
         assert doc["backend"] == engine
     base = next(d for d in docs if BASE in d["names"])
     assert base["names"] == sorted([BASE, BASE_ALIAS])
+
+
+def test_podman_oci_image_has_no_borrowed_comment(lab: Lab) -> None:
+    # podman shows an OCI image's first history comment as the image's (ENGINES.md §2).
+    build_images("podman", lab)
+    lab_setup.engine(["podman", "commit", "ot-c1", "ocitool-test/oci:1"])  # OCI by default
+    try:
+        image = Client(backend="podman").image("ocitool-test/oci:1")
+        assert image.comment is None
+        assert Client(backend="podman").image(BASE).comment == BASE_MESSAGE  # one step: its own
+    finally:
+        lab_setup.engine(["podman", "rmi", "ocitool-test/oci:1"])
 
 
 # Fields whose values legitimately differ between engines for the same imported

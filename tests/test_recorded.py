@@ -8,17 +8,27 @@ docker; containers lab_c1, lab_c2, lab_cfg (exited) and lab_running.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from datetime import UTC
+from typing import Any
 
 import pytest
 
 import backends
 from ocitool.backend import Backend
 from ocitool.config import Config
-from ocitool.errors import BackendUnavailable, ImageNotFound
+from ocitool.errors import (
+    BackendUnavailable,
+    Conflict,
+    ContainerNotFound,
+    ImageInUse,
+    ImageNotFound,
+    OcitoolError,
+)
 from ocitool.models import Image
-from tests.replay import ReplayRunner
+from tests.replay import FIXTURES, ReplayRunner
 
 ENGINES = ["docker", "podman"]
 ID = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -90,8 +100,9 @@ def test_podman_names_lose_localhost_prefix_and_ids_gain_sha256() -> None:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_history_is_newest_first_and_tied_to_layers(engine: str) -> None:
     steps = backend(engine, "history_second").history("img:second")
+    image = by_name(backend(engine, "images").images(), "img:second")
     assert len(steps) == 3
-    assert [s.diff_id for s in reversed(steps)] == [s.diff_id for s in reversed(steps) if s.diff_id]
+    assert [s.diff_id for s in reversed(steps)] == image.diff_ids  # in layer order
     assert all(ID.match(s.image_id or "") for s in steps)
     assert all(isinstance(s.size, int) for s in steps)
     assert all(s.created and s.created.tzinfo == UTC for s in steps)
@@ -177,3 +188,83 @@ def test_docker_unreachable_daemon() -> None:
         backend("docker", "images_unreachable").images()
     assert "unix:///nonexistent/docker.sock" in err.value.one_line()
     assert err.value.exit_code == 5
+
+
+WRITE_ERRORS = [
+    ("rmi_in_use", lambda b: b.remove_images(["labbase:1"]), ImageInUse, 4),
+    (
+        "create_name_in_use",
+        lambda b: b.create("labbase:1", ["true"], name="lab_c1", pull="never", **CREATE),
+        Conflict,
+        8,
+    ),
+    (
+        "create_missing_image",
+        lambda b: b.create("nonexist:1", ["true"], name="lab_x", pull="never", **CREATE),
+        ImageNotFound,
+        3,
+    ),
+    ("rm_running", lambda b: b.remove_containers(["lab_running"], force=False), Conflict, 8),
+    ("stop_missing", lambda b: b.stop(["nosuch"], timeout=1), ContainerNotFound, 3),
+    (
+        "commit_missing",
+        lambda b: b.commit("nosuch", "lab/x:1", author=None, message=None, changes=[]),
+        ContainerNotFound,
+        3,
+    ),
+]
+CREATE: dict[str, Any] = {
+    "interactive": False,
+    "tty": False,
+    "remove": False,
+    "network": "none",
+    "env": [],
+}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("name", "call", "error", "code"), WRITE_ERRORS)
+def test_write_errors_are_mapped(
+    engine: str, name: str, call: Callable[[Backend], object], error: type[OcitoolError], code: int
+) -> None:
+    with pytest.raises(error) as err:
+        call(backend(engine, name))
+    assert err.value.exit_code == code
+    line = err.value.one_line()
+    assert "\n" not in line and "hint:" in line
+    if name == "rm_running":
+        assert "container lab_running is running" in line
+    if name == "create_name_in_use":
+        assert "container name lab_c1 is already in use" in line
+
+
+def test_docker_history_of_a_loaded_build_never_guesses() -> None:
+    """After save/load, docker forgets the intermediate images; 0-byte steps such as
+    `RUN true` (no layer) and `WORKDIR /w` (a layer) cannot be told apart from the
+    CLI, so they are unknown, and no step is given another step's layer."""
+    truth = json.loads((FIXTURES / "docker" / "built_config.json").read_text())
+    flags = [bool(h.get("empty_layer")) for h in truth["history"]]
+    layer_of, layers = [], iter(truth["diff_ids"])
+    for empty in flags:
+        layer_of.append(None if empty else next(layers))
+    steps = list(reversed(backend("docker", "history_built").history("lab/built:1")))
+    assert len(steps) == len(flags)
+    for step, empty, diff_id in zip(steps, flags, layer_of, strict=True):
+        assert step.empty in (empty, None)
+        assert step.diff_id in (diff_id, None)
+    unknown = [s.created_by for s in steps if s.empty is None]
+    assert unknown == ["/bin/sh -c mkdir /made", "/bin/sh -c true", "/bin/sh -c #(nop) WORKDIR /w"]
+    assert [s.empty for s in steps if s.created_by and "ENV" in s.created_by] == [True]
+    assert steps[0].diff_id == truth["diff_ids"][0]
+
+
+def test_podman_history_of_a_build_is_exact() -> None:
+    image = backend("podman", "inspect_built").inspect(["lab/built:1"])[0]
+    steps = backend("podman", "history_built").history("lab/built:1")
+    assert [s.empty for s in steps] == [True, True, False, False, True, False, True, False]
+    assert [s.diff_id for s in reversed(steps) if not s.empty] == image.diff_ids
+    # podman's own row IDs are per layer and can be a step off; the images are found
+    # through the parent chain and kept only where their history ends at that step
+    assert steps[0].image_id == image.id
+    ids = [s.image_id for s in steps]
+    assert all(ids) and len(set(ids)) == len(steps)  # podman build keeps every step's image

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import socket
 import stat
@@ -55,15 +57,47 @@ def test_unknown_backend_is_a_usage_error(bin_dir: Path) -> None:
         choose_backend("kubernetes", Config())
 
 
-def test_auto_takes_docker_only_when_its_daemon_answers(
+def test_auto_takes_the_default_docker_socket_only_when_it_answers(
     bin_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, listening_socket: str
 ) -> None:
     fake_program(bin_dir, "docker")
     fake_program(bin_dir, "podman")
-    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker-config"))
+    monkeypatch.setattr("backends.docker.DEFAULT_HOST", f"unix://{tmp_path}/none.sock")
     assert choose_backend("auto", Config()) == "podman"
-    monkeypatch.setenv("DOCKER_HOST", listening_socket)
+    monkeypatch.setattr("backends.docker.DEFAULT_HOST", listening_socket)
     assert choose_backend("auto", Config()) == "docker"
+
+
+def test_an_explicit_docker_host_means_docker(
+    bin_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The user pointed at a daemon: auto uses it and fails clearly, never silently
+    # switches to podman's different set of images.
+    fake_program(bin_dir, "docker")
+    fake_program(bin_dir, "podman")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")
+    assert choose_backend("auto", Config()) == "docker"
+
+
+def test_a_docker_context_is_followed(
+    bin_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, listening_socket: str
+) -> None:
+    config_dir = tmp_path / "docker-config"
+    meta = config_dir / "contexts" / "meta" / hashlib.sha256(b"lab").hexdigest()
+    meta.mkdir(parents=True)
+    (meta / "meta.json").write_text(
+        json.dumps({"Name": "lab", "Endpoints": {"docker": {"Host": listening_socket}}})
+    )
+    (config_dir / "config.json").write_text(json.dumps({"currentContext": "lab"}))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
+    from backends.docker import docker_endpoint
+
+    assert docker_endpoint() == (listening_socket, "context lab")
+    monkeypatch.setenv("DOCKER_CONTEXT", "default")
+    assert docker_endpoint()[1] == "default"
 
 
 def test_auto_follows_the_configured_order(
@@ -71,7 +105,8 @@ def test_auto_follows_the_configured_order(
 ) -> None:
     fake_program(bin_dir, "docker")
     fake_program(bin_dir, "podman")
-    monkeypatch.setenv("DOCKER_HOST", listening_socket)
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.setattr("backends.docker.DEFAULT_HOST", listening_socket)
     assert choose_backend("auto", Config(order=["podman", "docker"])) == "podman"
     assert choose_backend("auto", Config(order=["docker", "podman"])) == "docker"
 
@@ -86,6 +121,7 @@ def test_auto_explains_when_nothing_works(bin_dir: Path) -> None:
 
 def test_auto_spawns_no_process(bin_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_program(bin_dir, "podman")
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
     calls: list[object] = []
     monkeypatch.setattr("subprocess.Popen.__init__", lambda *a, **k: calls.append(a))
     assert choose_backend("auto", Config()) == "podman"
@@ -126,6 +162,7 @@ def test_missing_config_means_defaults(tmp_path: Path) -> None:
         ('backend = "k8s"', "backend"),
         ('colour = "blue"', "colour"),
         ("timeout = -1", "timeout"),
+        ("order = []", "order"),
     ],
 )
 def test_bad_config_is_a_usage_error(tmp_path: Path, text: str, expected: str) -> None:
@@ -143,3 +180,17 @@ def test_default_config_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 
     assert config_path() == tmp_path / "ocitool" / "config.toml"
     assert os.fspath(config_path()).endswith("ocitool/config.toml")
+
+
+def test_timeout_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ocitool.runner import resolve_timeout
+
+    monkeypatch.delenv("OCITOOL_TIMEOUT", raising=False)
+    assert resolve_timeout(None) == 120
+    assert resolve_timeout(30) == 30
+    monkeypatch.setenv("OCITOOL_TIMEOUT", "8")
+    assert resolve_timeout(30) == 8  # the environment says what the caller wants now
+    monkeypatch.setenv("OCITOOL_TIMEOUT", "soon")
+    with pytest.raises(UsageError) as err:
+        resolve_timeout(30)
+    assert "OCITOOL_TIMEOUT='soon'" in err.value.one_line()

@@ -1,0 +1,227 @@
+"""What docker and podman have in common: a CLI with docker's verbs and flags.
+
+The write side (import, create, start, stop, rm, commit, tag, rmi) takes the
+same argv on both engines; the subclasses add their output parsing and map
+their own error texts (`raise_for`). Every positional argument follows `--`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from backends._common import as_digest, unique
+from ocitool.errors import Conflict, EngineError
+from ocitool.runner import Completed, Runner
+
+# Enough for the engine's own stop timeout plus a kill, for `stop -t N`.
+_STOP_GRACE = 30
+# `ocitool backends` must answer even when an engine hangs.
+PROBE_TIMEOUT = 10.0
+
+
+class EngineCLI:
+    """Shared plumbing and write operations of the docker-compatible CLIs."""
+
+    runner: Runner
+    executable: str
+
+    def __init__(self, runner: Runner, executable: str) -> None:
+        self.runner = runner
+        self.executable = executable
+
+    # -- plumbing --------------------------------------------------------------
+
+    def engine_env(self) -> Mapping[str, str] | None:
+        return None
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        stdin_file: Path | None = None,
+        finishing: bool = False,
+        timeout: float | None = None,
+    ) -> Completed:
+        """One engine call; `finishing` lets a write complete even after Ctrl-C."""
+        return self.runner.run(
+            [self.executable, *args],
+            env=self.engine_env(),
+            stdin_file=stdin_file,
+            finish_on_interrupt=finishing,
+            timeout=min(timeout, self.runner.timeout) if timeout else None,
+        )
+
+    def ok(
+        self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
+    ) -> Completed:
+        if not result.ok:
+            self.raise_for(result, images=images, containers=containers)
+        return result
+
+    def raise_for(
+        self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
+    ) -> NoReturn:
+        """Map a failed call to the core error that describes it (per engine)."""
+        raise EngineError(result.argv, result.returncode, result.stderr)
+
+    # -- listing ---------------------------------------------------------------
+
+    def list_ids(self, *, all: bool = False) -> list[str]:
+        """Image IDs (`sha256:`), one per image: both engines repeat an ID per tag."""
+        argv = ["image", "ls", "--quiet", "--no-trunc", *(["--all"] if all else [])]
+        out = self.ok(self.run(argv)).stdout.split()
+        return [d for d in unique(as_digest(i) or "" for i in out) if d]
+
+    # -- images ----------------------------------------------------------------
+
+    def import_image(
+        self, tarball: Path, ref: str, *, message: str | None, changes: Sequence[str]
+    ) -> str:
+        # From stdin on both engines: podman reuses an old image for an unchanged
+        # file (ENGINES.md §0), docker never does; from stdin both make a new one.
+        argv = ["import", *_opt("--message", message), *_each("--change", changes), "--", "-", ref]
+        return _last_id(self.ok(self.run(argv, stdin_file=tarball, finishing=True)))
+
+    def commit(
+        self,
+        container: str,
+        ref: str,
+        *,
+        author: str | None,
+        message: str | None,
+        changes: Sequence[str],
+    ) -> str:
+        argv = [
+            "commit",
+            *self.commit_options(),
+            *_opt("--author", author),
+            *_opt("--message", message),
+            *_each("--change", changes),
+            "--",
+            container,
+            ref,
+        ]
+        return _last_id(self.ok(self.run(argv, finishing=True), containers=[container]))
+
+    def commit_options(self) -> list[str]:
+        return []
+
+    def tag(self, source: str, target: str) -> None:
+        self.ok(self.run(["tag", "--", source, target]), images=[source])
+
+    def remove_images(self, refs: Sequence[str]) -> None:
+        """Plain `rmi`, never `-f`: podman's -f also removes containers (ENGINES.md §5)."""
+        self.ok(self.run(["rmi", "--", *refs]), images=refs)
+
+    # -- containers ------------------------------------------------------------
+
+    def create(
+        self,
+        image: str,
+        command: Sequence[str],
+        *,
+        name: str | None,
+        interactive: bool,
+        tty: bool,
+        remove: bool,
+        network: str | None,
+        pull: str,
+        env: Sequence[str],
+    ) -> str:
+        argv = [
+            "create",
+            f"--pull={pull}",
+            *_opt("--name", name),
+            *(["--interactive"] if interactive else []),
+            *(["--tty"] if tty else []),
+            *(["--rm"] if remove else []),
+            *_opt("--network", network),
+            *_each("--env", env),
+            "--",
+            image,
+            *command,
+        ]  # fmt: skip
+        result = self.ok(self.run(argv), images=[image], containers=[name] if name else [])
+        return result.stdout.strip().splitlines()[-1]
+
+    def container_name(self, container: str) -> str | None:
+        result = self.run(["container", "inspect", "--format", "{{.Name}}", "--", container])
+        return result.stdout.strip().lstrip("/") or None if result.ok else None
+
+    def start(self, containers: Sequence[str]) -> None:
+        self.ok(self.run(["start", "--", *containers]), containers=containers)
+
+    def start_attached(self, container: str, *, interactive: bool, terminal: bool) -> Completed:
+        """Start and wait; on the user's terminal, or captured for the API."""
+        argv = ["start", "--attach", *(["--interactive"] if interactive else []), "--", container]
+        if terminal:
+            code = self.runner.attached(
+                [self.executable, *argv], env=self.engine_env(), timeout=self.runner.run_timeout
+            )
+            return Completed(tuple(argv), code, "", "", 0.0)
+        return self.runner.run(
+            [self.executable, *argv], env=self.engine_env(), timeout=self.runner.run_timeout
+        )
+
+    def stop(self, containers: Sequence[str], *, timeout: int | None) -> None:
+        argv = [
+            "stop",
+            *_opt("--time", None if timeout is None else str(timeout)),
+            "--",
+            *containers,
+        ]
+        grace = (timeout if timeout is not None else 10) + _STOP_GRACE
+        result = self.runner.run(
+            [self.executable, *argv], env=self.engine_env(), timeout=max(grace, self.runner.timeout)
+        )
+        self.ok(result, containers=containers)
+
+    def remove_containers(self, containers: Sequence[str], *, force: bool) -> None:
+        argv = ["rm", *(["--force"] if force else []), "--", *containers]
+        self.ok(self.run(argv), containers=containers)
+
+
+def container_conflict(
+    stderr: str, containers: Sequence[str], name_in_use: re.Pattern[str], running: re.Pattern[str]
+) -> Conflict | None:
+    """The two container conflicts both engines have, each matched by its own wording."""
+    name = name_in_use.search(stderr)
+    if name:
+        return Conflict(
+            f"container name {name.group(1)} is already in use",
+            hint=f"choose another --name, or remove the old one: ocitool rm {name.group(1)}",
+        )
+    busy = running.search(stderr)
+    if busy:
+        which = containers[0] if len(containers) == 1 else busy.group(1)[:12]
+        return Conflict(
+            f"container {which} is running",
+            hint=f"stop it first (ocitool stop {which}) or use rm --force",
+        )
+    return None
+
+
+def _opt(flag: str, value: str | None) -> list[str]:
+    """`--flag=value` as one token, so a value can never be read as another option."""
+    return [f"{flag}={value}"] if value is not None else []
+
+
+def _each(flag: str, values: Sequence[str]) -> list[str]:
+    return [f"{flag}={value}" for value in values]
+
+
+def _last_id(result: Completed) -> str:
+    """The image ID an engine prints last: docker `sha256:<hex>`, podman bare hex."""
+    for line in reversed(result.stdout.split()):
+        digest = as_digest(line)
+        if digest:
+            return digest
+    raise EngineError(
+        result.argv,
+        result.returncode,
+        result.stderr,
+        message="the engine did not print the new image's ID",
+    )
