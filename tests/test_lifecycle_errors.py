@@ -231,3 +231,17 @@ def test_cli_run_it_gives_the_command_a_terminal(engine: str) -> None:
     os.close(primary)
     assert proc.returncode == 0, output
     assert b"has-a-tty" in output
+
+
+def test_commit_applies_changes(client: Client) -> None:
+    image = client.commit(
+        "ot-c1", "ocitool-test/changed:1", author="A <a@example.com>", message="m",
+        changes=["ENV FOO=bar", 'CMD ["sh", "-c", "echo hi"]', "LABEL team=images"],
+    )  # fmt: skip
+    assert "FOO=bar" in image.config.env
+    assert image.config.cmd == ["sh", "-c", "echo hi"]
+    assert image.config.labels == {"team": "images"}
+    assert (image.author, image.comment) == ("A <a@example.com>", "m")
+    run = client.run("ocitool-test/changed:1", network="none", remove=True)
+    assert (run.exit_code, run.stdout) == (0, "hi\n")
+    client.rmi("ocitool-test/changed:1")
