@@ -10,7 +10,7 @@ import shutil
 import socket
 from typing import TYPE_CHECKING
 
-from ocitool.errors import NotSupported, UsageError
+from ocitool.errors import UsageError
 
 if TYPE_CHECKING:
     from ocitool.backend import Backend
@@ -31,9 +31,11 @@ def load(name: str, runner: Runner, config: Config) -> Backend:
 
         return PodmanBackend(runner, executable=config.podman.executable)
     if name == "oci":
-        raise NotSupported(
-            "the daemonless oci backend is not available in this version of ocitool",
-            hint="use --backend docker or --backend podman",
+        from backends.oci import OciBackend
+        from ocitool.config import store_path
+
+        return OciBackend(
+            runner, store=store_path(config), umoci=config.oci.umoci, runtime=config.oci.runtime
         )
     raise UsageError(f"unknown backend {name!r}", hint=f"choose one of {', '.join(NAMES)}, auto")
 
@@ -49,7 +51,7 @@ def unusable_reason(name: str, config: Config) -> str | None:
     if name == "podman":
         return _missing(config.podman.executable)  # daemonless: found is enough
     if name == "oci":
-        return "the oci backend is not available in this version"
+        return _missing(config.oci.umoci)  # no daemon: umoci on PATH is enough
     return f"unknown backend {name!r}"
 
 
@@ -90,16 +92,4 @@ def _unix_socket_problem(host: str) -> str | None:
 
 def survey(runner: Runner, config: Config) -> list[EngineInfo]:
     """Every backend's EngineInfo, for `ocitool backends`."""
-    from ocitool.models import EngineInfo
-
-    infos = [load(name, runner, config).info() for name in ("docker", "podman")]
-    tools = {t: shutil.which(t) for t in ("skopeo", "umoci")}
-    infos.append(
-        EngineInfo(
-            backend="oci",
-            found=all(tools.values()),
-            path=tools["umoci"],
-            reason="the oci backend is not available in this version of ocitool",
-        )
-    )
-    return infos
+    return [load(name, runner, config).info() for name in NAMES]

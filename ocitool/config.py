@@ -33,6 +33,15 @@ class PodmanSettings(_Section):
     executable: str = "podman"
 
 
+class OciSettings(_Section):
+    store: Path | None = Field(
+        None, description="The image store (default: the user data dir's ocitool/store)."
+    )
+    umoci: str = "umoci"
+    skopeo: str = "skopeo"
+    runtime: str | None = Field(None, description="runc or crun (default: whichever is found).")
+
+
 class Config(_Section):
     backend: BackendChoice = "auto"
     order: list[Literal["docker", "podman", "oci"]] = Field(
@@ -43,6 +52,7 @@ class Config(_Section):
     timeout: float | None = Field(None, gt=0, description="Seconds per engine call.")
     docker: DockerSettings = Field(default_factory=DockerSettings)
     podman: PodmanSettings = Field(default_factory=PodmanSettings)
+    oci: OciSettings = Field(default_factory=OciSettings)
     source: Path | None = Field(None, exclude=True, description="The file this came from.")
 
 
@@ -74,3 +84,15 @@ def load_config(path: Path | None = None) -> Config:
             f"config {path}: {where}: {first['msg']}",
             hint="see the README section 'Configuration' for the keys",
         ) from exc
+
+
+def store_path(config: Config) -> Path:
+    """--store or OCITOOL_STORE, then the config, then platformdirs' user data dir."""
+    explicit = os.environ.get("OCITOOL_STORE")
+    if explicit:
+        return Path(explicit).expanduser()
+    if config.oci.store:
+        return config.oci.store.expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("ocitool")) / "store"

@@ -20,6 +20,7 @@ EXIT_UNAVAILABLE = 5
 EXIT_NOT_SUPPORTED = 6
 EXIT_TIMEOUT = 7
 EXIT_CONFLICT = 8
+EXIT_CORRUPT = 9
 EXIT_INTERRUPTED = 130
 
 
@@ -108,6 +109,12 @@ class Conflict(OcitoolError):
     """The operation would overwrite or contradict existing state."""
 
     exit_code = EXIT_CONFLICT
+
+
+class StoreCorrupt(OcitoolError):
+    """A store's files are not what they claim to be (a digest mismatch, broken JSON)."""
+
+    exit_code = EXIT_CORRUPT
 
 
 class Interrupted(OcitoolError):

@@ -180,6 +180,29 @@ class Runner:
         self._log(args, returncode, time.monotonic() - started)
         return returncode
 
+    def background(
+        self, argv: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None = None
+    ) -> None:
+        """Start a process meant to outlive ocitool (a detached container's supervisor).
+
+        The program is expected to fork and return at once (so no zombie is
+        left); its output goes to `log_path`.
+        """
+        args = self._checked(argv)
+        started = time.monotonic()
+        with log_path.open("ab") as log_file:
+            proc = self._spawn(
+                args, env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        with _killed_on_exit(proc):
+            try:
+                returncode = proc.wait(timeout=self.timeout)
+            except subprocess.TimeoutExpired as exc:
+                _kill_group(proc)
+                raise EngineTimeout(args, self.timeout) from exc
+        self._log(args, returncode, time.monotonic() - started)
+
     def stream(
         self,
         argv: Sequence[str],

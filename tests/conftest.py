@@ -1,7 +1,9 @@
-"""Live test set-up: a private dockerd and podman storage, started once per run.
+"""Live test set-up: a private dockerd, podman storage and OCI store, once per run.
 
 Tests that need engines ask for the `lab` fixture (or `engine`/`client`,
-which depend on it); the rest run without any engine.
+which depend on it); the rest run without any engine. OCITOOL_TEST_BACKENDS
+(default `docker,podman,oci`) narrows the engines, e.g. to `oci` for the run
+as an unprivileged user, which has no dockerd.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pytest
 from ocitool.client import Client
 from tests import lab as lab_setup
 
-ENGINES = ["docker", "podman"]
+ENGINES = os.environ.get("OCITOOL_TEST_BACKENDS", "docker,podman,oci").split(",")
 BASE = "ocitool-test/base:1"
 BASE_ALIAS = "ocitool-test/base:alias"
 BASE_MESSAGE = "ocitool test base"
@@ -26,7 +28,9 @@ CHAIN = ("ocitool-test/chain:1", "ocitool-test/chain:2")
 ORPHAN = "ocitool-test/orphan:2"  # its parent image is gone: `<missing>` in history
 RUNNING = "ocitool-test-running"
 AUTHOR = "Test Author <test@example.com>"
-_ENV_KEYS = ("DOCKER_HOST", "CONTAINERS_STORAGE_CONF", "OCITOOL_CONFIG", "OCITOOL_BACKEND")
+_ENV_KEYS = (
+    "DOCKER_HOST", "CONTAINERS_STORAGE_CONF", "OCITOOL_CONFIG", "OCITOOL_BACKEND", "OCITOOL_STORE",
+)  # fmt: skip
 
 
 @dataclass
@@ -34,26 +38,57 @@ class Lab:
     work: Path
     docker_host: str
     tar: Path
+    store: Path
     ready: set[str] = field(default_factory=set)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated() -> Iterator[Path]:
+    """No test reads the user's config or writes the user's store, with or without engines."""
+    work = Path(tempfile.mkdtemp(prefix="ocitool-home-"))
+    saved = {k: os.environ.get(k) for k in ("OCITOOL_STORE", "OCITOOL_CONFIG")}
+    os.environ["OCITOOL_STORE"] = str(work / "oci-store")
+    os.environ["OCITOOL_CONFIG"] = str(work / "no-config.toml")
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
     work = Path(tempfile.mkdtemp(prefix="ocitool-test-"))
     saved = {k: os.environ.get(k) for k in _ENV_KEYS}
-    host = lab_setup.start_dockerd(work / "docker")
-    os.environ["DOCKER_HOST"] = host
-    os.environ["CONTAINERS_STORAGE_CONF"] = str(lab_setup.podman_storage(work / "podman"))
+    host = ""
+    if "docker" in ENGINES:
+        host = lab_setup.start_dockerd(work / "docker")
+        os.environ["DOCKER_HOST"] = host
+    if "podman" in ENGINES:
+        os.environ["CONTAINERS_STORAGE_CONF"] = str(lab_setup.podman_storage(work / "podman"))
+    os.environ["OCITOOL_STORE"] = str(work / "oci-store")
     os.environ["OCITOOL_CONFIG"] = str(work / "no-config.toml")  # defaults, whatever the host has
     os.environ.pop("OCITOOL_BACKEND", None)
     try:
-        yield Lab(work=work, docker_host=host, tar=lab_setup.busybox_tar(work))
+        yield Lab(work=work, docker_host=host, tar=lab_setup.busybox_tar(work),
+                  store=work / "oci-store")  # fmt: skip
     finally:
-        ids = lab_setup.engine(["docker", "ps", "-aq"], check=False).split()
-        if ids:
-            lab_setup.engine(["docker", "rm", "-f", *ids], check=False)
-        lab_setup.stop_dockerd(work / "docker")
-        lab_setup.clean_podman()
+        if "docker" in ENGINES:
+            ids = lab_setup.engine(["docker", "ps", "-aq"], check=False).split()
+            if ids:
+                lab_setup.engine(["docker", "rm", "-f", *ids], check=False)
+            lab_setup.stop_dockerd(work / "docker")
+        if "podman" in ENGINES:
+            lab_setup.clean_podman()
+        if "oci" in ENGINES:
+            oci = Client(backend="oci")
+            running = [c.id for c in oci.containers()]
+            if running:
+                oci.remove(*running, force=True)
         lab_setup.unmount_below(work)
         shutil.rmtree(work, ignore_errors=True)
         for key, value in saved.items():
@@ -64,10 +99,19 @@ def lab() -> Iterator[Lab]:
 
 
 def build_images(engine: str, lab: Lab) -> None:
-    """The images every live test may use, made once per engine with its own CLI."""
+    """The images every live test may use, made once per engine: with the engine's own
+    CLI for docker and podman, with ocitool for the oci store, which has no other CLI."""
     if engine in lab.ready:
         return
-    e, run = engine, lab_setup.engine
+    if engine == "oci":
+        _build_with_ocitool(lab)
+    else:
+        _build_with_engine_cli(engine, lab)
+    lab.ready.add(engine)
+
+
+def _build_with_engine_cli(e: str, lab: Lab) -> None:
+    run = lab_setup.engine
     fmt = ["--format", "docker"] if e == "podman" else []
     net = ["--network", "none"]
     run([e, "import", "--message", BASE_MESSAGE, str(lab.tar), BASE])
@@ -90,7 +134,38 @@ def build_images(engine: str, lab: Lab) -> None:
     else:
         run([e, "rmi", "ocitool-test/orphan:1"])
     run([e, "run", "-d", "--name", RUNNING, *net, BASE, "sleep", "3600"])
-    lab.ready.add(engine)
+
+
+def _build_with_ocitool(lab: Lab) -> None:
+    c = Client(backend="oci")
+    c.import_image(lab.tar, BASE, message=BASE_MESSAGE)
+    c.tag(BASE, BASE_ALIAS)
+    c.run(BASE, ["sh", "-c", "echo one > /file1"], name="ot-c1", network="none")
+    c.commit("ot-c1", CHAIN[0], author=AUTHOR, message="first")
+    c.run(CHAIN[0], ["sh", "-c", "echo two > /file2"], name="ot-c2", network="none")
+    c.commit("ot-c2", CHAIN[1], author=AUTHOR, message="second")
+    c.run(BASE, ["sh", "-c", "echo o1 > /o1"], name="ot-o1", network="none")
+    c.commit("ot-o1", "ocitool-test/orphan:1")
+    c.run("ocitool-test/orphan:1", ["sh", "-c", "echo o2 > /o2"], name="ot-o2", network="none")
+    c.commit("ot-o2", ORPHAN)
+    c.remove("ot-o1", "ot-o2")
+    c.rmi("ocitool-test/orphan:1")
+    c.run(BASE, ["sleep", "3600"], name=RUNNING, network="none", detach=True)
+
+
+def tag_outside(engine: str, source: str, target: str) -> None:
+    """A tag made by the engine itself (ocitool, for the store, which is its own engine)."""
+    if engine == "oci":
+        Client(backend="oci").tag(source, target)
+    else:
+        lab_setup.engine([engine, "tag", source, target])
+
+
+def untag_outside(engine: str, name: str) -> None:
+    if engine == "oci":
+        Client(backend="oci").rmi(name)
+    else:
+        lab_setup.engine([engine, "rmi", name])
 
 
 @pytest.fixture(params=ENGINES)

@@ -124,8 +124,8 @@ def test_the_chapter(engine: str, lab: Lab) -> None:
     if engine == "docker":
         assert r.remove_first.deleted == []  # docker keeps the parent, hidden
         expected_deleted = {r.second.id, r.first.id}  # ... and prunes it with its child
-    else:
-        assert r.remove_first.deleted == [r.first.id]  # podman drops the parent's record
+    else:  # podman drops the parent's record; the OCI store drops the untagged manifest
+        assert r.remove_first.deleted == [r.first.id]
         expected_deleted = {r.second.id}
     # rmi of second deletes for real: the layers the two commits added are freed
     assert r.remove_second.untagged == ["commit_test:second"]
@@ -134,6 +134,6 @@ def test_the_chapter(engine: str, lab: Lab) -> None:
 
 
 def test_the_chapter_ends_the_same_on_every_engine(lab: Lab) -> None:
-    docker, podman = (replay_chapter(e, lab) for e in ENGINES)
-    assert docker.final_names == podman.final_names == [BASE]
-    assert docker.final_containers == podman.final_containers == [("commit_test", BASE)]
+    for replay in (replay_chapter(e, lab) for e in ENGINES):
+        assert replay.final_names == [BASE]
+        assert replay.final_containers == [("commit_test", BASE)]

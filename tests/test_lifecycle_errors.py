@@ -171,7 +171,7 @@ def _engine_commit_started(parent: int, needle: str) -> bool:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"commit" in argv and needle.encode() in argv:
+        if ppid == parent and any(needle.encode() in arg for arg in argv):
             return True
     return False
 

@@ -1,0 +1,543 @@
+"""The daemonless backend: ocitool's own OCI image layout, with umoci and runc.
+
+No daemon and no root. Reads come straight from the layout (backends.oci.store
+and .images); writes go through umoci while holding the store's lock; runs
+unpack a bundle with umoci (`--rootless` when not root) and run it with runc
+(or crun). Names live in index.json as `org.opencontainers.image.ref.name`,
+spelled as the other backends spell them (`commit_test:first`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Final
+
+from backends._common import with_tag
+from backends.oci import containers as records
+from backends.oci.changes import umoci_options
+from backends.oci.containers import Record
+from backends.oci.images import StoredImage, parents, producers, read_store, steps, to_model
+from backends.oci.store import Store, Tagged
+from ocitool.errors import (
+    Conflict,
+    ContainerNotFound,
+    EngineError,
+    ImageNotFound,
+    NotSupported,
+    OcitoolError,
+)
+from ocitool.models import Container, EngineInfo, Image, Layer
+from ocitool.runner import Completed, Runner
+
+log = logging.getLogger("ocitool.oci")
+RUNTIMES = ("runc", "crun")  # crun cannot run on hosts in cgroup hybrid mode, so runc first
+_STOP_POLL = 0.1
+
+
+class OciBackend:
+    name: Final = "oci"
+    keeps_untagged_parents: Final = False  # removing a tag drops the image; shared blobs stay
+
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        store: Path,
+        umoci: str = "umoci",
+        runtime: str | None = None,
+    ) -> None:
+        self.runner = runner
+        self.store = Store(store)
+        self.umoci = umoci
+        self.runtime = runtime
+
+    # -- reads -------------------------------------------------------------------
+
+    def images(self, *, all: bool = False) -> list[Image]:
+        stored = self._read()
+        found = parents(stored)
+        return [to_model(image, found.get(image.id)) for image in stored]
+
+    def inspect(self, refs: Sequence[str]) -> list[Image]:
+        stored = self._read()
+        found = parents(stored)
+        return [to_model(image, found.get(image.id)) for image in self._resolve(refs, stored)]
+
+    def history(self, ref: str) -> list[Layer]:
+        stored = self._read()
+        image = self._resolve([ref], stored)[0]
+        return steps(image, producers(image, stored))
+
+    def list_ids(self, *, all: bool = False) -> list[str]:
+        return [image.id for image in self._read()]
+
+    def containers(self, *, all: bool = False) -> list[Container]:
+        found = self._records()
+        running = self._running() if found else set()
+        models = [record.model(record.id in running) for record in found]
+        return models if all else [c for c in models if c.state == "running"]
+
+    def info(self) -> EngineInfo:
+        path = shutil.which(self.umoci)
+        base = {
+            "backend": "oci",
+            "path": path,
+            "storage_driver": "oci-layout",
+            "storage_root": str(self.store.path),
+            "rootless": os.geteuid() != 0,
+        }
+        if path is None:
+            return EngineInfo(**base, found=False,
+                              reason=f"executable {self.umoci!r} not found on PATH")  # fmt: skip
+        try:
+            version = self.runner.run([self.umoci, "--version"], timeout=10)
+            self.store.ensure()
+            with self.store.locked(exclusive=False):
+                self.store.index()
+        except OcitoolError as exc:
+            return EngineInfo(**base, found=True, reason=exc.message)
+        runtime = self._runtime_or_none()
+        return EngineInfo(
+            **base,
+            found=True,
+            version=version.stdout.strip().rsplit(" ", 1)[-1] or None,
+            reachable=True,
+            endpoint=runtime,
+            reason=None if runtime else "no runc or crun on PATH: images work, run does not",
+        )
+
+    def canonical_name(self, ref: str) -> str:
+        """Names are stored as the other backends show them: no docker.io/library/."""
+        for prefix in ("localhost/", "docker.io/library/", "docker.io/"):
+            if ref.startswith(prefix):
+                ref = ref.removeprefix(prefix)
+                break
+        return with_tag(ref)
+
+    # -- image writes --------------------------------------------------------------
+
+    def import_image(
+        self, tarball: Path, ref: str, *, message: str | None, changes: Sequence[str]
+    ) -> str:
+        options = umoci_options(changes)  # a bad --change fails before anything is written
+        target = self.canonical_name(ref)
+        scratch = f"ocitool-import-{secrets.token_hex(8)}"
+        with self._writing(), self._uncompressed(tarball) as layer:
+            try:
+                self._umoci(["new", f"--image={self._at(scratch)}"])
+                self._umoci([
+                    "raw", "add-layer", f"--image={self._at(scratch)}",
+                    f"--history.comment={message or ''}",
+                    f"--history.created_by=ocitool import {tarball.name}",
+                    "--", str(layer),
+                ])  # fmt: skip
+                if options:
+                    self._umoci(["config", f"--image={self._at(scratch)}", "--no-history",
+                                 *options])  # fmt: skip
+                self._retag(scratch, target)
+            finally:
+                self._untag([scratch])
+            return self._image_of(target)
+
+    def commit(
+        self,
+        container: str,
+        ref: str,
+        *,
+        author: str | None,
+        message: str | None,
+        changes: Sequence[str],
+    ) -> str:
+        options = umoci_options(changes)
+        record = self._record(container)
+        target = self.canonical_name(ref)
+        bundle = self.store.containers_dir / record.id / "bundle"
+        with self._writing():
+            self._ensure_tag(record)
+            history = [
+                *([f"--history.author={author}"] if author is not None else []),
+                f"--history.comment={message or ''}",
+                f"--history.created_by={records.created_by(record.command)}",
+            ]
+            self._umoci(["repack", f"--image={self._at(target)}", *history, "--", str(bundle)])
+            # As docker and podman do: the image is created now, by the author, and
+            # runs the container's command unless a --change says otherwise.
+            config = [f"--created={records.now()}"]
+            config += [f"--author={author}"] if author is not None else []
+            if record.command and not any(c.strip().upper().startswith("CMD") for c in changes):
+                config += ["--clear=config.cmd", *[f"--config.cmd={a}" for a in record.command]]
+            self._umoci(["config", f"--image={self._at(target)}", "--no-history",
+                         *config, *options])  # fmt: skip
+            return self._image_of(target)
+
+    def tag(self, source: str, target: str) -> None:
+        with self.store.writing():
+            stored = self._read()
+            image = self._resolve([source], stored)[0]
+            name = self.canonical_name(target)
+            entries = [e for e in self.store.index() if e.name != name]
+            manifest = next(e for e in self.store.index() if e.digest == image.manifest_digest)
+            entries.append(Tagged(name, manifest.digest, manifest.size, manifest.media_type))
+            self.store.write_index(entries)
+
+    def remove_images(self, refs: Sequence[str]) -> None:
+        """Untag each name (an ID: the image's every entry), then collect garbage."""
+        with self.store.locked(exclusive=True):
+            stored = self._read()
+            doomed_names: set[str] = set()
+            doomed_images: set[str] = set()
+            for ref, image in zip(refs, self._resolve(refs, stored), strict=True):
+                name = self.canonical_name(ref)
+                if name in image.names:
+                    doomed_names.add(name)
+                else:
+                    doomed_images.add(image.manifest_digest)
+                    doomed_names.update(image.names)
+            manifests = {i.manifest_digest: i.id for i in stored}
+            doomed_ids = {manifests[d] for d in doomed_images}
+            keep = [
+                e for e in self.store.index()
+                if e.name not in doomed_names and manifests.get(e.digest) not in doomed_ids
+            ]  # fmt: skip
+            self.store.write_index(keep)
+            self._umoci(["gc", f"--layout={self.store.path}"])
+
+    # -- containers ------------------------------------------------------------------
+
+    def create(
+        self,
+        image: str,
+        command: Sequence[str],
+        *,
+        name: str | None,
+        interactive: bool,
+        tty: bool,
+        remove: bool,
+        network: str | None,
+        pull: str,
+        env: Sequence[str],
+    ) -> str:
+        if pull == "always":
+            raise NotSupported(
+                "the oci backend cannot pull images yet",
+                hint="use --pull never or missing with an image in the store",
+            )
+        self._runtime()  # no runtime: say so before unpacking anything
+        stored = self._read()
+        found = self._resolve([image], stored)[0]
+        if name and any(r.name == name for r in self._records()):
+            raise Conflict(
+                f"container name {name} is already in use",
+                hint=f"choose another --name, or remove the old one: ocitool rm {name}",
+            )
+        container_id = secrets.token_hex(32)
+        directory = self.store.containers_dir / container_id
+        directory.mkdir(parents=True, mode=0o700)
+        try:
+            tag = found.names[0] if found.names else self._tag_for(found)
+            with self.store.locked(exclusive=False):
+                self._umoci([
+                    "unpack", *(["--rootless"] if os.geteuid() != 0 else []),
+                    f"--image={self._at(tag)}", "--", str(directory / "bundle"),
+                ])  # fmt: skip
+            args = records.configure_bundle(
+                directory / "bundle", command=list(command), tty=tty, env=list(env),
+                network=network, hostname=(name or container_id[:12]),
+            )  # fmt: skip
+            records.save(directory, Record(
+                id=container_id, name=name or f"oci_{container_id[:12]}", image=image,
+                image_id=found.id, image_tag=tag, command=list(command) or args,
+                created=records.now(), remove=remove,
+            ))  # fmt: skip
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        return container_id
+
+    def container_name(self, container: str) -> str | None:
+        return self._record(container).name
+
+    def start(self, containers: Sequence[str]) -> None:
+        for record in [self._record(c) for c in containers]:
+            if record.id in self._running():
+                continue
+            directory = self.store.containers_dir / record.id
+            self.runner.background(
+                [_python(), "-m", "backends.oci.supervise", str(directory), self._runtime(),
+                 self._runtime_root()],
+                log_path=directory / "output.log",
+            )  # fmt: skip
+            self._wait(partial(self._started, record.id, directory), seconds=10)
+
+    def _started(self, container_id: str, directory: Path) -> bool:
+        return container_id in self._running() or _ended(directory)
+
+    def start_attached(self, container: str, *, interactive: bool, terminal: bool) -> Completed:
+        record = self._record(container)
+        directory = self.store.containers_dir / record.id
+        argv = [self._runtime(), "--root", self._runtime_root(), "run",
+                "--bundle", str(directory / "bundle"), record.id]  # fmt: skip
+        record.state, record.exit_code = "running", None
+        records.save(directory, record)
+        try:
+            if terminal:
+                code = self.runner.attached(argv, timeout=self.runner.run_timeout)
+                result = Completed(tuple(argv), code, "", "", 0.0)
+            else:
+                result = self.runner.run(argv, timeout=self.runner.run_timeout)
+        finally:
+            record.state = "exited"
+            records.save(directory, record)
+        record.exit_code = result.returncode
+        records.save(directory, record)
+        if record.remove:
+            shutil.rmtree(directory, ignore_errors=True)
+        return result
+
+    def stop(self, containers: Sequence[str], *, timeout: int | None) -> None:
+        for record in [self._record(c) for c in containers]:
+            self._kill(record, grace=10 if timeout is None else timeout)
+
+    def remove_containers(self, containers: Sequence[str], *, force: bool) -> None:
+        chosen = [self._record(c) for c in containers]
+        running = self._running()
+        for record in chosen:
+            if record.id in running:
+                if not force:
+                    raise Conflict(
+                        f"container {record.name} is running",
+                        hint=f"stop it first (ocitool stop {record.name}) or use rm --force",
+                    )
+                self._kill(record, grace=0)
+        for record in chosen:
+            shutil.rmtree(self.store.containers_dir / record.id, ignore_errors=True)
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _read(self) -> list[StoredImage]:
+        self.store.ensure()
+        started = time.monotonic()
+        with self.store.locked(exclusive=False):
+            stored = read_store(self.store)
+        log.debug("read %d images from %s in %.3fs", len(stored), self.store.path,
+                  time.monotonic() - started)  # fmt: skip
+        return stored
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        self.store.ensure()
+        with self.store.writing():
+            yield
+
+    def _at(self, tag: str) -> str:
+        return f"{self.store.path}:{tag}"
+
+    def _umoci(self, args: Sequence[str]) -> Completed:
+        result = self.runner.run([self.umoci, *args], finish_on_interrupt=True)
+        if not result.ok:
+            detail = result.stderr.strip().lstrip("⨯").strip()
+            raise EngineError(result.argv, result.returncode, detail or result.stderr)
+        return result
+
+    def _resolve(self, refs: Sequence[str], stored: list[StoredImage]) -> list[StoredImage]:
+        """Names, full IDs, ID prefixes; every missing one is named in one error."""
+        found, missing = [], []
+        for ref in refs:
+            image = _match(ref, self.canonical_name(ref), stored)
+            if image is None:
+                missing.append(ref)
+            else:
+                found.append(image)
+        if missing:
+            raise ImageNotFound(missing, backend="oci")
+        return found
+
+    def _image_of(self, tag: str) -> str:
+        image = _match(tag, tag, self._read())
+        if image is None:
+            raise EngineError(("umoci",), None, "", message=f"umoci did not leave {tag} behind")
+        return image.id
+
+    def _retag(self, source_tag: str, target: str) -> None:
+        entries = self.store.index()
+        source = next(e for e in entries if e.name == source_tag)
+        kept = [e for e in entries if e.name != target]
+        kept.append(Tagged(target, source.digest, source.size, source.media_type))
+        self.store.write_index(kept)
+
+    def _untag(self, names: Sequence[str]) -> None:
+        entries = self.store.index()
+        if any(e.name in names for e in entries):
+            self.store.write_index([e for e in entries if e.name not in names])
+
+    def _tag_for(self, image: StoredImage) -> str:
+        """umoci works on tags; an untagged image gets a hidden one while it is used."""
+        tag = f"ocitool-id-{image.id.removeprefix('sha256:')[:12]}"
+        with self.store.locked(exclusive=True):
+            entries = self.store.index()
+            if not any(e.name == tag for e in entries):
+                entry = next(e for e in entries if e.digest == image.manifest_digest)
+                self.store.write_index(
+                    [*entries, Tagged(tag, entry.digest, entry.size, entry.media_type)]
+                )
+        return tag
+
+    def _ensure_tag(self, record: Record) -> None:
+        """The image a container came from must still be named for umoci's repack."""
+        stored = self._read()
+        if any(record.image_tag in image.names for image in stored):
+            return
+        image = next((i for i in stored if i.id == record.image_id), None)
+        if image is None:
+            raise Conflict(
+                f"the image container {record.name} was made from is gone",
+                hint="commit needs it; remove the container instead",
+            )
+        record.image_tag = self._tag_for(image)
+
+    @contextmanager
+    def _uncompressed(self, tarball: Path) -> Iterator[Path]:
+        """umoci adds only uncompressed layer archives; gunzip to a temp file if needed."""
+        with tarball.open("rb") as handle:
+            gzipped = handle.read(2) == b"\x1f\x8b"
+        if not gzipped:
+            yield tarball
+            return
+        with tempfile.NamedTemporaryFile(dir=self.store.path, suffix=".tar") as plain:
+            with gzip.open(tarball, "rb") as source:
+                shutil.copyfileobj(source, plain, 1 << 20)
+            plain.flush()
+            yield Path(plain.name)
+
+    def _records(self) -> list[Record]:
+        directory = self.store.containers_dir
+        if not directory.is_dir():
+            return []
+        found = [records.load(d) for d in sorted(directory.iterdir()) if d.is_dir()]
+        return [r for r in found if r is not None]
+
+    def _record(self, container: str) -> Record:
+        for record in self._records():
+            if container in (record.name, record.id) or (
+                len(container) >= 3 and record.id.startswith(container)
+            ):
+                return record
+        raise ContainerNotFound([container], backend="oci")
+
+    def _runtime_or_none(self) -> str | None:
+        candidates = [self.runtime] if self.runtime else list(RUNTIMES)
+        return next((p for c in candidates if (p := shutil.which(c))), None)
+
+    def _runtime(self) -> str:
+        runtime = self._runtime_or_none()
+        if runtime is None:
+            wanted = self.runtime or " or ".join(RUNTIMES)
+            raise NotSupported(
+                f"no OCI runtime to run containers: {wanted} not found on PATH",
+                hint="install runc (Debian: apt-get install runc), or use --backend docker "
+                "or podman",
+            )
+        return runtime
+
+    def _runtime_root(self) -> str:
+        """Where runc keeps container state: per user, as rootless runc requires."""
+        if os.geteuid() == 0:
+            root = Path("/run/ocitool/runc")
+        elif os.environ.get("XDG_RUNTIME_DIR"):
+            root = Path(os.environ["XDG_RUNTIME_DIR"]) / "ocitool-runc"
+        else:
+            root = _private_dir(Path(tempfile.gettempdir()) / f"ocitool-{os.geteuid()}") / "runc"
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return str(root)
+
+    def _running(self) -> set[str]:
+        runtime = self._runtime_or_none()
+        if runtime is None:
+            return set()
+        result = self.runner.run([runtime, "--root", self._runtime_root(), "list",
+                                  "--format", "json"])  # fmt: skip
+        if not result.ok:
+            raise EngineError(result.argv, result.returncode, result.stderr)
+        try:
+            listed = json.loads(result.stdout or "null") or []
+        except ValueError as exc:
+            raise EngineError(
+                result.argv,
+                result.returncode,
+                result.stderr,
+                message=f"{runtime} list printed something unexpected",
+            ) from exc
+        return {c["id"] for c in listed if c.get("status") in ("running", "created", "paused")}
+
+    def _kill(self, record: Record, *, grace: int) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds, as `docker stop` does."""
+        if record.id not in self._running():
+            return
+        root = self._runtime_root()
+        runtime = self._runtime()
+        for signal, wait in (("TERM", grace), ("KILL", 10)):
+            if wait == 0 and signal == "TERM":
+                continue
+            self.runner.run([runtime, "--root", root, "kill", record.id, signal])
+            if self._wait(lambda: record.id not in self._running(), seconds=wait):
+                break
+        directory = self.store.containers_dir / record.id
+        self._wait(lambda: _ended(directory), seconds=10)
+
+    @staticmethod
+    def _wait(done: Callable[[], bool], *, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while True:
+            if done():
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_STOP_POLL)
+
+
+def _match(ref: str, name: str, stored: list[StoredImage]) -> StoredImage | None:
+    for image in stored:
+        if name in image.names:
+            return image
+    bare = ref.removeprefix("sha256:")
+    if len(bare) >= 3 and all(c in "0123456789abcdef" for c in bare):
+        hits = [i for i in stored if i.id.removeprefix("sha256:").startswith(bare)]
+        if len(hits) == 1:
+            return hits[0]
+    if "@sha256:" in ref:
+        digest = ref.split("@", 1)[1]
+        return next((i for i in stored if digest in (i.manifest_digest, i.id)), None)
+    return None
+
+
+def _ended(directory: Path) -> bool:
+    record = records.load(directory)
+    return record is None or record.state != "running"
+
+
+def _private_dir(path: Path) -> Path:
+    """A directory in a shared place (/tmp) that only this user owns and can enter."""
+    path.mkdir(mode=0o700, exist_ok=True)
+    info = path.lstat()
+    if path.is_symlink() or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise NotSupported(
+            f"{path} is not a private directory of this user",
+            hint="set XDG_RUNTIME_DIR to a directory only you can use",
+        )
+    return path
+
+
+def _python() -> str:
+    return sys.executable

@@ -1,0 +1,104 @@
+"""The store's containers: umoci bundles under `containers/<id>/`, run with runc.
+
+Each container directory holds the bundle umoci unpacked (config.json, rootfs)
+and `ocitool.json`, ocitool's record of it: name, image, command, state and
+exit code. Whether it runs right now comes from the runtime (`runc list`),
+since a record cannot know that a machine rebooted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from backends._common import parse_time
+from ocitool.errors import NotSupported
+from ocitool.models import Container
+
+RECORD = "ocitool.json"
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+State = Literal["created", "running", "exited"]
+
+
+@dataclass
+class Record:
+    id: str
+    name: str
+    image: str
+    image_id: str
+    image_tag: str  # the store tag umoci unpacked: commit repacks against it
+    command: list[str]
+    created: str
+    remove: bool = False
+    state: State = "created"
+    exit_code: int | None = None
+
+    def model(self, running: bool) -> Container:
+        state = "running" if running else ("exited" if self.state == "running" else self.state)
+        return Container(
+            id=self.id, name=self.name, image=self.image, image_id=self.image_id, state=state,
+            created=parse_time(self.created),
+        )  # fmt: skip
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def load(directory: Path) -> Record | None:
+    try:
+        doc = json.loads((directory / RECORD).read_text())
+        return Record(**doc)
+    except (OSError, ValueError, TypeError):
+        return None  # half-made by an interrupted create, or not ours
+
+
+def save(directory: Path, record: Record) -> None:
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{RECORD}.")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(asdict(record), handle)
+    os.replace(tmp, directory / RECORD)
+
+
+def configure_bundle(
+    bundle: Path,
+    *,
+    command: list[str],
+    tty: bool,
+    env: list[str],
+    network: str | None,
+    hostname: str,
+) -> list[str]:
+    """Set what runc will run; returns the command line as run (for commit's history)."""
+    path = bundle / "config.json"
+    spec = json.loads(path.read_text())
+    process = spec.setdefault("process", {})
+    if command:
+        process["args"] = command
+    process["terminal"] = tty
+    process["env"] = [*process.get("env", []), *env]
+    if not any(e.startswith("PATH=") for e in process["env"]):
+        process["env"].insert(0, f"PATH={DEFAULT_PATH}")  # as docker and podman add one
+    spec["hostname"] = hostname
+    namespaces = spec.setdefault("linux", {}).setdefault("namespaces", [])
+    others = [n for n in namespaces if n.get("type") != "network"]
+    if network in (None, "none"):
+        others.append({"type": "network"})  # isolated: a loopback-only namespace
+    elif network != "host":
+        raise NotSupported(
+            f"the oci backend has no network {network!r}",
+            hint="use --network none (the default) or host, or the docker or podman backend",
+        )
+    spec["linux"]["namespaces"] = others
+    path.write_text(json.dumps(spec))
+    return list(process.get("args") or [])
+
+
+def created_by(command: list[str]) -> str:
+    return shlex.join(command)

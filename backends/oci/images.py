@@ -1,0 +1,161 @@
+"""The store's images as models, straight from index.json, manifests and configs.
+
+An image is a config (its ID is the config's digest) reached from one or more
+index entries; each entry's ref.name is one of its names, and an entry with
+no name is an untagged image. The OCI config has no image-level comment, so
+an image's comment is its newest history step's (where umoci records the
+commit message). Sizes are the compressed blob sizes on disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from backends._common import parse_time, string_dict, string_list, text_or_none
+from backends._history import Step, join_steps
+from backends.oci.store import MANIFEST_TYPES, Store
+from ocitool.errors import StoreCorrupt
+from ocitool.models import Image, ImageConfig, Layer
+
+
+@dataclass
+class StoredImage:
+    """What the store holds for one image ID, before it becomes a model."""
+
+    id: str
+    manifest_digest: str
+    manifest: dict[str, Any]
+    config: dict[str, Any]
+    names: list[str] = field(default_factory=list)
+
+    @property
+    def diff_ids(self) -> list[str]:
+        return list((self.config.get("rootfs") or {}).get("diff_ids") or [])
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return list(self.config.get("history") or [])
+
+    def history_key(self, steps: int | None = None) -> tuple[object, ...]:
+        """Identity of the first `steps` history steps and the layers they made."""
+        history = self.history if steps is None else self.history[:steps]
+        layers = sum(1 for h in history if not h.get("empty_layer"))
+        return (
+            tuple((h.get("created"), h.get("created_by"), bool(h.get("empty_layer")))
+                  for h in history),
+            tuple(self.diff_ids[:layers]),
+        )  # fmt: skip
+
+
+def read_store(store: Store) -> list[StoredImage]:
+    """Every image in the store, each manifest and config read once and verified."""
+    images: dict[str, StoredImage] = {}
+    manifests: dict[str, dict[str, Any]] = {}
+    for entry in store.index():
+        manifest = manifests.get(entry.digest)
+        if manifest is None:
+            if entry.media_type and entry.media_type not in MANIFEST_TYPES:
+                raise StoreCorrupt(
+                    f"index entry {entry.digest} is a {entry.media_type}, not an image manifest",
+                    hint="ocitool's store holds single-platform images only",
+                )
+            manifest = manifests[entry.digest] = store.read_json(entry.digest, entry.size)
+        descriptor = manifest.get("config") or {}
+        try:
+            config_digest, config_size = descriptor["digest"], int(descriptor["size"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreCorrupt(f"manifest {entry.digest} has no valid config descriptor") from exc
+        image = images.get(config_digest)
+        if image is None:
+            config = store.read_json(config_digest, config_size)
+            image = images[config_digest] = StoredImage(
+                config_digest, entry.digest, manifest, config
+            )
+        if entry.name and entry.name not in image.names:
+            image.names.append(entry.name)
+    return list(images.values())
+
+
+def parents(images: Sequence[StoredImage]) -> dict[str, str]:
+    """Image ID -> the image whose history is the longest proper prefix of its own."""
+    by_key = {image.history_key(): image.id for image in images}
+    found = {}
+    for image in images:
+        for steps in range(len(image.history) - 1, 0, -1):
+            parent = by_key.get(image.history_key(steps))
+            if parent and parent != image.id:
+                found[image.id] = parent
+                break
+    return found
+
+
+def to_model(image: StoredImage, parent: str | None) -> Image:
+    config = image.config.get("config") or {}
+    history = image.history
+    return Image(
+        id=image.id,
+        names=sorted(image.names),
+        repo_digests=[],
+        created=parse_time(image.config.get("created")),
+        author=text_or_none(image.config.get("author")),
+        comment=text_or_none(history[-1].get("comment")) if history else None,
+        size=sum(int(layer.get("size") or 0) for layer in image.manifest.get("layers") or []),
+        architecture=text_or_none(image.config.get("architecture")),
+        os=text_or_none(image.config.get("os")),
+        config=ImageConfig(
+            cmd=string_list(config.get("Cmd")),
+            entrypoint=string_list(config.get("Entrypoint")),
+            env=string_list(config.get("Env")) or [],
+            labels=string_dict(config.get("Labels")),
+            working_dir=config.get("WorkingDir") or "",
+            user=config.get("User") or "",
+        ),
+        layers=[layer for layer in reversed(steps(image)) if not layer.empty],
+        parent=parent,
+        backend="oci",
+    )
+
+
+def steps(image: StoredImage, producers: dict[int, str] | None = None) -> list[Layer]:
+    """The image's history steps tied to its layers (exact: OCI keeps empty_layer), newest
+    first; each layer also carries its compressed blob digest and size."""
+    blobs = image.manifest.get("layers") or []
+    history = image.history or [{} for _ in image.diff_ids]  # no history: a step per layer
+    joined = join_steps(
+        [
+            Step(
+                created=parse_time(h.get("created")),
+                created_by=text_or_none(h.get("created_by")),
+                author=text_or_none(h.get("author")),
+                comment=text_or_none(h.get("comment")),
+                empty=bool(h.get("empty_layer")),
+                image_id=(producers or {}).get(index),
+            )
+            for index, h in enumerate(history)
+        ],
+        image.diff_ids,
+    )
+    by_diff = {diff_id: blob for diff_id, blob in zip(image.diff_ids, blobs, strict=False)}
+    return [
+        layer.model_copy(update={"digest": blob.get("digest"), "size": int(blob.get("size") or 0)})
+        if (blob := by_diff.get(layer.diff_id or ""))
+        else layer
+        for layer in joined
+    ]
+
+
+def producers(image: StoredImage, images: Iterable[StoredImage]) -> dict[int, str]:
+    """Step index -> a stored image whose history ends exactly at that step."""
+    found: dict[int, str] = {}
+    for other in images:
+        count = len(other.history)
+        if (
+            other.id != image.id
+            and 0 < count <= len(image.history)
+            and other.history_key() == image.history_key(count)
+        ):
+            found.setdefault(count - 1, other.id)
+    found[len(image.history) - 1] = image.id
+    return found

@@ -1,0 +1,246 @@
+"""ocitool's own image store: an OCI image layout on disk, read directly.
+
+Reads parse index.json, manifests and configs with no process per read, and
+every blob is checked against its digest, so a corrupt store gives an error
+naming the blob instead of a wrong answer. Writers (umoci, skopeo, and this
+module's index edits) hold an exclusive flock on `.ocitool.lock`; readers
+hold a shared one, so a reader never sees an index or blob half-written.
+The store is created 0700: umoci writes 0600 files, and a store is its
+owner's alone.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ocitool.errors import StoreCorrupt, UsageError
+
+REF_NAME = "org.opencontainers.image.ref.name"
+MANIFEST_TYPES = {
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+}
+LAYOUT = {"imageLayoutVersion": "1.0.0"}
+_MAX_JSON_BLOB = 64 * 1024 * 1024  # manifests and configs are small; refuse to slurp more
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """One index.json entry: a manifest and the name it carries, if any."""
+
+    name: str | None
+    digest: str
+    size: int
+    media_type: str
+
+
+class Store:
+    """An OCI image layout plus ocitool's containers, under one directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._held: str | None = None  # the lock this process holds: "shared" or "exclusive"
+        if ":" in str(path):
+            raise UsageError(
+                f"store path {path} contains ':'",
+                hint="umoci and skopeo read PATH:TAG, so choose a path without ':'",
+            )
+
+    # -- set-up ------------------------------------------------------------------
+
+    def ensure(self) -> None:
+        """Create an empty layout if there is none; refuse anything that is not one."""
+        if self.path.exists() and not self.path.is_dir():
+            raise UsageError(
+                f"store {self.path} is not a directory",
+                hint="point --store or OCITOOL_STORE at a directory (it is created if missing)",
+            )
+        if (self.path / "index.json").exists():
+            return
+        if self.path.is_dir() and any(p.name != ".ocitool.lock" for p in self.path.iterdir()):
+            raise UsageError(
+                f"store {self.path} is a directory but not an OCI layout (no index.json)",
+                hint="point --store at an empty or new directory",
+            )
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.path, 0o700)
+        with self.locked(exclusive=True):
+            if (self.path / "index.json").exists():
+                return
+            (self.path / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+            self._write_json(self.path / "oci-layout", LAYOUT)
+            self._write_json(self.path / "index.json", {"schemaVersion": 2, "manifests": []})
+
+    @contextmanager
+    def locked(self, *, exclusive: bool) -> Iterator[None]:
+        """Shared for reads, exclusive for writes, across processes (flock).
+
+        Re-entrant within a process: an operation that holds the exclusive lock
+        for several steps can call helpers that lock again.
+        """
+        if self._held == "exclusive" or (self._held == "shared" and not exclusive):
+            yield
+            return
+        if self._held == "shared":
+            raise RuntimeError("cannot upgrade a shared store lock to exclusive")
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with open(self.path / ".ocitool.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            self._held = "exclusive" if exclusive else "shared"
+            try:
+                yield
+            finally:
+                self._held = None
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- reads ---------------------------------------------------------------------
+
+    def index(self) -> list[Tagged]:
+        """index.json's manifest entries; an image index inside is not supported."""
+        path = self.path / "index.json"
+        try:
+            doc = json.loads(path.read_bytes())
+        except FileNotFoundError as exc:
+            raise StoreCorrupt(f"store {self.path} has no index.json") from exc
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise StoreCorrupt(
+                f"{path} is not valid JSON ({exc})",
+                hint="restore it from a backup; ocitool changed nothing",
+            ) from exc
+        entries = doc.get("manifests") if isinstance(doc, dict) else None
+        if entries is None:
+            entries = [] if isinstance(doc, dict) else None
+        if not isinstance(entries, list):
+            raise StoreCorrupt(f"{path} has no manifests list")
+        tagged = []
+        for entry in entries:
+            try:
+                annotations = entry.get("annotations") or {}
+                tagged.append(
+                    Tagged(annotations.get(REF_NAME), entry["digest"], int(entry["size"]),
+                           entry.get("mediaType", ""))
+                )  # fmt: skip
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise StoreCorrupt(f"{path} has a malformed manifest entry: {entry!r}") from exc
+        return tagged
+
+    def blob_path(self, digest: str) -> Path:
+        algorithm, _, hexpart = digest.partition(":")
+        if algorithm != "sha256" or len(hexpart) != 64 or not hexpart.isalnum():
+            raise StoreCorrupt(f"store {self.path} refers to an invalid digest {digest!r}")
+        return self.path / "blobs" / "sha256" / hexpart
+
+    def read_blob(self, digest: str, size: int | None = None) -> bytes:
+        """A small blob, checked against its digest and size."""
+        path = self.blob_path(digest)
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(_MAX_JSON_BLOB + 1)
+        except FileNotFoundError as exc:
+            raise StoreCorrupt(
+                f"blob {digest} is missing from {self.path}",
+                hint="the store is damaged; remove the images that use it",
+            ) from exc
+        if size is not None and len(data) != size:
+            raise StoreCorrupt(
+                f"blob {digest} is {len(data)} bytes but its descriptor says {size} "
+                "(truncated or replaced)",
+                hint="the store is damaged; remove the images that use it",
+            )
+        actual = "sha256:" + hashlib.sha256(data).hexdigest()
+        if actual != digest:
+            raise StoreCorrupt(
+                f"blob {digest} does not match its digest (it hashes to {actual})",
+                hint="the store is damaged; remove the images that use it",
+            )
+        return data
+
+    def read_json(self, digest: str, size: int | None = None) -> dict[str, Any]:
+        data = self.read_blob(digest, size)
+        try:
+            doc = json.loads(data)
+        except ValueError as exc:
+            raise StoreCorrupt(f"blob {digest} is not JSON") from exc
+        if not isinstance(doc, dict):
+            raise StoreCorrupt(f"blob {digest} is not a JSON object")
+        return doc
+
+    def verify_blob(self, digest: str, size: int | None = None) -> None:
+        """Hash a blob of any size by streaming it (for layers)."""
+        path = self.blob_path(digest)
+        hasher = hashlib.sha256()
+        length = 0
+        try:
+            with path.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    hasher.update(chunk)
+                    length += len(chunk)
+        except FileNotFoundError as exc:
+            raise StoreCorrupt(f"blob {digest} is missing from {self.path}") from exc
+        if (size is not None and length != size) or "sha256:" + hasher.hexdigest() != digest:
+            raise StoreCorrupt(f"blob {digest} does not match its digest or size")
+
+    # -- index writes ------------------------------------------------------------------
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Exclusive, and nothing is lost: when umoci moves a tag, the image that had it
+        stays in index.json without a name (like docker's `<none>` images), so garbage
+        collection keeps it until someone removes it by ID."""
+        with self.locked(exclusive=True):
+            before = self.index()
+            try:
+                yield
+            finally:
+                after = self.index()
+                kept = {entry.digest for entry in after}
+                lost = {e.digest: e for e in before if e.digest not in kept}
+                if lost:
+                    self.write_index(
+                        after
+                        + [Tagged(None, e.digest, e.size, e.media_type) for e in lost.values()]
+                    )
+
+    def write_index(self, entries: list[Tagged]) -> None:
+        """Replace index.json atomically; call with the exclusive lock held."""
+        manifests = []
+        for entry in entries:
+            item: dict[str, Any] = {
+                "mediaType": entry.media_type or "application/vnd.oci.image.manifest.v1+json",
+                "digest": entry.digest,
+                "size": entry.size,
+            }
+            if entry.name:
+                item["annotations"] = {REF_NAME: entry.name}
+            manifests.append(item)
+        self._write_json(self.path / "index.json", {"schemaVersion": 2, "manifests": manifests})
+
+    def _write_json(self, path: Path, doc: dict[str, Any]) -> None:
+        """Write beside, fsync, rename: a reader sees the old file or the new, never half."""
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(doc, handle, separators=(",", ":"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        except BaseException:
+            with suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    # -- containers -------------------------------------------------------------------
+
+    @property
+    def containers_dir(self) -> Path:
+        return self.path / "containers"
