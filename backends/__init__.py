@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from ocitool.errors import UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ocitool.backend import Backend
     from ocitool.config import Config
     from ocitool.models import EngineInfo
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 NAMES = ("docker", "podman", "oci")
 
 
-def load(name: str, runner: Runner, config: Config) -> Backend:
+def load(name: str, runner: Runner, config: Config, *, store: Path | None = None) -> Backend:
     if name == "docker":
         from backends.docker import DockerBackend
 
@@ -35,7 +37,10 @@ def load(name: str, runner: Runner, config: Config) -> Backend:
         from ocitool.config import store_path
 
         return OciBackend(
-            runner, store=store_path(config), umoci=config.oci.umoci, runtime=config.oci.runtime
+            runner,
+            store=store or store_path(config),
+            umoci=config.oci.umoci,
+            runtime=config.oci.runtime,
         )
     raise UsageError(f"unknown backend {name!r}", hint=f"choose one of {', '.join(NAMES)}, auto")
 

@@ -7,6 +7,7 @@ exit code (ocitool.errors); a traceback appears only with --debug.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -82,6 +83,15 @@ def main_options(
             show_default=False,
         ),
     ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            help="The oci backend's image store (or OCITOOL_STORE).",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ] = None,
     debug: Annotated[
         bool, typer.Option("--debug", help="Log every engine command; show tracebacks.")
     ] = False,
@@ -90,6 +100,8 @@ def main_options(
     ] = False,
 ) -> None:
     state.backend = backend
+    if store is not None:
+        os.environ["OCITOOL_STORE"] = str(store)  # beats the config file, as the flag should
     if debug:
         enable_debug()
     _show_notes()

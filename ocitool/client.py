@@ -84,8 +84,10 @@ class Client:
         *,
         config: Config | None = None,
         runner: Runner | None = None,
+        store: str | Path | None = None,
     ) -> None:
         self.config = config or load_config()
+        self.store = Path(store) if store is not None else None  # the oci backend's store
         self.runner = runner or Runner(timeout=resolve_timeout(self.config.timeout))
         self.backend_name = choose_backend(backend, self.config)
         self._backend: Backend | None = None
@@ -93,7 +95,7 @@ class Client:
     @property
     def backend(self) -> Backend:
         if self._backend is None:
-            loaded = backends.load(self.backend_name, self.runner, self.config)
+            loaded = backends.load(self.backend_name, self.runner, self.config, store=self.store)
             self._backend = cast("Backend", _Guarded(loaded, self.runner))
         return self._backend
 

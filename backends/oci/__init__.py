@@ -31,6 +31,7 @@ from backends.oci.containers import Record
 from backends.oci.images import StoredImage, parents, producers, read_store, steps, to_model
 from backends.oci.store import Store, Tagged
 from ocitool.errors import (
+    BackendUnavailable,
     Conflict,
     ContainerNotFound,
     EngineError,
@@ -183,7 +184,7 @@ class OciBackend:
             return self._image_of(target)
 
     def tag(self, source: str, target: str) -> None:
-        with self.store.writing():
+        with self._writing():
             stored = self._read()
             image = self._resolve([source], stored)[0]
             name = self.canonical_name(target)
@@ -194,6 +195,8 @@ class OciBackend:
 
     def remove_images(self, refs: Sequence[str]) -> None:
         """Untag each name (an ID: the image's every entry), then collect garbage."""
+        self._require_umoci()  # the index is not touched unless gc can follow
+        self.store.ensure()
         with self.store.locked(exclusive=True):
             stored = self._read()
             doomed_names: set[str] = set()
@@ -337,9 +340,18 @@ class OciBackend:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
+        """Exclusive, on a store checked first: a damaged store is never written to."""
         self.store.ensure()
         with self.store.writing():
+            read_store(self.store)
             yield
+
+    def _require_umoci(self) -> None:
+        if shutil.which(self.umoci) is None:
+            raise BackendUnavailable(
+                "umoci", f"executable {self.umoci!r} not found on PATH",
+                hint="install umoci (Debian: apt-get install umoci) or pick another backend",
+            )  # fmt: skip
 
     def _at(self, tag: str) -> str:
         return f"{self.store.path}:{tag}"

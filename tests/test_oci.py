@@ -1,0 +1,198 @@
+"""The daemonless store under damage, missing tools and concurrent writers.
+
+Each bad input must give one clear line and a documented exit code and leave
+the store exactly as it was (compared byte for byte).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backends.oci.store import REF_NAME, Store
+from ocitool.client import Client
+from tests.test_cli import ocitool as run_ocitool
+from tests.test_cli import one_error_line
+
+
+@pytest.fixture
+def store(tmp_path: Path, lab_tar: Path) -> Path:
+    """A small store of its own: one imported image and a container made from it."""
+    path = tmp_path / "store"
+    oci = Client(backend="oci", store=path)
+    oci.import_image(lab_tar, "oci-test/base:1")
+    oci.run("oci-test/base:1", ["sh", "-c", "echo hi > /hi"], name="oci-c1")
+    return path
+
+
+@pytest.fixture(scope="session")
+def lab_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.lab import busybox_tar
+
+    return busybox_tar(tmp_path_factory.mktemp("tar"))
+
+
+def ocitool(
+    store: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return run_ocitool("--backend", "oci", "--store", str(store), *args, env=env)
+
+
+def snapshot(path: Path) -> dict[str, str]:
+    """Every file under the store (containers' rootfs aside) and its sha256."""
+    found = {}
+    for file in sorted(path.rglob("*")):
+        relative = file.relative_to(path).as_posix()
+        if file.is_file() and "/rootfs/" not in relative and not relative.endswith(".lock"):
+            found[relative] = hashlib.sha256(file.read_bytes()).hexdigest()
+    return found
+
+
+def test_store_is_private_to_its_owner(store: Path) -> None:
+    assert stat.S_IMODE(store.stat().st_mode) == 0o700
+    assert stat.S_IMODE((store / "index.json").stat().st_mode) == 0o600
+
+
+def test_a_store_path_that_is_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "a-file"
+    path.write_text("not a store")
+    for args in (["images"], ["import", str(path), "x:1"]):
+        proc = ocitool(path, *args)
+        assert proc.returncode == 2
+        assert "is not a directory" in one_error_line(proc)
+    assert path.read_text() == "not a store"
+
+
+def test_an_index_that_is_not_json(store: Path, lab_tar: Path) -> None:
+    (store / "index.json").write_text('{"schemaVersion": 2, "manifests": [')
+    before = snapshot(store)
+    for args in (["images"], ["inspect", "oci-test/base:1"], ["import", str(lab_tar), "x:1"],
+                 ["commit", "oci-c1", "x:2"], ["tag", "oci-test/base:1", "x:3"],
+                 ["rmi", "oci-test/base:1"]):  # fmt: skip
+        proc = ocitool(store, *args)
+        assert proc.returncode == 9, (args, proc.stderr)
+        assert "index.json is not valid JSON" in one_error_line(proc)
+    assert snapshot(store) == before
+
+
+def test_a_blob_whose_digest_does_not_match(store: Path, lab_tar: Path) -> None:
+    index = json.loads((store / "index.json").read_text())
+    manifest = index["manifests"][0]["digest"]
+    config = json.loads((store / "blobs/sha256" / manifest[7:]).read_text())["config"]["digest"]
+    blob = store / "blobs/sha256" / config[7:]
+    blob.write_bytes(blob.read_bytes().replace(b'"amd64"', b'"arm64"'))
+    before = snapshot(store)
+    for args in (["images"], ["history", "oci-test/base:1"], ["import", str(lab_tar), "x:1"],
+                 ["tag", "oci-test/base:1", "x:3"]):  # fmt: skip
+        proc = ocitool(store, *args)
+        assert proc.returncode == 9, (args, proc.stderr)
+        line = one_error_line(proc)
+        assert f"blob {config} does not match its digest" in line
+    assert snapshot(store) == before
+
+
+def test_a_truncated_blob(store: Path) -> None:
+    index = json.loads((store / "index.json").read_text())
+    blob = store / "blobs/sha256" / index["manifests"][0]["digest"][7:]
+    blob.write_bytes(blob.read_bytes()[:40])
+    proc = ocitool(store, "images")
+    assert proc.returncode == 9
+    assert "truncated or replaced" in one_error_line(proc)
+
+
+def test_a_missing_runtime(store: Path, tmp_path: Path) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    os.symlink("/usr/bin/umoci", tools / "umoci")  # umoci, but no runc nor crun
+    before = snapshot(store)
+    proc = ocitool(store, "run", "oci-test/base:1", "true", env={"PATH": str(tools)})
+    assert proc.returncode == 6
+    line = one_error_line(proc)
+    assert "no OCI runtime" in line and "runc" in line and "apt-get install runc" in line
+    assert snapshot(store) == before
+
+
+def test_a_missing_umoci(store: Path, lab_tar: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    Client(backend="oci", store=store).tag("oci-test/base:1", "oci-test/spare:1")
+    for args in (["import", str(lab_tar), "x:1"], ["commit", "oci-c1", "x:2"],
+                 ["rmi", "oci-test/spare:1"]):  # fmt: skip
+        before = snapshot(store)
+        proc = ocitool(store, *args, env={"PATH": str(empty)})
+        assert proc.returncode == 5, (args, proc.stderr)
+        assert "executable 'umoci' not found on PATH" in one_error_line(proc)
+        assert snapshot(store) == before
+    listing = ocitool(store, "images", env={"PATH": str(empty)})  # reads need no program
+    assert listing.returncode == 0 and "oci-test/base" in listing.stdout
+
+
+WORKER = """
+import sys
+from ocitool import Client
+i = int(sys.argv[1])
+c = Client(backend="oci")
+c.commit(f"oci-w{i}", f"conc/img:{i}", author=f"worker {i}", message=f"commit {i}")
+c.tag(f"conc/img:{i}", f"conc/alias:{i}")
+if i % 2 == 0:
+    c.rmi(f"conc/alias:{i}")
+"""
+
+
+def test_eight_concurrent_writers_never_corrupt_the_store(store: Path) -> None:
+    oci = Client(backend="oci", store=store)
+    for i in range(8):
+        oci.run("oci-test/base:1", ["sh", "-c", f"echo {i} > /w{i}"], name=f"oci-w{i}")
+    env = {**os.environ, "OCITOOL_STORE": str(store)}
+    workers = [
+        subprocess.Popen([sys.executable, "-c", WORKER, str(i)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(8)
+    ]  # fmt: skip
+    for worker in workers:
+        _, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err
+    # every blob is what its name says
+    checked = Store(store)
+    blobs = list((store / "blobs" / "sha256").iterdir())
+    for blob in blobs:
+        checked.verify_blob(f"sha256:{blob.name}")
+    # index.json lists exactly the expected names, each once
+    names = [
+        m.get("annotations", {}).get(REF_NAME)
+        for m in json.loads((store / "index.json").read_text())["manifests"]
+    ]
+    expected = {"oci-test/base:1"} | {f"conc/img:{i}" for i in range(8)}
+    expected |= {f"conc/alias:{i}" for i in range(1, 8, 2)}
+    assert sorted(n for n in names if n) == sorted(expected)
+    images = {n: i for i in oci.images() for n in i.names}
+    for i in range(8):
+        assert images[f"conc/img:{i}"].comment == f"commit {i}"
+        assert images[f"conc/img:{i}"].author == f"worker {i}"
+    assert not [n for n in names if n is None]  # no image lost its name to a race
+
+
+def test_a_moved_tag_keeps_the_old_image(store: Path, lab_tar: Path) -> None:
+    oci = Client(backend="oci", store=store)
+    old = oci.image("oci-test/base:1")
+    new = oci.import_image(lab_tar, "oci-test/base:1", message="again")
+    assert new.id != old.id
+    kept = oci.image(old.id)
+    assert kept.names == []  # an untagged image, as docker keeps `<none>` ones
+    oci.rmi("oci-test/base:1", remove_containers=True)
+    assert oci.image(old.id).id == old.id  # gc after rmi kept it: nobody asked to remove it
+
+
+def test_reads_start_no_process(store: Path) -> None:
+    oci = Client(backend="oci", store=store)
+    oci.images()
+    oci.inspect("oci-test/base:1")
+    oci.history("oci-test/base:1")
+    assert oci.runner.calls == []
