@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from backends._common import as_digest, unique
-from ocitool.errors import Conflict, EngineError
+from ocitool.errors import BackendUnavailable, Conflict, EngineError, OcitoolError
 from ocitool.runner import Completed, Runner
 
 # Enough for the engine's own stop timeout plus a kill, for `stop -t N`.
@@ -37,6 +37,10 @@ class EngineCLI:
     def engine_env(self) -> Mapping[str, str] | None:
         return None
 
+    @property
+    def probe_timeout(self) -> float:
+        return min(PROBE_TIMEOUT, self.runner.timeout)
+
     def run(
         self,
         args: Sequence[str],
@@ -45,13 +49,17 @@ class EngineCLI:
         finishing: bool = False,
         timeout: float | None = None,
     ) -> Completed:
-        """One engine call; `finishing` lets a write complete even after Ctrl-C."""
+        """One engine call; `finishing` lets a write complete even after Ctrl-C.
+
+        `timeout` may shorten the runner's limit (probes) or, for long
+        transfers, lengthen it up to the runner's run_timeout.
+        """
         return self.runner.run(
             [self.executable, *args],
             env=self.engine_env(),
             stdin_file=stdin_file,
             finish_on_interrupt=finishing,
-            timeout=min(timeout, self.runner.timeout) if timeout else None,
+            timeout=timeout,
         )
 
     def ok(
@@ -112,6 +120,30 @@ class EngineCLI:
     def tag(self, source: str, target: str) -> None:
         self.ok(self.run(["tag", "--", source, target]), images=[source])
 
+    def save(self, names: Sequence[str], path: Path, archive_format: str) -> None:
+        """The engine's own save: several images in one docker archive, in one pass."""
+        argv = [
+            "save",
+            *self.save_options(archive_format, len(names)),
+            f"--output={path}",
+            "--",
+            *names,
+        ]
+        self.ok(self.run(argv, timeout=self.runner.run_timeout), images=names)
+
+    def save_options(self, archive_format: str, count: int) -> list[str]:
+        return []
+
+    def load(self, path: Path) -> list[str]:
+        """The engine's own load; returns what it loaded (names, or IDs of untagged ones)."""
+        result = self.ok(self.run(["load", f"--input={path}"], timeout=self.runner.run_timeout))
+        loaded: list[str] = []
+        for line in result.stdout.splitlines():
+            key, _, value = line.partition(": ")
+            if key in ("Loaded image", "Loaded image(s)", "Loaded image ID"):
+                loaded += [v.strip() for v in value.split(",") if v.strip()]
+        return loaded
+
     def remove_images(self, refs: Sequence[str]) -> None:
         """Plain `rmi`, never `-f`: podman's -f also removes containers (ENGINES.md §5)."""
         self.ok(self.run(["rmi", "--", *refs]), images=refs)
@@ -143,7 +175,7 @@ class EngineCLI:
             "--",
             image,
             *command,
-        ]  # fmt: skip
+        ]
         result = self.ok(self.run(argv), images=[image], containers=[name] if name else [])
         return result.stdout.strip().splitlines()[-1]
 
@@ -182,6 +214,18 @@ class EngineCLI:
     def remove_containers(self, containers: Sequence[str], *, force: bool) -> None:
         argv = ["rm", *(["--force"] if force else []), "--", *containers]
         self.ok(self.run(argv), containers=containers)
+
+
+def hub_error(result: Completed) -> OcitoolError:
+    """A failed engine search: usually no route to Docker Hub from here."""
+    detail = " ".join(result.stderr.split())
+    if any(w in detail for w in ("no such host", "dial tcp", "connection refused", "i/o timeout")):
+        return BackendUnavailable(
+            "registry",
+            f"the search service is not reachable: {detail[-300:]}",
+            hint="search a v2 registry instead: ocitool search TERM --registry HOST",
+        )
+    return EngineError(result.argv, result.returncode, result.stderr)
 
 
 def container_conflict(

@@ -163,8 +163,9 @@ def image_from_inspect(
         architecture=text_or_none(doc.get("Architecture")),
         os=text_or_none(doc.get("Os")),
         config=ImageConfig(
-            cmd=string_list(config.get("Cmd")),
-            entrypoint=string_list(config.get("Entrypoint")),
+            # An empty list and null both mean "none"; engines print either for the same config.
+            cmd=string_list(config.get("Cmd")) or None,
+            entrypoint=string_list(config.get("Entrypoint")) or None,
             env=string_list(config.get("Env")) or [],
             labels=string_dict(config.get("Labels")),
             working_dir=config.get("WorkingDir") or "",

@@ -15,11 +15,12 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from backends._cli import PROBE_TIMEOUT, EngineCLI, container_conflict
+from backends._cli import EngineCLI, container_conflict, hub_error
 from backends._common import (
     as_digest,
     batches,
@@ -32,6 +33,7 @@ from backends._common import (
     with_tag,
 )
 from backends._history import Step, join_steps
+from backends.skopeo import Endpoint
 from ocitool.errors import (
     BackendUnavailable,
     Conflict,
@@ -41,7 +43,7 @@ from ocitool.errors import (
     ImageNotFound,
     OcitoolError,
 )
-from ocitool.models import Container, EngineInfo, Image, Layer
+from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 from ocitool.runner import Completed, Runner
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -105,10 +107,10 @@ class DockerBackend(EngineCLI):
                 reason=f"executable {self.executable!r} not found on PATH",
             )
         try:
-            version = self.run(["version", "--format", "{{json .}}"], timeout=PROBE_TIMEOUT)
+            version = self.run(["version", "--format", "{{json .}}"], timeout=self.probe_timeout)
             info = None
             if version.ok:
-                info = self.run(["info", "--format", "{{json .}}"], timeout=PROBE_TIMEOUT)
+                info = self.run(["info", "--format", "{{json .}}"], timeout=self.probe_timeout)
         except OcitoolError as exc:
             return EngineInfo(
                 backend="docker", found=True, path=path, endpoint=endpoint, reason=exc.message
@@ -125,6 +127,28 @@ class DockerBackend(EngineCLI):
             else ref
         )
         return with_tag(name)
+
+    def search_hub(self, term: str, limit: int) -> list[SearchResult]:
+        """Docker Hub through the daemon (it has no v2 search; ENGINES.md §6)."""
+        argv = ["search", "--no-trunc", f"--limit={limit}", "--format", "{{json .}}", "--", term]
+        result = self.run(argv)
+        if not result.ok:
+            raise hub_error(result)
+        return [
+            SearchResult(
+                name=str(d.get("Name", "")),
+                registry="docker.io",
+                description=str(d.get("Description") or ""),
+                stars=parse_int(d.get("StarCount")) or 0,
+                official=str(d.get("IsOfficial", "")).lower() in ("true", "[ok]"),
+            )
+            for d in json_documents(result.stdout)
+        ]
+
+    @contextmanager
+    def skopeo_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
+        """skopeo reaches the daemon itself, and ignores DOCKER_HOST (ENGINES.md §7)."""
+        yield Endpoint(f"docker-daemon:{name}", daemon_host=self.endpoint, label=f"docker:{name}")
 
     # -- plumbing ------------------------------------------------------------
 

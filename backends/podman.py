@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Final, NoReturn
 
-from backends._cli import PROBE_TIMEOUT, EngineCLI, container_conflict
+from backends._cli import EngineCLI, container_conflict, hub_error
 from backends._common import (
+    HEX64,
     as_digest,
     batches,
     image_from_inspect,
@@ -27,6 +29,7 @@ from backends._common import (
     with_tag,
 )
 from backends._history import Step, join_steps
+from backends.skopeo import Endpoint
 from ocitool.errors import (
     BackendUnavailable,
     Conflict,
@@ -37,7 +40,8 @@ from ocitool.errors import (
     OcitoolError,
     last_meaningful_line,
 )
-from ocitool.models import Container, EngineInfo, Image, Layer
+from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
+from ocitool.references import ImageRef
 from ocitool.runner import Completed, Runner
 
 LOCAL_PREFIX = "localhost/"
@@ -106,7 +110,7 @@ class PodmanBackend(EngineCLI):
                 reason=f"executable {self.executable!r} not found on PATH",
             )
         try:
-            result = self.run(["info", "--format", "json"], timeout=PROBE_TIMEOUT)
+            result = self.run(["info", "--format", "json"], timeout=self.probe_timeout)
         except OcitoolError as exc:
             return EngineInfo(backend="podman", found=True, path=path, reason=exc.message)
         if not result.ok:
@@ -121,6 +125,37 @@ class PodmanBackend(EngineCLI):
     def canonical_name(self, ref: str) -> str:
         """A name as the models spell it: without podman's `localhost/`, with a tag."""
         return with_tag(local_name(ref))
+
+    def search_hub(self, term: str, limit: int) -> list[SearchResult]:
+        """The registries podman searches (registries.conf); prints nothing for no match."""
+        result = self.run(["search", f"--limit={limit}", "--format", "json", "--", term])
+        if not result.ok:
+            raise hub_error(result)
+        return [
+            SearchResult(
+                name=local_name(str(d.get("Name", ""))),
+                registry=str(d.get("Index") or ""),
+                description=str(d.get("Description") or ""),
+                stars=parse_int(d.get("Stars")) or 0,
+                official=str(d.get("Official", "")).lower() in ("true", "[ok]"),
+            )
+            for d in json_documents(result.stdout)
+        ]
+
+    @contextmanager
+    def skopeo_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
+        """skopeo reads a short name as docker.io's (ENGINES.md §7): local ones get localhost/."""
+        bare = name.removeprefix("sha256:")
+        if HEX64.match(bare):
+            yield Endpoint(f"containers-storage:{bare}", label=f"podman:{name}")
+            return
+        ref = ImageRef.parse(name).with_default_tag()
+        qualified = str(ref) if ref.domain else f"{LOCAL_PREFIX}{ref}"
+        yield Endpoint(f"containers-storage:{qualified}", label=f"podman:{name}")
+
+    def save_options(self, archive_format: str, count: int) -> list[str]:
+        several = ["--multi-image-archive"] if count > 1 else []
+        return [f"--format={archive_format}", *several]
 
     def commit_options(self) -> list[str]:
         # The OCI format drops the commit message (ENGINES.md §0); docker's keeps it.

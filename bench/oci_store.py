@@ -34,10 +34,18 @@ def build(store: Path, count: int) -> list[str]:
     for i in range(count):
         name = f"bench/img:{i}"
         subprocess.run(
-            ["umoci", "config", f"--image={store}:bench/base:1", f"--tag={name}",
-             f"--config.label=n={i}", f"--history.comment=image {i}"],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+            [
+                "umoci",
+                "config",
+                f"--image={store}:bench/base:1",
+                f"--tag={name}",
+                f"--config.label=n={i}",
+                f"--history.comment=image {i}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         names.append(name)
     return names
 
@@ -61,8 +69,18 @@ def main() -> None:
         started = time.perf_counter()
         names = build(store, args.images)
         print(f"built {len(names)} images (+1 base) in {time.perf_counter() - started:.1f}s")
-        cli = [sys.executable, "-m", "ocitool", "--backend", "oci", "--store", str(store),
-               "images", "--format", "json"]  # fmt: skip
+        cli = [
+            sys.executable,
+            "-m",
+            "ocitool",
+            "--backend",
+            "oci",
+            "--store",
+            str(store),
+            "images",
+            "--format",
+            "json",
+        ]
 
         def ocitool_cli() -> None:
             out = subprocess.run(cli, check=True, capture_output=True, text=True).stdout
@@ -73,16 +91,19 @@ def main() -> None:
 
         def skopeo_each() -> None:
             for name in names:
-                subprocess.run(["skopeo", "inspect", f"oci:{store}:{name}"], check=True,
-                               capture_output=True)  # fmt: skip
+                subprocess.run(
+                    ["skopeo", "inspect", f"oci:{store}:{name}"], check=True, capture_output=True
+                )
 
         results = {
-            "ocitool images --format json (CLI, whole process)": median_seconds(ocitool_cli,
-                                                                                args.runs),
+            "ocitool images --format json (CLI, whole process)": median_seconds(
+                ocitool_cli, args.runs
+            ),
             "Client(backend='oci').images() (API)": median_seconds(ocitool_api, args.runs),
             f"skopeo inspect, one per image ({len(names)} calls)": median_seconds(
-                skopeo_each, max(1, args.runs // 2)),
-        }  # fmt: skip
+                skopeo_each, max(1, args.runs // 2)
+            ),
+        }
         for label, seconds in results.items():
             print(f"{label:55s} median {seconds * 1000:8.1f} ms")
         cli_seconds, _, skopeo_seconds = results.values()

@@ -15,7 +15,8 @@ busybox_tar "$work"
 
 # Start clean if a previous run left the chapter's containers or images behind.
 for container in commit_test commit_test2; do ocitool rm --force "$container" >/dev/null 2>&1; done
-for image in commit_test:second commit_test:first chapter/base:14.04; do
+for image in commit_test:second commit_test:first chapter/base:14.04 \
+  "${OCITOOL_DEMO_REGISTRY:-none}/commit_test:second"; do
   ocitool rmi "$image" >/dev/null 2>&1
 done
 
@@ -33,6 +34,15 @@ step ocitool images
 step ocitool inspect chapter/base:14.04 commit_test:first commit_test:second
 step ocitool history commit_test:second
 
+if [ -n "${OCITOOL_DEMO_REGISTRY:-}" ]; then
+  registry=$OCITOOL_DEMO_REGISTRY
+  printf '\n# ---- Distributing images (the chapter'"'"'s TODO): push, search, pull ----\n'
+  step ocitool push --force --tls-verify=false commit_test:second "$registry/commit_test:second"
+  step ocitool search commit_test --registry "$registry" --tags --tls-verify=false
+  step ocitool save commit_test:first commit_test:second -o "$work/chapter.tar" --force
+  step ocitool copy --force --tls-verify=false "docker://$registry/commit_test:second" "oci:$work/layout:second"
+fi
+
 printf '\n# ---- Removing images ----\n'
 step ocitool rmi commit_test:first
 echo "exit code $?  (4: in use)"
@@ -45,4 +55,11 @@ printf '\n# "Deleted": the layers the commits added are really removed.\n'
 step ocitool rmi commit_test:second
 step ocitool images
 step ocitool ps -a
+
+if [ -n "${OCITOOL_DEMO_REGISTRY:-}" ]; then
+  printf '\n# Gone here, but distributed: pull it back from the registry, then load the archive.\n'
+  step ocitool pull --tls-verify=false "$registry/commit_test:second"
+  step ocitool load -i "$work/chapter.tar"
+  step ocitool images
+fi
 exit 0

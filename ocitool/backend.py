@@ -8,11 +8,15 @@ ocitool.errors in one place and never lets an engine's quirk leak upward.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ocitool.models import BackendName, Container, EngineInfo, Image, Layer
+from ocitool.models import BackendName, Container, EngineInfo, Image, Layer, SearchResult
 from ocitool.runner import Completed, Runner
+
+if TYPE_CHECKING:
+    from backends.skopeo import Endpoint
 
 
 @runtime_checkable
@@ -108,3 +112,21 @@ class Backend(Protocol):
     def stop(self, containers: Sequence[str], *, timeout: int | None) -> None: ...
 
     def remove_containers(self, containers: Sequence[str], *, force: bool) -> None: ...
+
+    # -- distribution ----------------------------------------------------------------
+
+    def skopeo_endpoint(self, name: str, *, writing: bool) -> AbstractContextManager[Endpoint]:
+        """How skopeo reads (or writes) `name` in this backend, locked as the store needs."""
+        ...
+
+    def save(self, names: Sequence[str], path: Path, archive_format: str) -> None:
+        """The engine's own multi-image save (docker and podman)."""
+        ...
+
+    def load(self, path: Path) -> list[str]:
+        """The engine's own load of every image in an archive; returns the names loaded."""
+        ...
+
+    def search_hub(self, term: str, limit: int) -> list[SearchResult]:
+        """Docker Hub's search, through the engine where it has one."""
+        ...

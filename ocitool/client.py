@@ -40,7 +40,18 @@ from ocitool.runner import InterruptedCall, Runner, resolve_timeout
 
 if TYPE_CHECKING:
     from ocitool.backend import Backend
-    from ocitool.models import Blocker, Container, EngineInfo, Image, Layer, RemoveResult, RunResult
+    from ocitool.models import (
+        Blocker,
+        Container,
+        EngineInfo,
+        Image,
+        Layer,
+        RemoveResult,
+        RunResult,
+        SearchResult,
+        TransferResult,
+    )
+    from ocitool.transfer import Transfers
 
 log = logging.getLogger("ocitool")
 notes = logging.getLogger("ocitool.notes")
@@ -91,6 +102,19 @@ class Client:
         self.runner = runner or Runner(timeout=resolve_timeout(self.config.timeout))
         self.backend_name = choose_backend(backend, self.config)
         self._backend: Backend | None = None
+
+    def backend_for(self, name: str) -> Backend:
+        """Another backend with this client's runner and config (for copies across engines)."""
+        if name == self.backend_name:
+            return self.backend
+        if name not in backends.NAMES:
+            raise UsageError(f"unknown backend {name!r}")
+        loaded = backends.load(name, self.runner, self.config, store=self.store)
+        return cast("Backend", _Guarded(loaded, self.runner))
+
+    @staticmethod
+    def checked(ref: str) -> str:
+        return validate_image_arg(ref)
 
     @property
     def backend(self) -> Backend:
@@ -264,9 +288,16 @@ class Client:
         if pull not in ("always", "missing", "never"):
             raise UsageError(f"unknown pull policy {pull!r}", hint="use always, missing or never")
         container_id = self.backend.create(
-            image, list(command), name=name, interactive=interactive, tty=tty, remove=remove,
-            network=network, pull=pull, env=list(env),
-        )  # fmt: skip
+            image,
+            list(command),
+            name=name,
+            interactive=interactive,
+            tty=tty,
+            remove=remove,
+            network=network,
+            pull=pull,
+            env=list(env),
+        )
         name = name or self.backend.container_name(container_id)
         if detach:
             self.backend.start([container_id])
@@ -290,6 +321,102 @@ class Client:
     def remove(self, *containers: str, force: bool = False) -> None:
         """Remove the named containers (`force` stops running ones first)."""
         self.backend.remove_containers(_containers(containers), force=force)
+
+    # -- distribution ------------------------------------------------------------
+
+    def transfers(
+        self, *, tls_verify: bool | None = None, cert_dir: Path | None = None
+    ) -> Transfers:
+        """push, pull, save, load and copy; `tls_verify`/`cert_dir` apply to registries."""
+        from ocitool.registry import Tls
+        from ocitool.transfer import Transfers
+
+        tls = None
+        if tls_verify is not None or cert_dir is not None:
+            tls = Tls(verify=tls_verify is not False, cert_dir=cert_dir)
+        return Transfers(self, tls=tls)
+
+    def copy(self, source: str, destination: str, *, force: bool = False) -> TransferResult:
+        return self.transfers().copy(source, destination, force=force)
+
+    def push(
+        self, image: str, destination: str | None = None, *, force: bool = False
+    ) -> TransferResult:
+        return self.transfers().push(image, destination, force=force)
+
+    def pull(self, reference: str) -> TransferResult:
+        return self.transfers().pull(reference)
+
+    def save(
+        self,
+        *images: str,
+        output: str | Path,
+        archive_format: str = "docker-archive",
+        force: bool = False,
+    ) -> TransferResult:
+        return self.transfers().save(
+            images, Path(output), archive_format=archive_format, force=force
+        )
+
+    def load(self, archive: str | Path) -> list[TransferResult]:
+        return self.transfers().load(Path(archive))
+
+    def login(
+        self,
+        registry: str,
+        user: str,
+        password: str,
+        *,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
+    ) -> list[Path]:
+        """Check the credentials against the registry, then store them for every engine."""
+        from ocitool import credentials
+        from ocitool.registry import Registry, Tls
+
+        if not user or not password:
+            raise UsageError(
+                "a login needs a username and a password",
+                hint="-u USER, and the password on stdin (--password-stdin)",
+            )
+        verify = (
+            tls_verify
+            if tls_verify is not None
+            else (registry not in self.config.insecure_registries)
+        )
+        Registry(
+            registry, tls=Tls(verify=verify, cert_dir=cert_dir), credentials=(user, password)
+        ).check_login()
+        return credentials.save(registry, user, password)
+
+    @staticmethod
+    def logout(registry: str) -> bool:
+        from ocitool import credentials
+
+        return credentials.remove(registry)
+
+    def search(
+        self,
+        term: str,
+        *,
+        registry: str | None = None,
+        limit: int = 25,
+        tags: bool = False,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
+    ) -> list[SearchResult]:
+        """Repositories matching `term`: in a registry's catalog, or on Docker Hub through
+        the engine when no registry is named."""
+        from ocitool.search import search
+
+        return search(
+            self,
+            term,
+            registry=registry,
+            limit=limit,
+            tags=tags,
+            transfers=self.transfers(tls_verify=tls_verify, cert_dir=cert_dir),
+        )
 
     # -- helpers -----------------------------------------------------------------
 

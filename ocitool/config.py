@@ -50,6 +50,10 @@ class Config(_Section):
         description="The order `auto` tries engines in.",
     )
     timeout: float | None = Field(None, gt=0, description="Seconds per engine call.")
+    insecure_registries: list[str] = Field(
+        default_factory=list,
+        description="Registries (HOST[:PORT]) reached without TLS verification, or plain HTTP.",
+    )
     docker: DockerSettings = Field(default_factory=DockerSettings)
     podman: PodmanSettings = Field(default_factory=PodmanSettings)
     oci: OciSettings = Field(default_factory=OciSettings)

@@ -21,6 +21,7 @@ EXIT_NOT_SUPPORTED = 6
 EXIT_TIMEOUT = 7
 EXIT_CONFLICT = 8
 EXIT_CORRUPT = 9
+EXIT_AUTH = 10
 EXIT_INTERRUPTED = 130
 
 
@@ -109,6 +110,12 @@ class Conflict(OcitoolError):
     """The operation would overwrite or contradict existing state."""
 
     exit_code = EXIT_CONFLICT
+
+
+class AuthenticationFailed(OcitoolError):
+    """A registry refused the credentials, or wants some and has none."""
+
+    exit_code = EXIT_AUTH
 
 
 class StoreCorrupt(OcitoolError):

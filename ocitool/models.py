@@ -186,3 +186,33 @@ class RunResult(Model):
     removed: bool = Field(False, description="Removed on exit (--rm).")
     stdout: str | None = Field(None, description="Captured output (API runs only).")
     stderr: str | None = None
+
+
+class TransferResult(Model):
+    """One image moved by push, pull, save, load or copy: where, how, and what it is now."""
+
+    source: str
+    destination: str
+    path: str = Field(description="What moved it, e.g. `skopeo copy` or `docker load`.")
+    names: list[str] = Field(default_factory=list, description="Its names at the destination.")
+    image_id: Digest | None = Field(
+        None, description="The image ID at the destination, where an engine or store holds it."
+    )
+    source_id: Digest | None = Field(None, description="The image ID it had at the source.")
+    id_changed: bool | None = Field(
+        None,
+        description="True when the destination's format gave it a new config, so a new ID "
+        "(docker format to OCI); None where the two cannot be compared.",
+    )
+    digest: Digest | None = Field(None, description="The manifest digest written, where known.")
+
+
+class SearchResult(Model):
+    """A repository a search found."""
+
+    name: str
+    registry: str
+    description: str = ""
+    stars: int = 0
+    official: bool = False
+    tags: list[str] | None = Field(None, description="Its tags, with --tags.")

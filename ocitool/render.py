@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from ocitool.models import Container, EngineInfo, Image, Layer, RemoveResult
+    from ocitool.models import (
+        Container,
+        EngineInfo,
+        Image,
+        Layer,
+        RemoveResult,
+        SearchResult,
+        TransferResult,
+    )
 
 NONE = "<none>"
 
@@ -171,6 +179,34 @@ def removal(result: RemoveResult) -> None:
     lines += [f"{verbs[2]}: {diff_id}" for diff_id in result.deleted_layers]
     lines += [f"Blocked: {blocker.message}" for blocker in result.blocked]
     print_lines(lines)
+
+
+def transfers(results: Sequence[TransferResult]) -> None:
+    lines = []
+    for r in results:
+        line = f"{r.source} -> {r.destination} ({r.path})"
+        if r.image_id:
+            line += f"\n  image ID {r.image_id}"
+            if r.id_changed:
+                line += f" (was {r.source_id}: the format was converted, so the ID changed)"
+        if r.digest:
+            line += f"\n  manifest digest {r.digest}"
+        lines.append(line)
+    print_lines(lines)
+
+
+def search_table(results: Sequence[SearchResult], *, tags: bool) -> None:
+    rows = [
+        (
+            r.name,
+            r.description,
+            str(r.stars),
+            "yes" if r.official else "",
+            *([", ".join(r.tags or [])] if tags else []),
+        )
+        for r in results
+    ]
+    table(("NAME", "DESCRIPTION", "STARS", "OFFICIAL", *(["TAGS"] if tags else [])), rows)
 
 
 def backends_table(infos: Sequence[EngineInfo]) -> None:

@@ -121,9 +121,13 @@ class Runner:
             # In its own session: a terminal's Ctrl-C reaches only ocitool, which
             # decides, and a timeout can kill the engine with all its children.
             proc = self._spawn(
-                args, env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                args,
+                env,
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 start_new_session=True,
-            )  # fmt: skip
+            )
             with proc:
                 pending = input
                 while True:
@@ -192,9 +196,13 @@ class Runner:
         started = time.monotonic()
         with log_path.open("ab") as log_file:
             proc = self._spawn(
-                args, env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                args,
+                env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         with _killed_on_exit(proc):
             try:
                 returncode = proc.wait(timeout=self.timeout)
@@ -221,10 +229,13 @@ class Runner:
         limit = timeout or self.timeout
         started = time.monotonic()
         proc = self._spawn(
-            args, env,
+            args,
+            env,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         kept: dict[str, list[str]] = {"stdout": [], "stderr": []}
 
         def pump(name: str) -> None:

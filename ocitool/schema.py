@@ -6,10 +6,33 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from ocitool.models import Container, EngineInfo, Image, ImageConfig, Layer
+from ocitool.models import (
+    Blocker,
+    Container,
+    EngineInfo,
+    Image,
+    ImageConfig,
+    Layer,
+    RemoveResult,
+    RunResult,
+    SearchResult,
+    TransferResult,
+)
 from ocitool.references import ImageRef
 
-MODELS = (Image, ImageConfig, Layer, Container, EngineInfo, ImageRef)
+MODELS = (
+    Image,
+    ImageConfig,
+    Layer,
+    Container,
+    EngineInfo,
+    ImageRef,
+    RemoveResult,
+    Blocker,
+    RunResult,
+    TransferResult,
+    SearchResult,
+)
 
 
 def json_schema() -> dict[str, Any]:

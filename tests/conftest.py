@@ -29,8 +29,12 @@ ORPHAN = "ocitool-test/orphan:2"  # its parent image is gone: `<missing>` in his
 RUNNING = "ocitool-test-running"
 AUTHOR = "Test Author <test@example.com>"
 _ENV_KEYS = (
-    "DOCKER_HOST", "CONTAINERS_STORAGE_CONF", "OCITOOL_CONFIG", "OCITOOL_BACKEND", "OCITOOL_STORE",
-)  # fmt: skip
+    "DOCKER_HOST",
+    "CONTAINERS_STORAGE_CONF",
+    "OCITOOL_CONFIG",
+    "OCITOOL_BACKEND",
+    "OCITOOL_STORE",
+)
 
 
 @dataclass
@@ -46,9 +50,14 @@ class Lab:
 def _isolated() -> Iterator[Path]:
     """No test reads the user's config or writes the user's store, with or without engines."""
     work = Path(tempfile.mkdtemp(prefix="ocitool-home-"))
-    saved = {k: os.environ.get(k) for k in ("OCITOOL_STORE", "OCITOOL_CONFIG")}
+    keys = ("OCITOOL_STORE", "OCITOOL_CONFIG", "REGISTRY_AUTH_FILE", "DOCKER_CONFIG")
+    saved = {k: os.environ.get(k) for k in keys}
     os.environ["OCITOOL_STORE"] = str(work / "oci-store")
     os.environ["OCITOOL_CONFIG"] = str(work / "no-config.toml")
+    # Logins made by tests land here, never in the host's auth.json or ~/.docker.
+    os.environ["REGISTRY_AUTH_FILE"] = str(work / "containers-auth.json")
+    (work / "containers-auth.json").write_text('{"auths": {}}')  # podman stats it
+    os.environ["DOCKER_CONFIG"] = str(work / "docker-config")
     try:
         yield work
     finally:
@@ -74,8 +83,9 @@ def lab() -> Iterator[Lab]:
     os.environ["OCITOOL_CONFIG"] = str(work / "no-config.toml")  # defaults, whatever the host has
     os.environ.pop("OCITOOL_BACKEND", None)
     try:
-        yield Lab(work=work, docker_host=host, tar=lab_setup.busybox_tar(work),
-                  store=work / "oci-store")  # fmt: skip
+        yield Lab(
+            work=work, docker_host=host, tar=lab_setup.busybox_tar(work), store=work / "oci-store"
+        )
     finally:
         if "docker" in ENGINES:
             ids = lab_setup.engine(["docker", "ps", "-aq"], check=False).split()
@@ -179,3 +189,22 @@ def engine(request: pytest.FixtureRequest, lab: Lab) -> str:
 def client(engine: str) -> Client:
     """A fresh Client per test, so `client.runner.calls` counts this test's engine calls."""
     return Client(backend=engine)
+
+
+@dataclass
+class Registries:
+    plain: lab_setup.RegistryProcess  # plain HTTP, no auth
+    secure: lab_setup.RegistryProcess  # TLS with a CA made here, and htpasswd auth
+
+
+@pytest.fixture(scope="session")
+def registries(lab: Lab) -> Iterator[Registries]:
+    plain = lab_setup.start_registry(lab.work / "registry-plain")
+    secure = lab_setup.start_registry(
+        lab.work / "registry-tls", tls=True, user="tester", password="s3cret-pass"
+    )
+    try:
+        yield Registries(plain, secure)
+    finally:
+        plain.stop()
+        secure.stop()

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tarfile
+import time
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +101,147 @@ def engine(argv: list[str], *, check: bool = True, input: str | None = None) -> 
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
     return proc.stdout.strip()
+
+
+@dataclass
+class RegistryProcess:
+    """A docker-registry (CNCF distribution) on 127.0.0.1, started by the tests."""
+
+    host: str
+    config: Path
+    process: subprocess.Popen[bytes]
+    ca_dir: Path | None = None  # holds ca.crt when the registry speaks TLS
+    user: str | None = None
+    password: str | None = None
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=30)
+
+    def restart(self) -> None:
+        self.process = _serve(self.config)
+        _wait_for_port(self.host)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_registry(
+    workdir: Path, *, tls: bool = False, user: str | None = None, password: str | None = None
+) -> RegistryProcess:
+    """A registry with its data under `workdir`; with `tls`, a CA made here signs its
+    certificate, and with a user, htpasswd (bcrypt) guards it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    host = f"127.0.0.1:{free_port()}"
+    lines = [
+        "version: 0.1",
+        "log: {level: warn}",
+        "storage:",
+        f"  filesystem: {{rootdirectory: {workdir / 'data'}}}",
+        "  delete: {enabled: true}",
+        "http:",
+        f"  addr: {host}",
+    ]
+    ca_dir = None
+    if tls:
+        ca_dir = _certificates(workdir)
+        lines.append(
+            f"  tls: {{certificate: {workdir / 'server.crt'}, key: {workdir / 'server.key'}}}"
+        )
+    if user and password:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt  # bcrypt through libxcrypt; distribution reads $2b$ hashes
+
+            hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))  # noqa: S324
+        (workdir / "htpasswd").write_text(f"{user}:{hashed}\n")
+        lines += ["auth:", f"  htpasswd: {{realm: ocitool-test, path: {workdir / 'htpasswd'}}}"]
+    config = workdir / "config.yml"
+    config.write_text("\n".join(lines) + "\n")
+    process = _serve(config)
+    _wait_for_port(host)
+    return RegistryProcess(host, config, process, ca_dir, user, password)
+
+
+def _serve(config: Path) -> subprocess.Popen[bytes]:
+    log = (config.parent / "registry.log").open("ab")
+    # distribution reads REGISTRY_* variables as config (REGISTRY_AUTH_FILE would be
+    # taken as an `auth: file` section), so the registry gets none of them.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    return subprocess.Popen(
+        ["docker-registry", "serve", str(config)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+def _wait_for_port(host: str) -> None:
+    address, port = host.rsplit(":", 1)
+    for _ in range(100):
+        with socket.socket() as probe:
+            if probe.connect_ex((address, int(port))) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"the registry on {host} did not start")
+
+
+def _certificates(workdir: Path) -> Path:
+    """A throwaway CA, and a certificate for 127.0.0.1 that it signs."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=workdir, check=True, capture_output=True, timeout=60)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=ocitool test CA",
+    )
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    )
+    (workdir / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.cnf",
+    )
+    ca_dir = workdir / "ca"
+    ca_dir.mkdir(exist_ok=True)
+    shutil.copy(workdir / "ca.crt", ca_dir / "ca.crt")
+    return ca_dir

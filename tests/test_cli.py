@@ -236,8 +236,12 @@ def test_a_docker_context_is_followed_by_auto(lab: Lab, tmp_path: Path) -> None:
         subprocess.run(argv, env=run, check=True, capture_output=True, timeout=30)
     proc = subprocess.run(
         [sys.executable, "-m", "ocitool", "backends", "--format", "json"],
-        env=run, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+        env=run,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     docker = next(b for b in json.loads(proc.stdout) if b["backend"] == "docker")
     assert docker["selected"] and docker["reachable"]
     assert docker["endpoint"] == lab.docker_host

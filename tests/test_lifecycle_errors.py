@@ -45,10 +45,26 @@ def test_cli_run_passes_the_terminal_through(engine: str) -> None:
     assert proc.returncode == 5
     assert proc.stdout == "hello\n"
     interactive = subprocess.run(
-        [sys.executable, "-m", "ocitool", "--backend", engine, "run", "-i", "--rm",
-         "--network", "none", BASE, "cat"],
-        input="typed\n", capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ocitool",
+            "--backend",
+            engine,
+            "run",
+            "-i",
+            "--rm",
+            "--network",
+            "none",
+            BASE,
+            "cat",
+        ],
+        input="typed\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert (interactive.returncode, interactive.stdout) == (0, "typed\n")
 
 
@@ -177,14 +193,29 @@ def _engine_commit_started(parent: int, needle: str) -> bool:
 
 
 def test_ctrl_c_during_commit_leaves_nothing_unreported(client: Client, engine: str) -> None:
-    client.run(BASE, ["sh", "-c", "dd if=/dev/zero of=/big bs=1M count=120 2>/dev/null"],
-               name="ot-big", network="none")  # fmt: skip
+    client.run(
+        BASE,
+        ["sh", "-c", "dd if=/dev/zero of=/big bs=1M count=120 2>/dev/null"],
+        name="ot-big",
+        network="none",
+    )
     before = set(client.backend.list_ids(all=True))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ocitool", "--backend", engine, "commit", "ot-big",
-         "ocitool-test/big:1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ocitool",
+            "--backend",
+            engine,
+            "commit",
+            "ot-big",
+            "ocitool-test/big:1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
     deadline = time.monotonic() + 30
     while not _engine_commit_started(proc.pid, "ocitool-test/big:1"):
         assert proc.poll() is None, "the commit finished before it could be interrupted"
@@ -213,10 +244,28 @@ def test_cli_run_it_gives_the_command_a_terminal(engine: str) -> None:
     primary, secondary = os.openpty()
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "ocitool", "--backend", engine, "run", "-it", "--rm",
-             "--network", "none", BASE, "sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo has-a-tty"],
-            stdin=secondary, stdout=secondary, stderr=secondary, timeout=60, check=False,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "ocitool",
+                "--backend",
+                engine,
+                "run",
+                "-it",
+                "--rm",
+                "--network",
+                "none",
+                BASE,
+                "sh",
+                "-c",
+                "[ -t 0 ] && [ -t 1 ] && echo has-a-tty",
+            ],
+            stdin=secondary,
+            stdout=secondary,
+            stderr=secondary,
+            timeout=60,
+            check=False,
+        )
     finally:
         os.close(secondary)
     output = b""
@@ -235,9 +284,12 @@ def test_cli_run_it_gives_the_command_a_terminal(engine: str) -> None:
 
 def test_commit_applies_changes(client: Client) -> None:
     image = client.commit(
-        "ot-c1", "ocitool-test/changed:1", author="A <a@example.com>", message="m",
+        "ot-c1",
+        "ocitool-test/changed:1",
+        author="A <a@example.com>",
+        message="m",
         changes=["ENV FOO=bar", 'CMD ["sh", "-c", "echo hi"]', "LABEL team=images"],
-    )  # fmt: skip
+    )
     assert "FOO=bar" in image.config.env
     assert image.config.cmd == ["sh", "-c", "echo hi"]
     assert image.config.labels == {"team": "images"}

@@ -73,9 +73,14 @@ def test_a_store_path_that_is_a_file(tmp_path: Path) -> None:
 def test_an_index_that_is_not_json(store: Path, lab_tar: Path) -> None:
     (store / "index.json").write_text('{"schemaVersion": 2, "manifests": [')
     before = snapshot(store)
-    for args in (["images"], ["inspect", "oci-test/base:1"], ["import", str(lab_tar), "x:1"],
-                 ["commit", "oci-c1", "x:2"], ["tag", "oci-test/base:1", "x:3"],
-                 ["rmi", "oci-test/base:1"]):  # fmt: skip
+    for args in (
+        ["images"],
+        ["inspect", "oci-test/base:1"],
+        ["import", str(lab_tar), "x:1"],
+        ["commit", "oci-c1", "x:2"],
+        ["tag", "oci-test/base:1", "x:3"],
+        ["rmi", "oci-test/base:1"],
+    ):
         proc = ocitool(store, *args)
         assert proc.returncode == 9, (args, proc.stderr)
         assert "index.json is not valid JSON" in one_error_line(proc)
@@ -89,8 +94,12 @@ def test_a_blob_whose_digest_does_not_match(store: Path, lab_tar: Path) -> None:
     blob = store / "blobs/sha256" / config[7:]
     blob.write_bytes(blob.read_bytes().replace(b'"amd64"', b'"arm64"'))
     before = snapshot(store)
-    for args in (["images"], ["history", "oci-test/base:1"], ["import", str(lab_tar), "x:1"],
-                 ["tag", "oci-test/base:1", "x:3"]):  # fmt: skip
+    for args in (
+        ["images"],
+        ["history", "oci-test/base:1"],
+        ["import", str(lab_tar), "x:1"],
+        ["tag", "oci-test/base:1", "x:3"],
+    ):
         proc = ocitool(store, *args)
         assert proc.returncode == 9, (args, proc.stderr)
         line = one_error_line(proc)
@@ -123,8 +132,11 @@ def test_a_missing_umoci(store: Path, lab_tar: Path, tmp_path: Path) -> None:
     empty = tmp_path / "bin"
     empty.mkdir()
     Client(backend="oci", store=store).tag("oci-test/base:1", "oci-test/spare:1")
-    for args in (["import", str(lab_tar), "x:1"], ["commit", "oci-c1", "x:2"],
-                 ["rmi", "oci-test/spare:1"]):  # fmt: skip
+    for args in (
+        ["import", str(lab_tar), "x:1"],
+        ["commit", "oci-c1", "x:2"],
+        ["rmi", "oci-test/spare:1"],
+    ):
         before = snapshot(store)
         proc = ocitool(store, *args, env={"PATH": str(empty)})
         assert proc.returncode == 5, (args, proc.stderr)
@@ -152,10 +164,15 @@ def test_eight_concurrent_writers_never_corrupt_the_store(store: Path) -> None:
         oci.run("oci-test/base:1", ["sh", "-c", f"echo {i} > /w{i}"], name=f"oci-w{i}")
     env = {**os.environ, "OCITOOL_STORE": str(store)}
     workers = [
-        subprocess.Popen([sys.executable, "-c", WORKER, str(i)], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(i)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(8)
-    ]  # fmt: skip
+    ]
     for worker in workers:
         _, err = worker.communicate(timeout=300)
         assert worker.returncode == 0, err

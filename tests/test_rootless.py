@@ -22,12 +22,21 @@ SOURCES = ["ocitool", "backends", "tests", "pyproject.toml", "README.md"]
 
 
 def as_user(argv: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {"HOME": str(home), "USER": USER, "LANG": "C.UTF-8",
-             "PATH": "/usr/local/bin:/usr/bin:/bin", **env}  # fmt: skip
+    clean = {
+        "HOME": str(home),
+        "USER": USER,
+        "LANG": "C.UTF-8",
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        **env,
+    }
     return subprocess.run(
         ["runuser", "-u", USER, "--", "env", "-i", *[f"{k}={v}" for k, v in clean.items()], *argv],
-        capture_output=True, text=True, timeout=1800, check=False, cwd=home,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+        cwd=home,
+    )
 
 
 def ensure_user() -> Path:
@@ -49,8 +58,7 @@ if os.geteuid() == 0:
         for name in SOURCES:
             item = ROOT / name
             if item.is_dir():
-                shutil.copytree(item, source / name,
-                                ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+                shutil.copytree(item, source / name, ignore=shutil.ignore_patterns("__pycache__"))
             else:
                 shutil.copy2(item, source / name)
         for path in [source, *source.rglob("*")]:
@@ -61,18 +69,32 @@ if os.geteuid() == 0:
             made = as_user(["/usr/bin/python3", "-m", "venv", str(venv)], home)
             assert made.returncode == 0, made.stderr
         installed = as_user(
-            [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
-             f"{source}[dev]"],
+            [
+                str(venv / "bin" / "pip"),
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                f"{source}[dev]",
+            ],
             home,
-        )  # fmt: skip
+        )
         assert installed.returncode == 0, installed.stderr[-3000:]
 
         tests = [str(source / "tests" / suite) for suite in SUITES]
         run = as_user(
-            [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-             "--rootdir", str(source), *tests],
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--rootdir",
+                str(source),
+                *tests,
+            ],
             home,
             OCITOOL_TEST_BACKENDS="oci",
-        )  # fmt: skip
+        )
         assert run.returncode == 0, (run.stdout[-6000:], run.stderr[-3000:])
         assert " passed" in run.stdout and "skipped" not in run.stdout

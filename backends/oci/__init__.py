@@ -30,6 +30,7 @@ from backends.oci.changes import umoci_options
 from backends.oci.containers import Record
 from backends.oci.images import StoredImage, parents, producers, read_store, steps, to_model
 from backends.oci.store import Store, Tagged
+from backends.skopeo import Endpoint
 from ocitool.errors import (
     BackendUnavailable,
     Conflict,
@@ -39,7 +40,7 @@ from ocitool.errors import (
     NotSupported,
     OcitoolError,
 )
-from ocitool.models import Container, EngineInfo, Image, Layer
+from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 from ocitool.runner import Completed, Runner
 
 log = logging.getLogger("ocitool.oci")
@@ -100,8 +101,9 @@ class OciBackend:
             "rootless": os.geteuid() != 0,
         }
         if path is None:
-            return EngineInfo(**base, found=False,
-                              reason=f"executable {self.umoci!r} not found on PATH")  # fmt: skip
+            return EngineInfo(
+                **base, found=False, reason=f"executable {self.umoci!r} not found on PATH"
+            )
         try:
             version = self.runner.run([self.umoci, "--version"], timeout=10)
             self.store.ensure()
@@ -138,15 +140,21 @@ class OciBackend:
         with self._writing(), self._uncompressed(tarball) as layer:
             try:
                 self._umoci(["new", f"--image={self._at(scratch)}"])
-                self._umoci([
-                    "raw", "add-layer", f"--image={self._at(scratch)}",
-                    f"--history.comment={message or ''}",
-                    f"--history.created_by=ocitool import {tarball.name}",
-                    "--", str(layer),
-                ])  # fmt: skip
+                self._umoci(
+                    [
+                        "raw",
+                        "add-layer",
+                        f"--image={self._at(scratch)}",
+                        f"--history.comment={message or ''}",
+                        f"--history.created_by=ocitool import {tarball.name}",
+                        "--",
+                        str(layer),
+                    ]
+                )
                 if options:
-                    self._umoci(["config", f"--image={self._at(scratch)}", "--no-history",
-                                 *options])  # fmt: skip
+                    self._umoci(
+                        ["config", f"--image={self._at(scratch)}", "--no-history", *options]
+                    )
                 self._retag(scratch, target)
             finally:
                 self._untag([scratch])
@@ -179,8 +187,9 @@ class OciBackend:
             config += [f"--author={author}"] if author is not None else []
             if record.command and not any(c.strip().upper().startswith("CMD") for c in changes):
                 config += ["--clear=config.cmd", *[f"--config.cmd={a}" for a in record.command]]
-            self._umoci(["config", f"--image={self._at(target)}", "--no-history",
-                         *config, *options])  # fmt: skip
+            self._umoci(
+                ["config", f"--image={self._at(target)}", "--no-history", *config, *options]
+            )
             return self._image_of(target)
 
     def tag(self, source: str, target: str) -> None:
@@ -211,11 +220,42 @@ class OciBackend:
             manifests = {i.manifest_digest: i.id for i in stored}
             doomed_ids = {manifests[d] for d in doomed_images}
             keep = [
-                e for e in self.store.index()
+                e
+                for e in self.store.index()
                 if e.name not in doomed_names and manifests.get(e.digest) not in doomed_ids
-            ]  # fmt: skip
+            ]
             self.store.write_index(keep)
             self._umoci(["gc", f"--layout={self.store.path}"])
+
+    @contextmanager
+    def skopeo_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
+        """The store as skopeo's `oci:` transport, under the store's lock for the copy."""
+        if writing:
+            with self._writing():
+                tag = self.canonical_name(name)
+                yield Endpoint(f"oci:{self.store.path}:{tag}", label=f"oci:{tag}")
+            return
+        image = self._resolve([name], self._read())[0]
+        tag = self.canonical_name(name)
+        if tag not in image.names:
+            tag = image.names[0] if image.names else self._tag_for(image)
+        with self.store.locked(exclusive=False):
+            yield Endpoint(f"oci:{self.store.path}:{tag}", label=f"oci:{name}")
+
+    def search_hub(self, term: str, limit: int) -> list[SearchResult]:
+        raise NotSupported(
+            "the oci backend has no Docker Hub search",
+            hint="search a registry: ocitool search TERM --registry HOST",
+        )
+
+    def save(self, names: Sequence[str], path: Path, archive_format: str) -> None:
+        raise NotSupported(
+            "the oci store has no multi-image docker archive writer",
+            hint="use --format oci-archive",
+        )
+
+    def load(self, path: Path) -> list[str]:
+        raise NotSupported("the oci store loads through skopeo, image by image")
 
     # -- containers ------------------------------------------------------------------
 
@@ -251,19 +291,36 @@ class OciBackend:
         try:
             tag = found.names[0] if found.names else self._tag_for(found)
             with self.store.locked(exclusive=False):
-                self._umoci([
-                    "unpack", *(["--rootless"] if os.geteuid() != 0 else []),
-                    f"--image={self._at(tag)}", "--", str(directory / "bundle"),
-                ])  # fmt: skip
+                self._umoci(
+                    [
+                        "unpack",
+                        *(["--rootless"] if os.geteuid() != 0 else []),
+                        f"--image={self._at(tag)}",
+                        "--",
+                        str(directory / "bundle"),
+                    ]
+                )
             args = records.configure_bundle(
-                directory / "bundle", command=list(command), tty=tty, env=list(env),
-                network=network, hostname=(name or container_id[:12]),
-            )  # fmt: skip
-            records.save(directory, Record(
-                id=container_id, name=name or f"oci_{container_id[:12]}", image=image,
-                image_id=found.id, image_tag=tag, command=list(command) or args,
-                created=records.now(), remove=remove,
-            ))  # fmt: skip
+                directory / "bundle",
+                command=list(command),
+                tty=tty,
+                env=list(env),
+                network=network,
+                hostname=(name or container_id[:12]),
+            )
+            records.save(
+                directory,
+                Record(
+                    id=container_id,
+                    name=name or f"oci_{container_id[:12]}",
+                    image=image,
+                    image_id=found.id,
+                    image_tag=tag,
+                    command=list(command) or args,
+                    created=records.now(),
+                    remove=remove,
+                ),
+            )
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)
             raise
@@ -278,10 +335,16 @@ class OciBackend:
                 continue
             directory = self.store.containers_dir / record.id
             self.runner.background(
-                [_python(), "-m", "backends.oci.supervise", str(directory), self._runtime(),
-                 self._runtime_root()],
+                [
+                    _python(),
+                    "-m",
+                    "backends.oci.supervise",
+                    str(directory),
+                    self._runtime(),
+                    self._runtime_root(),
+                ],
                 log_path=directory / "output.log",
-            )  # fmt: skip
+            )
             self._wait(partial(self._started, record.id, directory), seconds=10)
 
     def _started(self, container_id: str, directory: Path) -> bool:
@@ -290,8 +353,15 @@ class OciBackend:
     def start_attached(self, container: str, *, interactive: bool, terminal: bool) -> Completed:
         record = self._record(container)
         directory = self.store.containers_dir / record.id
-        argv = [self._runtime(), "--root", self._runtime_root(), "run",
-                "--bundle", str(directory / "bundle"), record.id]  # fmt: skip
+        argv = [
+            self._runtime(),
+            "--root",
+            self._runtime_root(),
+            "run",
+            "--bundle",
+            str(directory / "bundle"),
+            record.id,
+        ]
         record.state, record.exit_code = "running", None
         records.save(directory, record)
         try:
@@ -334,8 +404,12 @@ class OciBackend:
         started = time.monotonic()
         with self.store.locked(exclusive=False):
             stored = read_store(self.store)
-        log.debug("read %d images from %s in %.3fs", len(stored), self.store.path,
-                  time.monotonic() - started)  # fmt: skip
+        log.debug(
+            "read %d images from %s in %.3fs",
+            len(stored),
+            self.store.path,
+            time.monotonic() - started,
+        )
         return stored
 
     @contextmanager
@@ -349,9 +423,10 @@ class OciBackend:
     def _require_umoci(self) -> None:
         if shutil.which(self.umoci) is None:
             raise BackendUnavailable(
-                "umoci", f"executable {self.umoci!r} not found on PATH",
+                "umoci",
+                f"executable {self.umoci!r} not found on PATH",
                 hint="install umoci (Debian: apt-get install umoci) or pick another backend",
-            )  # fmt: skip
+            )
 
     def _at(self, tag: str) -> str:
         return f"{self.store.path}:{tag}"
@@ -478,8 +553,9 @@ class OciBackend:
         runtime = self._runtime_or_none()
         if runtime is None:
             return set()
-        result = self.runner.run([runtime, "--root", self._runtime_root(), "list",
-                                  "--format", "json"])  # fmt: skip
+        result = self.runner.run(
+            [runtime, "--root", self._runtime_root(), "list", "--format", "json"]
+        )
         if not result.ok:
             raise EngineError(result.argv, result.returncode, result.stderr)
         try:
@@ -521,7 +597,7 @@ class OciBackend:
 
 def _match(ref: str, name: str, stored: list[StoredImage]) -> StoredImage | None:
     for image in stored:
-        if name in image.names:
+        if name in image.names or ref in image.names:  # other layouts use plain tags
             return image
     bare = ref.removeprefix("sha256:")
     if len(bare) >= 3 and all(c in "0123456789abcdef" for c in bare):

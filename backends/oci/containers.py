@@ -42,9 +42,13 @@ class Record:
     def model(self, running: bool) -> Container:
         state = "running" if running else ("exited" if self.state == "running" else self.state)
         return Container(
-            id=self.id, name=self.name, image=self.image, image_id=self.image_id, state=state,
+            id=self.id,
+            name=self.name,
+            image=self.image,
+            image_id=self.image_id,
+            state=state,
             created=parse_time(self.created),
-        )  # fmt: skip
+        )
 
 
 def now() -> str:

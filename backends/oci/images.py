@@ -43,10 +43,11 @@ class StoredImage:
         history = self.history if steps is None else self.history[:steps]
         layers = sum(1 for h in history if not h.get("empty_layer"))
         return (
-            tuple((h.get("created"), h.get("created_by"), bool(h.get("empty_layer")))
-                  for h in history),
+            tuple(
+                (h.get("created"), h.get("created_by"), bool(h.get("empty_layer"))) for h in history
+            ),
             tuple(self.diff_ids[:layers]),
-        )  # fmt: skip
+        )
 
 
 def read_store(store: Store) -> list[StoredImage]:
@@ -105,8 +106,8 @@ def to_model(image: StoredImage, parent: str | None) -> Image:
         architecture=text_or_none(image.config.get("architecture")),
         os=text_or_none(image.config.get("os")),
         config=ImageConfig(
-            cmd=string_list(config.get("Cmd")),
-            entrypoint=string_list(config.get("Entrypoint")),
+            cmd=string_list(config.get("Cmd")) or None,
+            entrypoint=string_list(config.get("Entrypoint")) or None,
             env=string_list(config.get("Env")) or [],
             labels=string_dict(config.get("Labels")),
             working_dir=config.get("WorkingDir") or "",

@@ -126,9 +126,13 @@ class Store:
             try:
                 annotations = entry.get("annotations") or {}
                 tagged.append(
-                    Tagged(annotations.get(REF_NAME), entry["digest"], int(entry["size"]),
-                           entry.get("mediaType", ""))
-                )  # fmt: skip
+                    Tagged(
+                        annotations.get(REF_NAME),
+                        entry["digest"],
+                        int(entry["size"]),
+                        entry.get("mediaType", ""),
+                    )
+                )
             except (AttributeError, KeyError, TypeError, ValueError) as exc:
                 raise StoreCorrupt(f"{path} has a malformed manifest entry: {entry!r}") from exc
         return tagged

@@ -1,0 +1,210 @@
+"""skopeo: how ocitool moves images between engines, registries, layouts and archives.
+
+One `skopeo copy` streams an image from any of these to any other without a
+temporary file. This module knows skopeo's transport syntax, its options per
+side (`--src-…`/`--dest-…`), its progress lines (on stdout, ENGINES.md §7)
+and its error texts, so the rest of ocitool sees Endpoints, events and the
+core errors.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ocitool.errors import (
+    AuthenticationFailed,
+    BackendUnavailable,
+    EngineError,
+    ImageNotFound,
+    OcitoolError,
+    UsageError,
+)
+from ocitool.runner import Completed, Runner
+
+Role = Literal["src", "dest"]
+ProgressEvent = Callable[[str, dict[str, str]], None]
+_FATAL = re.compile(r'level=fatal msg="((?:[^"\\]|\\.)*)"')
+_COPYING = re.compile(r"^Copying (blob|config) (sha256:[0-9a-f]{64})")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One side of a copy, as skopeo addresses it."""
+
+    ref: str  # transport:reference
+    daemon_host: str | None = None  # docker-daemon: skopeo ignores DOCKER_HOST
+    tls_verify: bool = True
+    cert_dir: Path | None = None
+    authfile: Path | None = None
+    label: str = ""  # how ocitool names it to the user
+    extra: list[str] = field(default_factory=list)
+
+    def options(self, role: Role) -> list[str]:
+        options = []
+        if self.daemon_host:
+            options.append(f"--{role}-daemon-host={self.daemon_host}")
+        if not self.tls_verify:
+            options.append(f"--{role}-tls-verify=false")
+        if self.cert_dir:
+            options.append(f"--{role}-cert-dir={self.cert_dir}")
+        if self.authfile and self.authfile.exists():
+            options.append(f"--{role}-authfile={self.authfile}")
+        return options
+
+
+def registry(
+    reference: str, *, tls_verify: bool, cert_dir: Path | None, authfile: Path | None
+) -> Endpoint:
+    return Endpoint(
+        f"docker://{reference}",
+        tls_verify=tls_verify,
+        cert_dir=cert_dir,
+        authfile=authfile,
+        label=f"docker://{reference}",
+    )
+
+
+def archive(kind: str, path: Path, name: str | None) -> Endpoint:
+    ref = f"{kind}:{path}" + (f":{name}" if name else "")
+    return Endpoint(ref, label=ref)
+
+
+def layout(path: Path, tag: str) -> Endpoint:
+    return Endpoint(f"oci:{path}:{tag}", label=f"oci:{path}:{tag}")
+
+
+def available(executable: str = "skopeo") -> bool:
+    return shutil.which(executable) is not None
+
+
+def copy(
+    runner: Runner,
+    source: Endpoint,
+    destination: Endpoint,
+    *,
+    on_event: ProgressEvent | None = None,
+    executable: str = "skopeo",
+) -> str | None:
+    """Copy one image; returns the manifest digest written at the destination."""
+    with tempfile.TemporaryDirectory(prefix="ocitool-copy-") as tmp:
+        digestfile = Path(tmp) / "digest"
+        argv = [
+            executable,
+            "copy",
+            *source.options("src"),
+            *destination.options("dest"),
+            f"--digestfile={digestfile}",
+            "--",
+            source.ref,
+            destination.ref,
+        ]
+
+        def line(stream: str, text: str) -> None:
+            if on_event is None or stream != "stdout":
+                return
+            match = _COPYING.match(text)
+            if match:
+                on_event(match.group(1), {"digest": match.group(2)})
+            elif text.startswith("Writing manifest"):
+                on_event("manifest", {})
+
+        result = runner.stream(argv, line, timeout=runner.run_timeout)
+        if not result.ok:
+            raise copy_error(result, source, destination)
+        digest = digestfile.read_text().strip() if digestfile.exists() else ""
+        return digest or None
+
+
+def copy_error(result: Completed, source: Endpoint, destination: Endpoint) -> OcitoolError:
+    """skopeo's fatal message as the core error that describes it."""
+    match = _FATAL.search(result.stderr)
+    message = (match.group(1) if match else result.stderr.strip()).replace('\\"', '"')
+    message = " ".join(message.split())
+    lowered = message.lower()
+    archived = source.ref.startswith(("docker-archive:", "oci-archive:"))
+    for words, make in _CLASSIFIERS:
+        if words == ("<archive>",):
+            if archived and any(w in lowered for w in _ARCHIVE_WORDS):
+                return make(message, source, destination)
+        elif any(w in lowered for w in words):
+            return make(message, source, destination)
+    return EngineError(result.argv, result.returncode, result.stderr, message=f"skopeo: {message}")
+
+
+def _damaged_archive(message: str, source: Endpoint, _: Endpoint) -> OcitoolError:
+    return UsageError(
+        f"{source.label} is truncated or not an image archive: {message}",
+        hint="make the archive again with 'ocitool save'",
+    )
+
+
+def _not_found(message: str, source: Endpoint, _: Endpoint) -> OcitoolError:
+    return ImageNotFound(
+        [source.label], backend="skopeo", hint=f"check the name; skopeo said: {message}"
+    )
+
+
+def _refused(message: str, *_: Endpoint) -> OcitoolError:
+    return AuthenticationFailed(
+        f"the registry refused: {message}",
+        hint="log in first: ocitool login HOST -u USER --password-stdin",
+    )
+
+
+def _plain_http(message: str, *_: Endpoint) -> OcitoolError:
+    return OcitoolError(
+        f"the registry speaks plain HTTP: {message}",
+        hint="use --tls-verify=false, or list it in insecure_registries in the config",
+    )
+
+
+def _untrusted(message: str, *_: Endpoint) -> OcitoolError:
+    return OcitoolError(
+        f"the registry's TLS certificate is not trusted: {message}",
+        hint="give its CA with --cert-dir DIR, or use --tls-verify=false",
+    )
+
+
+def _unreachable(message: str, source: Endpoint, destination: Endpoint) -> OcitoolError:
+    return BackendUnavailable(
+        "registry",
+        f"could not reach, or lost, the registry during the copy: {message}",
+        hint="is the registry running? nothing was tagged at the destination",
+    )
+
+
+_ARCHIVE_WORDS = ("eof", "tar", "unexpected", "invalid", "no such file")
+_CLASSIFIERS: list[tuple[tuple[str, ...], Callable[[str, Endpoint, Endpoint], OcitoolError]]] = [
+    (("<archive>",), _damaged_archive),
+    (
+        (
+            "manifest unknown",
+            "does not resolve to an image",
+            "no descriptor found",
+            "no such image",
+            "identifier is not an image",
+            "not found",
+        ),
+        _not_found,
+    ),
+    (("unauthorized", "authentication required", "invalid username/password", "denied"), _refused),
+    (("server gave http response to https client",), _plain_http),
+    (("x509", "certificate"), _untrusted),
+    (
+        (
+            "connection refused",
+            "no such host",
+            "connection reset",
+            "i/o timeout",
+            "broken pipe",
+            "eof",
+        ),
+        _unreachable,
+    ),
+]

@@ -1,0 +1,111 @@
+"""Where images move between: one syntax for every command that moves them.
+
+It follows containers-transports(5), with engine names in place of storage
+details:
+
+    docker:NAME                  the docker engine
+    podman:NAME                  podman's storage
+    oci:NAME                     ocitool's own store (the oci backend)
+    oci:PATH:TAG                 any OCI image layout (PATH starts with /, ./, ../ or ~)
+    docker://HOST/REPO:TAG       a registry
+    docker-archive:FILE[:NAME]   a `docker save` archive
+    oci-archive:FILE[:NAME]      a tarred OCI layout
+    NAME                         the selected backend
+
+Every name is checked by the reference grammar before anything runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ocitool.errors import UsageError
+from ocitool.references import ImageRef, validate_image_arg
+
+Kind = Literal["engine", "registry", "layout", "docker-archive", "oci-archive"]
+ENGINES = ("docker", "podman", "oci")
+# containers-transports(5) names ocitool spells differently, and what to write instead.
+_OTHER_TRANSPORTS = {
+    "docker-daemon": "docker:NAME",
+    "containers-storage": "podman:NAME",
+    "dir": "oci:PATH:TAG",
+    "ostree": None,
+    "sif": None,
+    "tarball": None,
+}
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://")
+
+
+@dataclass(frozen=True)
+class Location:
+    kind: Kind
+    backend: str | None = None  # for engine locations
+    name: str | None = None  # image name, ID or full registry reference
+    path: Path | None = None  # for layouts and archives
+
+    def __str__(self) -> str:
+        if self.kind == "engine":
+            return f"{self.backend}:{self.name}"
+        if self.kind == "registry":
+            return f"docker://{self.name}"
+        if self.kind == "layout":
+            return f"oci:{self.path}:{self.name}"
+        return f"{self.kind}:{self.path}" + (f":{self.name}" if self.name else "")
+
+    @property
+    def registry(self) -> str:
+        """The registry host of a registry location (docker.io when none is named)."""
+        ref = ImageRef.parse(self.name or "")
+        return ref.domain or "docker.io"
+
+
+def parse_location(text: str, default_backend: str) -> Location:
+    """A location string as a Location; anything else is a one-line usage error."""
+    scheme = _SCHEME.match(text)
+    if scheme:
+        if scheme.group(1) != "docker":
+            raise UsageError(
+                f"unknown transport {scheme.group(1)!r} in {text!r}",
+                hint="use docker://HOST/REPO:TAG, docker:, podman:, oci:, docker-archive: "
+                "or oci-archive:",
+            )
+        name = validate_image_arg(text[len("docker://") :])
+        return Location("registry", name=str(ImageRef.parse(name).with_default_tag()))
+    prefix, sep, rest = text.partition(":")
+    if sep and prefix in _OTHER_TRANSPORTS:
+        instead = _OTHER_TRANSPORTS[prefix]
+        raise UsageError(
+            f"transport {prefix!r} is not supported",
+            hint=f"write {instead} instead"
+            if instead
+            else "use one of docker:, podman:, oci:, docker://, docker-archive:, oci-archive:",
+        )
+    if sep and prefix in ("docker", "podman"):
+        return Location("engine", backend=prefix, name=validate_image_arg(rest))
+    if sep and prefix == "oci":
+        if rest.startswith(("/", "./", "../", "~")):
+            path, _, tag = rest.partition(":")
+            if not tag:
+                raise UsageError(f"{text!r} names no tag", hint="write oci:PATH:TAG")
+            return Location("layout", path=Path(path).expanduser(), name=_layout_tag(tag))
+        return Location("engine", backend="oci", name=validate_image_arg(rest))
+    if sep and prefix in ("docker-archive", "oci-archive"):
+        path, _, name = rest.partition(":")
+        if not path:
+            raise UsageError(f"{text!r} names no file", hint=f"write {prefix}:FILE[:NAME]")
+        return Location(
+            prefix,  # type: ignore[arg-type]
+            path=Path(path).expanduser(),
+            name=validate_image_arg(name) if name else None,
+        )
+    return Location("engine", backend=default_backend, name=validate_image_arg(text))
+
+
+def _layout_tag(tag: str) -> str:
+    """An OCI layout's ref.name (image-spec: components of [A-Za-z0-9] joined by -._:@+/)."""
+    if not re.fullmatch(r"[A-Za-z0-9]+(?:(?:[-._:@+/]|--)[A-Za-z0-9]+)*", tag):
+        raise UsageError(f"{tag!r} is not a valid OCI layout tag", hint="e.g. oci:/tmp/l:latest")
+    return tag

@@ -1,0 +1,238 @@
+"""A small client for the registry HTTP API (distribution v2), for what no tool does.
+
+`login` checks credentials against `/v2/`, `search` lists `/v2/_catalog` and
+tags, and the copy commands ask whether a destination tag exists. Basic auth
+and bearer tokens are both handled; credentials come from ocitool.credentials
+and never appear in argv or output.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ocitool.errors import (
+    AuthenticationFailed,
+    BackendUnavailable,
+    ImageNotFound,
+    NotSupported,
+    OcitoolError,
+)
+
+_TIMEOUT = 30
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    ]
+)
+_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+
+
+@dataclass(frozen=True)
+class Tls:
+    """How to reach a registry: verify its certificate (with extra CAs), or not at all."""
+
+    verify: bool = True
+    cert_dir: Path | None = None
+
+
+class Registry:
+    def __init__(self, host: str, *, tls: Tls, credentials: tuple[str, str] | None) -> None:
+        self.host = host
+        self.tls = tls
+        self.credentials = credentials
+        self._token: str | None = None
+        self._scheme: str | None = None
+
+    # -- the API calls ocitool needs ---------------------------------------------
+
+    def check_login(self) -> None:
+        """Raise AuthenticationFailed unless the credentials open `/v2/`."""
+        status, _, _ = self._request("/v2/", allow={200, 401})
+        if status == 401:
+            raise AuthenticationFailed(
+                f"{self.host} rejected the username or password",
+                hint="check them; the password is read from stdin (--password-stdin)",
+            )
+
+    def catalog(self, limit: int = 1000) -> list[str]:
+        """Every repository the registry will list (following its pagination)."""
+        repositories: list[str] = []
+        path = f"/v2/_catalog?n={min(limit, 1000)}"
+        while path and len(repositories) < limit:
+            status, body, headers = self._request(path, allow={200, 401, 403, 404})
+            if status != 200:
+                raise NotSupported(
+                    f"{self.host} does not allow listing its catalog (HTTP {status})",
+                    hint="name a repository to list its tags: --tags HOST/REPO",
+                )
+            repositories += json.loads(body or b"{}").get("repositories") or []
+            path = _next_link(headers.get("Link", ""))
+        return repositories[:limit]
+
+    def tags(self, repository: str) -> list[str]:
+        status, body, _ = self._request(f"/v2/{repository}/tags/list", allow={200, 404})
+        if status == 404:
+            raise ImageNotFound([f"{self.host}/{repository}"], backend="registry")
+        return list(json.loads(body or b"{}").get("tags") or [])  # a deleted tag leaves null
+
+    def has_manifest(self, repository: str, reference: str) -> bool:
+        status, _, _ = self._request(
+            f"/v2/{repository}/manifests/{reference}",
+            method="HEAD",
+            allow={200, 404},
+            accept=MANIFEST_TYPES,
+        )
+        return status == 200
+
+    # -- HTTP -------------------------------------------------------------------
+
+    def _request(
+        self,
+        path: str,
+        *,
+        allow: set[int],
+        method: str = "GET",
+        accept: str | None = None,
+    ) -> tuple[int, bytes, dict[str, str]]:
+        for attempt in range(2):
+            status, body, headers = self._send(path, method, accept)
+            if status == 401 and attempt == 0 and self._authorize(headers):
+                continue
+            break
+        if status not in allow:
+            if status == 401:
+                raise AuthenticationFailed(
+                    f"{self.host} requires a login for {path.split('?', maxsplit=1)[0]}",
+                    hint=f"ocitool login {self.host} -u USER --password-stdin",
+                )
+            raise OcitoolError(f"{self.host} answered HTTP {status} for {path}")
+        return status, body, headers
+
+    def _send(
+        self, path: str, method: str, accept: str | None
+    ) -> tuple[int, bytes, dict[str, str]]:
+        headers = {"Accept": accept} if accept else {}
+        if self._token:
+            headers["Authorization"] = self._token
+        for scheme in self._schemes():
+            request = _http_request(f"{scheme}://{self.host}{path}", method=method, headers=headers)
+            try:
+                context = self._context() if scheme == "https" else None
+                with _open(request, context) as reply:
+                    self._scheme = scheme
+                    return reply.status, reply.read(), dict(reply.headers)
+            except urllib.error.HTTPError as error:
+                self._scheme = scheme
+                return error.code, error.read(), dict(error.headers)
+            except (urllib.error.URLError, OSError) as error:
+                reason = getattr(error, "reason", error)
+                if scheme == "https" and not self.tls.verify and _plain_http(reason):
+                    continue  # an insecure registry may speak plain HTTP
+                raise _unreachable(self.host, reason) from error
+        raise _unreachable(self.host, "no scheme worked")
+
+    def _schemes(self) -> list[str]:
+        if self._scheme:
+            return [self._scheme]
+        return ["https", "http"] if not self.tls.verify else ["https"]
+
+    def _context(self) -> ssl.SSLContext:
+        if not self.tls.verify:
+            return ssl._create_unverified_context()  # noqa: S323 - the user asked: --tls-verify=false
+        context = ssl.create_default_context()
+        for ca in _ca_files(self.host, self.tls.cert_dir):
+            context.load_verify_locations(cafile=str(ca))
+        return context
+
+    def _authorize(self, headers: dict[str, str]) -> bool:
+        """Answer a 401 challenge: Basic directly, Bearer through the token service."""
+        challenge = headers.get("WWW-Authenticate") or headers.get("Www-Authenticate") or ""
+        kind = challenge.split(" ", 1)[0].lower()
+        basic = None
+        if self.credentials is not None:
+            user, password = self.credentials
+            basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        if kind == "basic":
+            fresh = basic is not None and self._token != basic
+            self._token = basic or self._token
+            return fresh
+        token = self._bearer(challenge, basic) if kind == "bearer" else None
+        if token:
+            self._token = f"Bearer {token}"
+        return token is not None
+
+    def _bearer(self, challenge: str, basic: str | None) -> str | None:
+        """A token from the registry's token service (realm, service, scope)."""
+        params = dict(_CHALLENGE.findall(challenge))
+        realm = params.pop("realm", "")
+        if not realm.startswith(("https://", "http://")):
+            return None
+        request = _http_request(
+            realm + "?" + urllib.parse.urlencode(params),
+            headers={"Authorization": basic} if basic else {},
+        )
+        try:
+            with _open(request, self._context()) as reply:
+                doc: dict[str, Any] = json.loads(reply.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+        token = doc.get("token") or doc.get("access_token")
+        return str(token) if token else None
+
+
+def _http_request(
+    url: str, *, method: str = "GET", headers: dict[str, str]
+) -> urllib.request.Request:
+    if not url.startswith(("https://", "http://")):
+        raise OcitoolError(f"refusing to fetch {url!r}: only http and https are used")
+    return urllib.request.Request(url, method=method, headers=headers)  # noqa: S310 - checked above
+
+
+def _open(request: urllib.request.Request, context: ssl.SSLContext | None) -> Any:
+    return urllib.request.urlopen(request, timeout=_TIMEOUT, context=context)  # noqa: S310
+
+
+def _ca_files(host: str, cert_dir: Path | None) -> list[Path]:
+    """CAs from --cert-dir, then where podman and docker look for this host's."""
+    dirs = [cert_dir] if cert_dir else []
+    dirs += [Path("/etc/containers/certs.d") / host, Path("/etc/docker/certs.d") / host]
+    return [ca for d in dirs if d.is_dir() for ca in sorted(d.glob("*.crt"))]
+
+
+def _plain_http(reason: object) -> bool:
+    text = str(reason)
+    return "WRONG_VERSION_NUMBER" in text or "wrong version number" in text or "EOF" in text
+
+
+def _unreachable(host: str, reason: object) -> OcitoolError:
+    text = str(reason)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return OcitoolError(
+            f"{host}'s TLS certificate is not trusted ({text})",
+            hint="give its CA with --cert-dir DIR, or use --tls-verify=false on a trusted network",
+        )
+    return BackendUnavailable(
+        "registry",
+        f"{host} is not reachable ({text})",
+        hint="is the registry running? check the host and port",
+    )
+
+
+def _next_link(header: str) -> str:
+    match = re.search(r"<([^>]+)>", header)
+    if not match:
+        return ""
+    url = urllib.parse.urlparse(match.group(1))
+    return f"{url.path}?{url.query}" if url.query else url.path

@@ -1,0 +1,332 @@
+"""Distributing images (the chapter's TODO): push, pull, save, load, copy, search, login.
+
+Two real registries run on 127.0.0.1 for the session (tests/conftest.py): one
+plain HTTP, one TLS with a CA made by the test and htpasswd auth.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ocitool import credentials
+from ocitool.client import Client
+from ocitool.errors import Conflict
+from ocitool.models import Image
+from ocitool.registry import Registry, Tls
+from tests import lab as lab_setup
+from tests.conftest import BASE, CHAIN, ENGINES, Lab, Registries, build_images
+from tests.test_cli import ocitool, one_error_line
+
+INSECURE = ["--tls-verify=false"]
+
+
+def login(registry: lab_setup.RegistryProcess, password: str) -> subprocess.CompletedProcess[str]:
+    """`ocitool login` with the password on stdin, as a user would type it."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ocitool",
+            "login",
+            registry.host,
+            "-u",
+            "tester",
+            "--password-stdin",
+            "--cert-dir",
+            str(registry.ca_dir),
+        ],
+        input=password,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def portable(image: Image) -> dict[str, object]:
+    """What must survive every hop: the layers and the runtime config."""
+    return {
+        "diff_ids": image.diff_ids,
+        "config": image.config.model_dump(),
+        "author": image.author,
+        "architecture": image.architecture,
+        "os": image.os,
+    }
+
+
+@pytest.fixture
+def engines(lab: Lab) -> list[str]:
+    for engine in ENGINES:
+        build_images(engine, lab)
+    return ENGINES
+
+
+def hops(start: str, registries: Registries, tmp_path: Path, repo: str) -> dict[str, Image]:
+    """start -> registry -> every other engine and an OCI layout; the image at each stop."""
+    plain = registries.plain.host
+    pushed = Client(backend=start).transfers(tls_verify=False).push(CHAIN[1], f"{plain}/{repo}")
+    assert pushed.digest and pushed.digest.startswith("sha256:")
+    seen = {start: Client(backend=start).image(CHAIN[1])}
+    for engine in (e for e in ENGINES if e != start):
+        result = Client(backend=engine).transfers(tls_verify=False).pull(f"{plain}/{repo}")
+        assert result.names == [f"{plain}/{repo}"]
+        seen[engine] = Client(backend=engine).image(f"{plain}/{repo}")
+        assert result.image_id == seen[engine].id
+    layout = tmp_path / f"layout-{start}"
+    Client(backend=start).transfers(tls_verify=False).copy(
+        f"docker://{plain}/{repo}", f"oci:{layout}:second"
+    )
+    seen["layout"] = Client(backend="oci", store=layout).image("second")
+    return seen
+
+
+@pytest.mark.parametrize("start", [e for e in ("docker", "podman") if e in ENGINES])
+def test_push_then_pull_everywhere_keeps_layers_and_config(
+    start: str, engines: list[str], registries: Registries, tmp_path: Path
+) -> None:
+    seen = hops(start, registries, tmp_path, f"hops/{start}:second")
+    origin = portable(seen[start])
+    for stop, image in seen.items():
+        assert portable(image) == origin, stop
+    # docker and podman keep the docker-format config, so the image ID, across the registry
+    for engine in ("docker", "podman"):
+        if engine in seen:
+            assert seen[engine].id == seen[start].id, engine
+
+
+def test_save_and_load_round_trips(
+    engines: list[str], registries: Registries, tmp_path: Path
+) -> None:
+    for engine in engines:
+        client = Client(backend=engine)
+        for archive_format in ("docker-archive", "oci-archive"):
+            name = f"roundtrip/{engine}:{archive_format}"
+            original = client.tag(CHAIN[1], name)
+            archive = tmp_path / f"{engine}-{archive_format}.tar"
+            saved = client.save(name, output=archive, archive_format=archive_format)
+            assert archive.exists() and saved.names == [name]
+            client.rmi(name)
+            loaded = client.load(archive)
+            assert len(loaded) == 1, (engine, archive_format, loaded)
+            result = loaded[0]
+            assert name in result.names, (engine, archive_format, result)
+            back = client.image(name)
+            assert back.id == result.image_id
+            assert back.diff_ids == original.diff_ids
+            # Where the format keeps the config, the ID survives; where it does not, the
+            # result says so (ENGINES.md §24: docker-format images converted to OCI).
+            if result.id_changed is not None:
+                assert result.id_changed == (back.id != original.id), (engine, archive_format)
+            if engine in ("docker", "podman") and archive_format == "docker-archive":
+                assert back.id == original.id, engine
+
+
+def test_several_images_in_one_archive(engines: list[str], tmp_path: Path) -> None:
+    for engine in engines:
+        client = Client(backend=engine)
+        formats = ["oci-archive"] + (["docker-archive"] if engine != "oci" else [])
+        for archive_format in formats:
+            names = [f"multi/{engine}:a", f"multi/{engine}:b"]
+            client.tag(BASE, names[0])
+            client.tag(CHAIN[1], names[1])
+            archive = tmp_path / f"multi-{engine}-{archive_format}.tar"
+            client.save(*names, output=archive, archive_format=archive_format)
+            client.rmi(*names)
+            loaded = client.load(archive)
+            assert sorted(n for r in loaded for n in r.names if n.startswith("multi/")) == names
+            client.rmi(*names)
+
+
+def test_search_finds_the_pushed_repository_and_its_tags(
+    engines: list[str], registries: Registries
+) -> None:
+    plain = registries.plain.host
+    Client(backend=engines[0]).transfers(tls_verify=False).push(CHAIN[1], f"{plain}/found/it:v1")
+    Client(backend=engines[0]).transfers(tls_verify=False).push(CHAIN[0], f"{plain}/found/it:v0")
+    proc = ocitool(
+        "search", "found", "--registry", plain, "--tags", "--tls-verify=false", "--format", "json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout)
+    assert [r["name"] for r in results] == [f"{plain}/found/it"]
+    assert sorted(results[0]["tags"]) == ["v0", "v1"]
+
+
+def test_login_push_and_pull_through_tls_and_auth(
+    engines: list[str], registries: Registries
+) -> None:
+    secure = registries.secure
+    host = secure.host
+    tls = ["--cert-dir", str(secure.ca_dir)]
+    without = ocitool("--backend", engines[0], "push", CHAIN[1], f"{host}/private/img:1", *tls)
+    assert without.returncode == 10
+    assert "ocitool login" in one_error_line(without)
+    done = login(secure, "s3cret-pass\n")
+    assert done.returncode == 0, done.stderr
+    assert "s3cret-pass" not in done.stdout + done.stderr
+    for path in (credentials.containers_auth_file(), credentials.docker_config_file()):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    for engine in engines:
+        pushed = ocitool("--backend", engine, "push", CHAIN[1], f"{host}/private/{engine}:1", *tls)
+        assert pushed.returncode == 0, pushed.stderr
+    if "docker" in engines:  # docker itself reads the login from its config.json
+        tagged = lab_setup.engine(["docker", "tag", CHAIN[1], f"{host}/private/native:1"])
+        assert tagged == ""
+        lab_setup.engine(["docker", "push", f"{host}/private/native:1"])
+    found = Client().search("private", registry=host, cert_dir=secure.ca_dir, tags=True)
+    assert {r.name.rsplit("/", 1)[-1] for r in found} >= set(engines)
+    logout = ocitool("logout", host)
+    assert logout.returncode == 0 and "Removed" in logout.stdout
+    assert credentials.lookup(host) is None
+
+
+def test_a_wrong_password(registries: Registries) -> None:
+    secure = registries.secure
+    before = {
+        p: p.read_bytes() if p.exists() else None
+        for p in (credentials.containers_auth_file(), credentials.docker_config_file())
+    }
+    proc = login(secure, "not-the-password")
+    assert proc.returncode == 10
+    assert "rejected the username or password" in one_error_line(proc)
+    after = {p: p.read_bytes() if p.exists() else None for p in before}
+    assert after == before  # nothing saved
+
+
+def test_no_process_shows_the_password_during_login(registries: Registries) -> None:
+    secure = registries.secure
+    secret = "s3cret-pass"
+    seen: list[str] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            for entry in Path("/proc").iterdir():
+                try:
+                    argv = (entry / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if secret.encode() in argv:
+                    seen.append(argv.decode(errors="replace"))
+            time.sleep(0.001)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(3):
+            proc = login(secure, secret)
+            assert proc.returncode == 0, proc.stderr
+    finally:
+        done.set()
+        watcher.join()
+    assert seen == []
+
+
+def test_a_registry_that_is_down(engines: list[str]) -> None:
+    nowhere = f"127.0.0.1:{lab_setup.free_port()}"
+    before = Client(backend=engines[0]).images()
+    proc = ocitool("--backend", engines[0], "push", CHAIN[1], f"{nowhere}/x/y:1", *INSECURE)
+    assert proc.returncode == 5
+    assert nowhere in one_error_line(proc)
+    assert Client(backend=engines[0]).images() == before
+
+
+def test_a_destination_tag_that_already_exists(engines: list[str], registries: Registries) -> None:
+    plain = registries.plain.host
+    Client(backend=engines[0]).transfers(tls_verify=False).push(CHAIN[1], f"{plain}/dup/img:1")
+    for engine in engines:
+        again = ocitool("--backend", engine, "push", CHAIN[0], f"{plain}/dup/img:1", *INSECURE)
+        assert again.returncode == 8
+        assert "already exists" in one_error_line(again) and "--force" in one_error_line(again)
+    # ... and into an engine: copy onto a name that is taken
+    with pytest.raises(Conflict):
+        Client(backend=engines[0]).copy(CHAIN[0], f"{engines[0]}:{CHAIN[1]}")
+    forced = (
+        Client(backend=engines[0])
+        .transfers(tls_verify=False)
+        .push(CHAIN[0], f"{plain}/dup/img:1", force=True)
+    )
+    assert forced.digest
+
+
+def test_a_truncated_archive(engines: list[str], tmp_path: Path) -> None:
+    for engine in engines:
+        client = Client(backend=engine)
+        archive = tmp_path / f"{engine}.tar"
+        client.save(CHAIN[1], output=archive)
+        data = archive.read_bytes()
+        archive.write_bytes(data[: len(data) // 2])
+        before = [(i.id, i.names) for i in client.images(all=True)]
+        proc = ocitool("--backend", engine, "load", "-i", str(archive))
+        assert proc.returncode in (1, 2), proc.stderr
+        line = one_error_line(proc)
+        assert str(archive) in line or "truncated" in line or "archive" in line, line
+        assert [(i.id, i.names) for i in client.images(all=True)] == before
+
+
+def test_an_unknown_transport() -> None:
+    for source in ("ftp://example/img:1", "dir:/tmp/x", "s3://bucket/img"):
+        proc = ocitool("copy", source, "docker:x:1")
+        assert proc.returncode == 2
+        assert "transport" in one_error_line(proc)
+
+
+def test_a_registry_that_dies_mid_push(engines: list[str], lab: Lab) -> None:
+    """Kill the registry while a large layer uploads: one clear line, and no tag there."""
+    engine = engines[0]
+    client = Client(backend=engine)
+    client.run(
+        BASE,
+        ["sh", "-c", "dd if=/dev/urandom of=/big bs=1M count=150 2>/dev/null"],
+        name="ot-bigpush",
+        network="none",
+    )
+    client.commit("ot-bigpush", "ocitool-test/bigpush:1")
+    registry = lab_setup.start_registry(lab.work / "registry-dying")
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ocitool",
+                "--backend",
+                engine,
+                "push",
+                "ocitool-test/bigpush:1",
+                f"{registry.host}/big/img:1",
+                *INSECURE,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ.copy(),
+        )
+        deadline = time.monotonic() + 60
+        uploads = registry.config.parent / "data" / "docker" / "registry" / "v2" / "repositories"
+        while not uploads.exists():  # the push has reached the registry
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.3)
+        registry.process.send_signal(signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode in (1, 5), stderr
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("ocitool: error: "), stderr
+        registry.restart()
+        hub = Registry(registry.host, tls=Tls(verify=False), credentials=None)
+        assert not hub.has_manifest("big/img", "1")  # nothing half-done is visible
+    finally:
+        registry.stop()
+        client.remove("ot-bigpush")
+        client.rmi("ocitool-test/bigpush:1")
