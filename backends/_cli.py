@@ -8,12 +8,15 @@ their own error texts (`raise_for`). Every positional argument follows `--`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, NoReturn
 
+from backends._archive import each_layer
 from backends._common import as_digest, unique
 from ocitool.errors import BackendUnavailable, Conflict, EngineError, OcitoolError
+from ocitool.layers import chain_ids
+from ocitool.models import Image, Layer
 from ocitool.runner import Completed, Runner
 
 # Enough for the engine's own stop timeout plus a kill, for `stop -t N`.
@@ -74,6 +77,9 @@ class EngineCLI:
     ) -> NoReturn:
         """Map a failed call to the core error that describes it (per engine)."""
         raise EngineError(result.argv, result.returncode, result.stderr)
+
+    def history(self, ref: str) -> list[Layer]:
+        raise NotImplementedError  # each engine reads its own history
 
     # -- listing ---------------------------------------------------------------
 
@@ -143,6 +149,34 @@ class EngineCLI:
             if key in ("Loaded image", "Loaded image(s)", "Loaded image ID"):
                 loaded += [v.strip() for v in value.split(",") if v.strip()]
         return loaded
+
+    def read_layers(self, names: Sequence[str], on_layer: Callable[[IO[bytes]], None]) -> None:
+        """Each distinct layer tar of these images, streamed from the engine's save."""
+        argv = [
+            self.executable,
+            "save",
+            *self.save_options("docker-archive", len(names)),
+            "--",
+            *names,
+        ]
+        _, result = self.runner.pipe(
+            argv,
+            lambda out: each_layer(out, on_layer),
+            env=self.engine_env(),
+            timeout=self.runner.run_timeout,
+        )
+        if not result.ok:
+            self.raise_for(result, images=names)
+
+    def layer_sizes_from_history(self, images: Sequence[Image]) -> dict[str, int]:
+        """ChainID -> size from each image's history: one engine call per image, the way
+        when the engine's own layer records cannot be read."""
+        sizes: dict[str, int] = {}
+        for image in images:
+            steps = [s for s in reversed(self.history(image.id)) if s.diff_id]
+            for chain, step in zip(chain_ids(image.diff_ids), steps, strict=False):
+                sizes[chain] = step.size or 0
+        return sizes
 
     def remove_images(self, refs: Sequence[str]) -> None:
         """Plain `rmi`, never `-f`: podman's -f also removes containers (ENGINES.md §5)."""

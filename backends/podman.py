@@ -9,10 +9,12 @@ its comment is `FROM <base>`, while inspect keeps the exact empty-layer flags.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Final, NoReturn
 
 from backends._cli import EngineCLI, container_conflict, hub_error
@@ -40,6 +42,7 @@ from ocitool.errors import (
     OcitoolError,
     last_meaningful_line,
 )
+from ocitool.layers import chain_ids
 from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 from ocitool.references import ImageRef
 from ocitool.runner import Completed, Runner
@@ -125,6 +128,30 @@ class PodmanBackend(EngineCLI):
     def canonical_name(self, ref: str) -> str:
         """A name as the models spell it: without podman's `localhost/`, with a tag."""
         return with_tag(local_name(ref))
+
+    def layer_sizes(self, images: Sequence[Image]) -> dict[str, int]:
+        """ChainID -> podman's layer size (bytes of the uncompressed tar), from its storage.
+
+        containers/storage records every layer in `<graphRoot>/<driver>-layers/
+        layers.json` with its `diff-size`: one file read for every layer, after one
+        `podman info`. Where it cannot be read, each image's history is.
+        """
+        info = self.info()
+        path = Path(info.storage_root or "") / f"{info.storage_driver}-layers" / "layers.json"
+        try:
+            records = json.loads(path.read_text())
+            by_diff = {
+                r["diff-digest"]: int(r["diff-size"])
+                for r in records
+                if r.get("diff-digest") and r.get("diff-size") is not None
+            }
+            return {
+                chain: by_diff[diff_id]
+                for image in images
+                for chain, diff_id in zip(chain_ids(image.diff_ids), image.diff_ids, strict=True)
+            }
+        except (OSError, ValueError, KeyError, TypeError):
+            return self.layer_sizes_from_history(images)
 
     def search_hub(self, term: str, limit: int) -> list[SearchResult]:
         """The registries podman searches (registries.conf); prints nothing for no match."""

@@ -7,10 +7,10 @@ ocitool.errors in one place and never lets an engine's quirk leak upward.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
 
 from ocitool.models import BackendName, Container, EngineInfo, Image, Layer, SearchResult
 from ocitool.runner import Completed, Runner
@@ -129,4 +129,15 @@ class Backend(Protocol):
 
     def search_hub(self, term: str, limit: int) -> list[SearchResult]:
         """Docker Hub's search, through the engine where it has one."""
+        ...
+
+    # -- structure ------------------------------------------------------------------
+
+    def layer_sizes(self, images: Sequence[Image]) -> dict[str, int]:
+        """ChainID -> the layer's size in the engine's accounting, in a constant number of
+        engine calls where the engine's records can be read."""
+        ...
+
+    def read_layers(self, names: Sequence[str], on_layer: Callable[[IO[bytes]], None]) -> None:
+        """Stream every distinct layer tar of these images to `on_layer`, uncompressed."""
         ...

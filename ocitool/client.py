@@ -14,7 +14,7 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, cast
 
 import backends
 from ocitool.config import Config, load_config
@@ -40,22 +40,34 @@ from ocitool.runner import InterruptedCall, Runner, resolve_timeout
 
 if TYPE_CHECKING:
     from ocitool.backend import Backend
+    from ocitool.layerfiles import LayerScan
     from ocitool.models import (
         Blocker,
         Container,
         EngineInfo,
+        FileAnalysis,
         Image,
+        ImageDiff,
         Layer,
+        LayerUsage,
         RemoveResult,
         RunResult,
         SearchResult,
         TransferResult,
+        TreeNode,
+        UsageReport,
     )
     from ocitool.transfer import Transfers
 
 log = logging.getLogger("ocitool")
 notes = logging.getLogger("ocitool.notes")
 PullPolicy = Literal["always", "missing", "never"]
+# What each engine counts as a layer's size (README, "Image structure").
+ACCOUNTING = {
+    "docker": "bytes of file contents, as docker counts a layer",
+    "podman": "bytes of the uncompressed layer tar, as podman's storage records it",
+    "oci": "bytes of the compressed layer blob on disk",
+}
 
 
 def choose_backend(requested: str | None, config: Config) -> str:
@@ -321,6 +333,83 @@ class Client:
     def remove(self, *containers: str, force: bool = False) -> None:
         """Remove the named containers (`force` stops running ones first)."""
         self.backend.remove_containers(_containers(containers), force=force)
+
+    # -- structure -----------------------------------------------------------------
+
+    def du(self) -> UsageReport:
+        """Every image's size, shared size, unique size (what removing it alone frees) and
+        added size; every layer counted once, in a constant number of engine calls."""
+        from ocitool.structure import usage
+
+        images = self.backend.images()
+        return usage(
+            images,
+            self.backend.layer_sizes(images),
+            self.containers(all=True),
+            accounting=ACCOUNTING[self.backend_name],
+        )
+
+    def tree(self) -> list[TreeNode]:
+        """The images' family tree by shared layers, untagged parents included."""
+        from ocitool.structure import tree
+
+        return tree(self.backend.images(all=True))
+
+    def layers(self, ref: str) -> list[LayerUsage]:
+        """An image's history steps, each with the other images sharing its layer."""
+        from ocitool.structure import layer_usage
+
+        image = self.image(ref)
+        return layer_usage(image, self.backend.history(image.id), self.backend.images(all=True))
+
+    def layer_files(self, ref: str, *, limit: int | None = None) -> FileAnalysis:
+        """What each layer adds, changes and removes, and the bytes later layers waste."""
+        from ocitool.layerfiles import DEFAULT_LIMIT, analyse
+
+        image = self.image(ref)
+        scans = self._scan([image.id], [image], limit=limit or DEFAULT_LIMIT, contents=False)
+        steps = [s.created_by for s in reversed(self.backend.history(image.id)) if not s.empty]
+        result = analyse([scans[d] for d in image.diff_ids], steps)
+        return result.model_copy(update={"image": ref, "image_id": image.id})
+
+    def diff(self, a: str, b: str, *, files: bool = False) -> ImageDiff:
+        """From image a to image b: shared and own layers, config changes, and files."""
+        from ocitool.layerfiles import DEFAULT_LIMIT, final_files
+        from ocitool.structure import diff, file_changes
+
+        first, second = self.inspect(a, b)
+        result = diff(first, second).model_copy(update={"a": a, "b": b})
+        if not files:
+            return result
+        scans = self._scan(
+            [first.id, second.id], [first, second], limit=DEFAULT_LIMIT, contents=True
+        )
+        before = final_files(scans[d] for d in first.diff_ids)
+        after = final_files(scans[d] for d in second.diff_ids)
+        return result.model_copy(update={"files": file_changes(before, after)})
+
+    def _scan(
+        self, refs: list[str], images: list[Image], *, limit: int, contents: bool
+    ) -> dict[str, LayerScan]:
+        """Every distinct layer of the images, read once from the engine as a stream."""
+        from ocitool.layerfiles import scan_layer
+
+        scans: dict[str, LayerScan] = {}
+
+        def on_layer(stream: IO[bytes]) -> None:
+            scan = scan_layer(stream, limit=limit, contents=contents)
+            scans[scan.diff_id] = scan
+
+        self.backend.read_layers(refs, on_layer)
+        missing = [d for image in images for d in image.diff_ids if d not in scans]
+        if missing:
+            raise EngineError(
+                ("read layers",),
+                None,
+                "",
+                message=f"the engine did not hand over layer {missing[0]}",
+            )
+        return scans
 
     # -- distribution ------------------------------------------------------------
 

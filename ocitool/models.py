@@ -216,3 +216,99 @@ class SearchResult(Model):
     stars: int = 0
     official: bool = False
     tags: list[str] | None = Field(None, description="Its tags, with --tags.")
+
+
+class LayerUsage(Model):
+    """One history step of an image, and the other local images that share its layer."""
+
+    step: Layer
+    shared_with: list[str] = Field(
+        default_factory=list, description="Other local images using this layer (name or ID)."
+    )
+
+
+class ImageUsage(Model):
+    """What an image costs, in the engine's own accounting of layer sizes."""
+
+    id: Digest
+    names: list[str] = Field(default_factory=list)
+    size: int = Field(ge=0, description="All its layers.")
+    shared: int = Field(ge=0, description="Its layers that other images use too.")
+    unique: int = Field(ge=0, description="Its layers no other image uses: what removing it frees.")
+    added: int = Field(ge=0, description="The layers it adds over its parent: what it cost.")
+    layers: int = Field(ge=0)
+    containers: int = Field(0, ge=0, description="Containers created from it.")
+
+
+class UsageReport(Model):
+    images: list[ImageUsage]
+    total: int = Field(description="Every distinct layer once: the space the images take.")
+    shared: int = Field(description="Layers used by more than one image.")
+    unique: int = Field(description="Layers used by exactly one image.")
+    accounting: str = Field(description="What the engine counts as a layer's size.")
+
+
+class TreeNode(Model):
+    """An image in the family tree: its children share all its layers and add some."""
+
+    id: Digest
+    names: list[str] = Field(default_factory=list)
+    layers: int
+    added_layers: int = Field(description="Layers over the parent shown above it.")
+    children: list[TreeNode] = Field(default_factory=list)
+
+
+class FileChange(Model):
+    path: str
+    change: Literal["added", "changed", "removed"]
+    size: int = Field(ge=0, description="Bytes of this version (of the removed one, if removed).")
+    kind: str = "file"
+
+
+class LayerFiles(Model):
+    """What one layer does to the filesystem."""
+
+    index: int = Field(description="0 is the bottom layer.")
+    diff_id: Digest | None = None
+    created_by: str | None = None
+    size: int = Field(ge=0, description="Bytes of the files it holds.")
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    wasted_by_later: int = Field(
+        0, description="Its bytes that later layers overwrite or remove: stored, never seen."
+    )
+    files: list[FileChange] = Field(default_factory=list)
+    files_truncated: bool = Field(False, description="More changes than listed (counts exact).")
+    entries_truncated: bool = Field(False, description="More entries than ocitool keeps.")
+
+
+class FileAnalysis(Model):
+    image: str = ""
+    image_id: Digest | None = None
+    layers: list[LayerFiles] = Field(default_factory=list)
+    total_bytes: int = Field(0, description="Every version of every file, summed.")
+    wasted_bytes: int = Field(0, description="Versions a later layer overwrites or removes.")
+    efficiency: float = Field(1.0, description="dive's score: smallest size per path / all sizes.")
+    unsafe_paths: list[str] = Field(
+        default_factory=list, description="Tar entries that tried to leave the root; skipped."
+    )
+    truncated: bool = False
+
+
+class ConfigChange(Model):
+    field: str
+    a: object = None
+    b: object = None
+
+
+class ImageDiff(Model):
+    """From image a to image b: layers, config, and (with files) the filesystem."""
+
+    a: str
+    b: str
+    common_layers: list[Digest] = Field(default_factory=list)
+    only_a: list[Digest] = Field(default_factory=list)
+    only_b: list[Digest] = Field(default_factory=list)
+    config: list[ConfigChange] = Field(default_factory=list)
+    files: list[FileChange] | None = Field(None, description="With --files: a's files to b's.")

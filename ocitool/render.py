@@ -19,11 +19,16 @@ if TYPE_CHECKING:
     from ocitool.models import (
         Container,
         EngineInfo,
+        FileAnalysis,
         Image,
+        ImageDiff,
         Layer,
+        LayerUsage,
         RemoveResult,
         SearchResult,
         TransferResult,
+        TreeNode,
+        UsageReport,
     )
 
 NONE = "<none>"
@@ -207,6 +212,137 @@ def search_table(results: Sequence[SearchResult], *, tags: bool) -> None:
         for r in results
     ]
     table(("NAME", "DESCRIPTION", "STARS", "OFFICIAL", *(["TAGS"] if tags else [])), rows)
+
+
+def parse_size(text: str) -> int:
+    """`10MB`, `500kB`, `1GiB` or plain bytes, as people write sizes."""
+    import re
+
+    match = re.fullmatch(r"\s*([\d.]+)\s*([kKmMgGtT]?)(i?)[bB]?\s*", text)
+    if not match:
+        from ocitool.errors import UsageError
+
+        raise UsageError(f"{text!r} is not a size", hint="e.g. 10MB, 512kB or 1048576")
+    value, unit, binary = match.groups()
+    base = 1024 if binary else 1000
+    return int(float(value) * base ** "_KMGT".index(unit.upper() or "_"))
+
+
+def layers_table(rows: Sequence[LayerUsage]) -> None:
+    table(
+        (
+            "IMAGE",
+            "CREATED",
+            "CREATED BY",
+            "SIZE",
+            "EMPTY",
+            "DIFF ID",
+            "BLOB",
+            "COMMENT",
+            "SHARED WITH",
+        ),
+        [
+            (
+                short(r.step.image_id) if r.step.image_id else "<missing>",
+                since(r.step.created),
+                _cut(r.step.created_by or "", 40),
+                human_size(r.step.size),
+                {True: "yes", False: "", None: "?"}[r.step.empty],
+                short(r.step.diff_id) if r.step.diff_id else "",
+                short(r.step.digest) if r.step.digest else "",
+                _cut(r.step.comment or r.step.author or "", 30),
+                ", ".join(r.shared_with),
+            )
+            for r in rows
+        ],
+    )
+
+
+def usage_table(report: UsageReport) -> None:
+    rows = [
+        (
+            ", ".join(u.names) or NONE,
+            short(u.id),
+            human_size(u.size),
+            human_size(u.shared),
+            human_size(u.unique),
+            human_size(u.added),
+            str(u.containers),
+        )
+        for u in report.images
+    ]
+    rows.append(
+        (
+            "TOTAL (each layer once)",
+            "",
+            human_size(report.total),
+            human_size(report.shared),
+            human_size(report.unique),
+            "",
+            "",
+        )
+    )
+    table(("IMAGE", "IMAGE ID", "SIZE", "SHARED", "UNIQUE", "ADDED", "CONTAINERS"), rows)
+    print_lines([f"sizes: {report.accounting}"])
+
+
+def tree(nodes: Sequence[TreeNode]) -> None:
+    lines: list[str] = []
+
+    def walk(node: TreeNode, lead: str, last: bool, root: bool) -> None:
+        branch = "" if root else ("└── " if last else "├── ")
+        names = ", ".join(node.names) or NONE
+        lines.append(
+            f"{lead}{branch}{short(node.id)}  {names}  "
+            f"(+{node.added_layers} layer{'s' if node.added_layers != 1 else ''})"
+        )
+        below = lead + ("" if root else ("    " if last else "│   "))
+        for index, child in enumerate(node.children):
+            walk(child, below, index == len(node.children) - 1, False)
+
+    for node in nodes:
+        walk(node, "", True, True)
+    print_lines(lines)
+
+
+def image_diff(result: ImageDiff) -> None:
+    lines = [f"{result.a} -> {result.b}", f"layers in common: {len(result.common_layers)}"]
+    lines += [f"  only in {result.a}: {d}" for d in result.only_a]
+    lines += [f"  only in {result.b}: {d}" for d in result.only_b]
+    for change in result.config:
+        lines.append(f"{change.field}: {change.a!r} -> {change.b!r}")
+    if result.files is not None:
+        symbol = {"added": "+", "removed": "-", "changed": "~"}
+        lines += [f"{symbol[f.change]} /{f.path} ({human_size(f.size)})" for f in result.files]
+    print_lines(lines)
+
+
+def file_analysis(result: FileAnalysis) -> None:
+    lines = []
+    for layer in result.layers:
+        lines.append(
+            f"layer {layer.index}  {short(layer.diff_id) if layer.diff_id else '?'}  "
+            f"{human_size(layer.size)}  +{layer.added} ~{layer.changed} -{layer.removed}  "
+            f"{_cut(layer.created_by or '', 50)}"
+        )
+        symbol = {"added": "+", "removed": "-", "changed": "~"}
+        lines += [f"    {symbol[f.change]} /{f.path} ({human_size(f.size)})" for f in layer.files]
+        if layer.files_truncated:
+            lines.append("    ... (more; --format json lists the first 1000)")
+    lines.append(
+        f"total bytes: {result.total_bytes}  wasted bytes: {result.wasted_bytes}  "
+        f"efficiency: {result.efficiency:.4f}"
+    )
+    if result.unsafe_paths:
+        lines.append(
+            f"skipped {len(result.unsafe_paths)} entries that tried to leave the root:"
+            f" {', '.join(result.unsafe_paths[:5])}"
+        )
+    print_lines(lines)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def backends_table(infos: Sequence[EngineInfo]) -> None:

@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from ocitool.errors import BackendUnavailable, EngineTimeout, UsageError
 
 log = logging.getLogger("ocitool.runner")
+T = TypeVar("T")
 notes = logging.getLogger("ocitool.notes")
 
 DEFAULT_TIMEOUT = 120.0
@@ -183,6 +184,61 @@ class Runner:
                 raise EngineTimeout(args, limit) from exc
         self._log(args, returncode, time.monotonic() - started)
         return returncode
+
+    def pipe(
+        self,
+        argv: Sequence[str],
+        consume: Callable[[IO[bytes]], T],
+        *,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> tuple[T, Completed]:
+        """Hand the program's stdout, as a binary stream, to `consume` while it runs.
+
+        For `docker save` into a tar reader: nothing is written to disk. A
+        timer kills the program (and its children) past the limit; an error
+        in `consume` kills it too.
+        """
+        args = self._checked(argv)
+        limit = timeout or self.timeout
+        started = time.monotonic()
+        proc = self._spawn(
+            args,
+            env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            text=False,
+            errors=None,
+        )
+        errors: list[bytes] = []
+        stdout, stderr_pipe = proc.stdout, proc.stderr
+        assert stdout is not None and stderr_pipe is not None  # noqa: S101 - both are PIPEs
+        reader = threading.Thread(target=lambda: errors.append(stderr_pipe.read()), daemon=True)
+        reader.start()
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            _kill_group(proc)
+
+        timer = threading.Timer(limit, expire)
+        timer.start()
+        try:
+            with _killed_on_exit(proc, group=True):
+                value = consume(stdout)
+                while stdout.read(1 << 20):
+                    pass  # let the program finish writing what the consumer did not need
+                returncode = proc.wait()
+        finally:
+            timer.cancel()
+        reader.join(timeout=5)
+        stderr = b"".join(errors).decode(errors="replace")
+        self._log(args, None if expired.is_set() else returncode, time.monotonic() - started)
+        if expired.is_set():
+            raise EngineTimeout(args, limit, stderr)
+        return value, Completed(tuple(args), returncode, "", stderr, time.monotonic() - started)
 
     def background(
         self, argv: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None = None

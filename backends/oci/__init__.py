@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Final
+from typing import IO, Final, cast
 
 from backends._common import with_tag
 from backends.oci import containers as records
@@ -40,6 +40,7 @@ from ocitool.errors import (
     NotSupported,
     OcitoolError,
 )
+from ocitool.layers import chain_ids
 from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 from ocitool.runner import Completed, Runner
 
@@ -241,6 +242,28 @@ class OciBackend:
             tag = image.names[0] if image.names else self._tag_for(image)
         with self.store.locked(exclusive=False):
             yield Endpoint(f"oci:{self.store.path}:{tag}", label=f"oci:{name}")
+
+    def layer_sizes(self, images: Sequence[Image]) -> dict[str, int]:
+        """ChainID -> the compressed blob's size on disk, read from the manifests."""
+        return {
+            chain: layer.size or 0
+            for image in images
+            for chain, layer in zip(chain_ids(image.diff_ids), image.layers, strict=True)
+        }
+
+    def read_layers(self, names: Sequence[str], on_layer: Callable[[IO[bytes]], None]) -> None:
+        """Each distinct layer of these images, from its blob, decompressed as it is read."""
+        stored = self._resolve(names, self._read())
+        blobs: dict[str, str] = {}
+        for image in stored:
+            for layer in image.manifest.get("layers") or []:
+                blobs.setdefault(layer["digest"], layer.get("mediaType", ""))
+        with self.store.locked(exclusive=False):
+            for digest in blobs:
+                with self.store.blob_path(digest).open("rb") as raw:
+                    gzipped = raw.read(2) == b"\x1f\x8b"
+                    raw.seek(0)
+                    on_layer(cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if gzipped else raw)
 
     def search_hub(self, term: str, limit: int) -> list[SearchResult]:
         raise NotSupported(

@@ -1,0 +1,207 @@
+"""Image structure: who shares which layer, what each image costs, the family tree.
+
+Images are built like git commits: a child has all its parent's layers and
+adds some. Layers are identified by ChainID (ocitool.layers), so two images
+share a layer only when they share everything under it too. Everything here
+is computed from layer lists and per-layer sizes in O(images + layers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from ocitool.layers import chain_ids
+from ocitool.models import (
+    ConfigChange,
+    Container,
+    FileChange,
+    Image,
+    ImageDiff,
+    ImageUsage,
+    Layer,
+    LayerUsage,
+    TreeNode,
+    UsageReport,
+)
+
+
+def label(image: Image) -> str:
+    return image.names[0] if image.names else image.short_id
+
+
+def users(images: Iterable[Image]) -> dict[str, list[Image]]:
+    """ChainID -> the images that have that layer."""
+    found: dict[str, list[Image]] = {}
+    for image in images:
+        for chain in chain_ids(image.diff_ids):
+            found.setdefault(chain, []).append(image)
+    return found
+
+
+def usage(
+    images: Sequence[Image],
+    sizes: Mapping[str, int],
+    containers: Sequence[Container] = (),
+    *,
+    accounting: str,
+) -> UsageReport:
+    """Total, shared, unique and added size of every image; each layer counted once."""
+    by_chain = users(images)
+    held: dict[str, int] = {}
+    for container in containers:
+        if container.image_id:
+            held[container.image_id] = held.get(container.image_id, 0) + 1
+    parents = _parents(images)
+    rows = []
+    for image in images:
+        chains = chain_ids(image.diff_ids)
+        size = sum(sizes.get(c, 0) for c in chains)
+        unique = sum(sizes.get(c, 0) for c in chains if len(by_chain[c]) == 1)
+        parent_layers = len(parents[image.id].diff_ids) if image.id in parents else 0
+        added = sum(sizes.get(c, 0) for c in chains[parent_layers:])
+        rows.append(
+            ImageUsage(
+                id=image.id,
+                names=image.names,
+                size=size,
+                shared=size - unique,
+                unique=unique,
+                added=added,
+                layers=len(chains),
+                containers=held.get(image.id, 0),
+            )
+        )
+    shared_total = sum(sizes.get(c, 0) for c, owners in by_chain.items() if len(owners) > 1)
+    unique_total = sum(sizes.get(c, 0) for c, owners in by_chain.items() if len(owners) == 1)
+    return UsageReport(
+        images=sorted(rows, key=lambda r: (-r.size, r.id)),
+        total=shared_total + unique_total,
+        shared=shared_total,
+        unique=unique_total,
+        accounting=accounting,
+    )
+
+
+def layer_usage(image: Image, steps: Sequence[Layer], images: Sequence[Image]) -> list[LayerUsage]:
+    """`history` steps (newest first) with the other images that share each step's layer."""
+    by_chain = users(images)
+    chain_of = dict(zip(image.diff_ids, chain_ids(image.diff_ids), strict=True))
+    rows = []
+    for step in steps:
+        others: list[str] = []
+        if step.diff_id and step.diff_id in chain_of:
+            others = sorted(
+                {label(i) for i in by_chain.get(chain_of[step.diff_id], []) if i.id != image.id}
+            )
+        rows.append(LayerUsage(step=step, shared_with=others))
+    return rows
+
+
+def tree(images: Sequence[Image]) -> list[TreeNode]:
+    """Images as a forest: each under the image whose layers are its longest prefix."""
+    parents = _parents(images)
+    children: dict[str | None, list[Image]] = {}
+    for image in images:
+        parent = parents.get(image.id)
+        children.setdefault(parent.id if parent else None, []).append(image)
+
+    def node(image: Image, depth: int) -> TreeNode:
+        parent = parents.get(image.id)
+        kids = sorted(
+            children.get(image.id, []), key=lambda i: (i.created is None, i.created, i.id)
+        )
+        return TreeNode(
+            id=image.id,
+            names=image.names,
+            layers=len(image.diff_ids),
+            added_layers=len(image.diff_ids) - (len(parent.diff_ids) if parent else 0),
+            children=[node(k, depth + 1) for k in kids],
+        )
+
+    roots = sorted(children.get(None, []), key=lambda i: (i.created is None, i.created, i.id))
+    return [node(root, 0) for root in roots]
+
+
+def _parents(images: Sequence[Image]) -> dict[str, Image]:
+    """image ID -> the image whose layer stack is the longest proper prefix of its own.
+
+    Where several images share that stack (the same layers, other configs), the
+    engine's own parent wins if it is one of them, else the oldest; an image
+    with exactly the layers of another is a child only by the engine's say-so.
+    """
+    at: dict[tuple[str, ...], list[Image]] = {}
+    for image in images:
+        at.setdefault(tuple(chain_ids(image.diff_ids)), []).append(image)
+    by_id = {image.id: image for image in images}
+    found: dict[str, Image] = {}
+    for image in images:
+        chains = chain_ids(image.diff_ids)
+        if (
+            image.parent in by_id
+            and by_id[image.parent].diff_ids == image.diff_ids[: len(by_id[image.parent].diff_ids)]
+            and image.parent != image.id
+        ):
+            found[image.id] = by_id[image.parent]
+            continue
+        for depth in range(len(chains) - 1, 0, -1):
+            candidates = [c for c in at.get(tuple(chains[:depth]), []) if c.id != image.id]
+            if candidates:
+                found[image.id] = min(
+                    candidates, key=lambda c: (c.created is None, c.created, c.id)
+                )
+                break
+    # no cycles: an image never parents an ancestor of its own
+    for child, parent in list(found.items()):
+        seen = {child}
+        cursor: Image | None = parent
+        while cursor is not None:
+            if cursor.id in seen:
+                del found[child]
+                break
+            seen.add(cursor.id)
+            cursor = found.get(cursor.id)
+    return found
+
+
+def diff(a: Image, b: Image) -> ImageDiff:
+    """Layers the two share, layers only in each, and what the config changes."""
+    chains_a, chains_b = chain_ids(a.diff_ids), chain_ids(b.diff_ids)
+    common = 0
+    while common < min(len(chains_a), len(chains_b)) and chains_a[common] == chains_b[common]:
+        common += 1
+    changes = []
+    for field in ("author", "comment", "architecture", "os"):
+        if getattr(a, field) != getattr(b, field):
+            changes.append(ConfigChange(field=field, a=getattr(a, field), b=getattr(b, field)))
+    config_a, config_b = a.config.model_dump(), b.config.model_dump()
+    for field, value in config_a.items():
+        if value != config_b[field]:
+            changes.append(ConfigChange(field=f"config.{field}", a=value, b=config_b[field]))
+    return ImageDiff(
+        a=label(a),
+        b=label(b),
+        common_layers=a.diff_ids[:common],
+        only_a=a.diff_ids[common:],
+        only_b=b.diff_ids[common:],
+        config=changes,
+    )
+
+
+def file_changes(
+    files_a: Mapping[str, tuple[int, str | None]], files_b: Mapping[str, tuple[int, str | None]]
+) -> list[FileChange]:
+    """From a's final files to b's: added, removed, and changed (size or content)."""
+    changes = [
+        FileChange(path=p, change="added", size=files_b[p][0])
+        for p in sorted(set(files_b) - set(files_a))
+    ]
+    changes += [
+        FileChange(path=p, change="removed", size=files_a[p][0])
+        for p in sorted(set(files_a) - set(files_b))
+    ]
+    changes += [
+        FileChange(path=p, change="changed", size=files_b[p][0])
+        for p in sorted(set(files_a) & set(files_b))
+        if files_a[p] != files_b[p]
+    ]
+    return sorted(changes, key=lambda c: c.path)

@@ -1,0 +1,233 @@
+"""Image structure on every engine: sizes, sharing, the tree, diffs, and layer contents."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import tarfile
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from ocitool.client import Client
+from ocitool.layerfiles import analyse, scan_layer
+from ocitool.models import ImageUsage
+from tests.conftest import BASE, ENGINES, Lab, build_images
+from tests.test_cli import ocitool
+
+FIRST, SECOND = "structure/chapter:first", "structure/chapter:second"
+WASTE = ("structure/waste:1", "structure/waste:2")
+
+
+def chapter_images(engine: str, lab: Lab) -> dict[str, ImageUsage]:
+    """The chapter's three images; returns first's usage as it was before second existed."""
+    build_images(engine, lab)
+    c = Client(backend=engine)
+    if not any(FIRST in i.names for i in c.images()):
+        c.run(BASE, ["sh", "-c", "echo first > /first"], name="st-c1", network="none")
+        c.commit("st-c1", FIRST, author="soojong", message="my first commit")
+    alone = {n: u for u in c.du().images for n in u.names}
+    if not any(SECOND in i.names for i in c.images()):
+        c.run(FIRST, ["sh", "-c", "echo second > /second"], name="st-c2", network="none")
+        c.commit("st-c2", SECOND, author="soojong", message="my second commit")
+    return alone
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_commit_costs_only_the_files_it_added(engine: str, lab: Lab) -> None:
+    alone = chapter_images(engine, lab)
+    c = Client(backend=engine)
+    top = next(s for s in c.history(FIRST) if not s.empty)  # the engine's size of that layer
+    assert top.size is not None
+    if engine == "docker":
+        assert top.size == len("first\n")  # docker counts file contents
+    else:
+        assert 0 < top.size < 16 * 1024  # podman: the layer's tar; oci: its gzip blob
+    # before second exists, removing first alone frees exactly the layer it added
+    assert alone[FIRST].unique == alone[FIRST].added == top.size
+    # with second built on it, first's layers are all shared: removing it frees nothing
+    report = c.du()
+    usage = {n: u for u in report.images for n in u.names}
+    assert usage[FIRST].unique == 0 and usage[FIRST].added == top.size
+    assert usage[SECOND].shared == usage[FIRST].size
+    assert usage[BASE].unique == 0 and usage[BASE].shared == usage[BASE].size  # base is shared
+    # every layer is counted once in the totals
+    assert report.total == report.shared + report.unique
+    assert report.total < sum(u.size for u in report.images)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_tree_shows_base_first_second(engine: str, lab: Lab) -> None:
+    chapter_images(engine, lab)
+    c = Client(backend=engine)
+    base, first, second = (c.image(n).id for n in (BASE, FIRST, SECOND))
+
+    def path_to(nodes: list, target: str) -> list[str] | None:  # type: ignore[type-arg]
+        for node in nodes:
+            if node.id == target:
+                return [node.id]
+            below = path_to(node.children, target)
+            if below:
+                return [node.id, *below]
+        return None
+
+    path = path_to(c.tree(), second)
+    assert path is not None and path[-3:] == [base, first, second]
+    proc = ocitool("--backend", engine, "tree")
+    assert proc.returncode == 0 and SECOND in proc.stdout
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_diff_from_first_to_second_is_exactly_the_added_file(engine: str, lab: Lab) -> None:
+    chapter_images(engine, lab)
+    result = Client(backend=engine).diff(FIRST, SECOND, files=True)
+    assert len(result.only_a) == 0 and len(result.only_b) == 1
+    assert result.files is not None
+    assert [(f.path, f.change) for f in result.files] == [("second", "added")]
+    assert {c.field for c in result.config} >= {"comment"}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_layers_show_who_shares_them(engine: str, lab: Lab) -> None:
+    chapter_images(engine, lab)
+    rows = Client(backend=engine).layers(SECOND)
+    base_row = rows[-1]
+    assert BASE in base_row.shared_with and FIRST in base_row.shared_with
+    assert rows[0].shared_with == []  # second's own layer is its alone
+
+
+def waste_images(engine: str, lab: Lab) -> None:
+    build_images(engine, lab)
+    c = Client(backend=engine)
+    if any(WASTE[1] in i.names for i in c.images()):
+        return
+    c.run(
+        BASE,
+        ["sh", "-c", "head -c 1000000 /dev/urandom > /big; head -c 100000 /dev/urandom > /over"],
+        name="st-w1",
+        network="none",
+    )
+    c.commit("st-w1", WASTE[0])
+    c.run(
+        WASTE[0],
+        ["sh", "-c", "rm /big; head -c 50000 /dev/urandom > /over"],
+        name="st-w2",
+        network="none",
+    )
+    c.commit("st-w2", WASTE[1])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_wasted_bytes_and_efficiency(engine: str, lab: Lab) -> None:
+    waste_images(engine, lab)
+    result = Client(backend=engine).layer_files(WASTE[1])
+    assert result.wasted_bytes == 1_000_000 + 100_000  # /big removed, /over overwritten
+    assert result.efficiency == pytest.approx(
+        (result.total_bytes - result.wasted_bytes) / result.total_bytes
+    )
+    top = result.layers[-1]
+    changes = {(f.path, f.change) for f in top.files}
+    assert ("big", "removed") in changes and ("over", "changed") in changes
+    assert result.layers[-2].wasted_by_later == 1_100_000
+    failing = ocitool(
+        "--backend", engine, "layers", WASTE[1], "--files", "--ci", "--lowest-efficiency", "0.99"
+    )
+    assert failing.returncode == 11
+    assert "FAIL: efficiency" in failing.stderr
+    passing = ocitool(
+        "--backend",
+        engine,
+        "layers",
+        WASTE[1],
+        "--files",
+        "--ci",
+        "--lowest-efficiency",
+        "0.1",
+        "--highest-wasted-bytes",
+        "2MB",
+    )
+    assert passing.returncode == 0 and "PASS" in passing.stderr
+
+
+class CraftedLayer(io.RawIOBase):
+    """A hostile layer tar made block by block as it is read (never held whole)."""
+
+    def __init__(self, count: int) -> None:
+        special = []
+        for name, kind, target in (
+            ("../escape", tarfile.REGTYPE, ""),
+            ("a/../../b", tarfile.REGTYPE, ""),
+            ("/etc/absolute", tarfile.REGTYPE, ""),
+            ("loop-a", tarfile.SYMTYPE, "loop-b"),
+            ("loop-b", tarfile.SYMTYPE, "loop-a"),
+            ("up", tarfile.SYMTYPE, "../../.."),
+        ):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, target
+            special.append(info)
+        many = (tarfile.TarInfo(f"many/{i}") for i in range(count))
+        self.headers = itertools.chain(special, many)
+        self.pending = b""
+        self.done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while len(self.pending) < len(buffer) and not self.done:
+            header = next(self.headers, None)
+            if header is None:
+                self.pending += b"\0" * 1024  # end of archive
+                self.done = True
+            else:
+                self.pending += header.tobuf(format=tarfile.GNU_FORMAT)
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
+
+
+def test_a_hostile_layer_is_analysed_safely(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    tracemalloc.start()
+    try:
+        scan = scan_layer(io.BufferedReader(CraftedLayer(60_000)), limit=5_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert scan.counted == 60_006
+    assert len(scan.entries) == 5_000 and scan.truncated
+    assert set(scan.unsafe) == {"../escape", "a/../../b"}
+    paths = {e.path for e in scan.entries}
+    assert "etc/absolute" in paths and "loop-a" in paths  # kept inside the root, links unfollowed
+    assert peak < 16 * 1024 * 1024  # bounded by the limit, not by the 60,006 entries
+    result = analyse([scan])
+    assert result.truncated and result.unsafe_paths == scan.unsafe
+    assert list(tmp_path.iterdir()) == []  # nothing was written
+
+
+def test_whiteouts_and_opaque_directories() -> None:
+    def layer(*entries: tuple[str, bytes | None]) -> io.BytesIO:
+        data = io.BytesIO()
+        with tarfile.open(fileobj=data, mode="w") as tar:
+            for name, body in entries:
+                info = tarfile.TarInfo(name)
+                if body is None:
+                    info.type = tarfile.DIRTYPE
+                    tar.addfile(info)
+                else:
+                    info.size = len(body)
+                    tar.addfile(info, io.BytesIO(body))
+        data.seek(0)
+        return data
+
+    lower = scan_layer(layer(("d", None), ("d/x", b"12345"), ("d/y", b"123"), ("keep", b"1")))
+    upper = scan_layer(layer(("d/.wh..wh..opq", b""), ("d/z", b"12"), (".wh.keep", b"")))
+    result = analyse([lower, upper])
+    removed = {f.path for f in result.layers[1].files if f.change == "removed"}
+    assert removed == {"d/x", "d/y", "keep"}
+    assert result.wasted_bytes == 5 + 3 + 1
+    assert lower.diff_id.startswith("sha256:") and len(lower.diff_id) == 71
