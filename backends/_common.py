@@ -175,3 +175,16 @@ def image_from_inspect(
         parent=as_digest(doc.get("Parent")),
         backend=backend,
     )
+
+
+def storage_root(docs: Iterable[Mapping[str, Any]]) -> tuple[str, str] | None:
+    """(storage root, driver) from inspect's GraphDriver paths, so the engine's own layer
+    records can be found without asking the engine again: `<root>/<driver>/<id>/diff`."""
+    for doc in docs:
+        graph = doc.get("GraphDriver") or {}
+        driver = graph.get("Name")
+        upper = (graph.get("Data") or {}).get("UpperDir") or ""
+        marker = f"/{driver}/"
+        if driver and marker in upper:
+            return upper.split(marker, 1)[0], str(driver)
+    return None

@@ -29,6 +29,7 @@ from backends._common import (
     json_documents,
     parse_int,
     parse_time,
+    storage_root,
     text_or_none,
     unique,
     with_tag,
@@ -70,6 +71,7 @@ class DockerBackend(EngineCLI):
     def __init__(self, runner: Runner, *, executable: str = "docker", host: str | None = None):
         super().__init__(runner, executable)
         self.host = host  # from ocitool's config; DOCKER_HOST otherwise
+        self._storage: tuple[str, str] | None = None  # (DockerRootDir, driver), once seen
 
     # -- reads ---------------------------------------------------------------
 
@@ -135,14 +137,15 @@ class DockerBackend(EngineCLI):
         """ChainID -> docker's layer size (file bytes), from the daemon's layer store.
 
         docker keeps each layer's size in `<DockerRootDir>/image/<driver>/layerdb/
-        sha256/<chainID>/size`; reading those files costs one `docker info`, not a
-        `docker history` per image. Where they cannot be read (a remote daemon, or
-        not root) the history of each image is read instead.
+        sha256/<chainID>/size`, found from the paths inspect already printed; reading
+        them costs no engine call, where a `docker history` per image would. Where
+        they cannot be read (a remote daemon, or not root) the histories are read.
         """
-        info = self.info()
+        where = self._storage or self._storage_from_info()
         wanted = {c for image in images for c in chain_ids(image.diff_ids)}
-        if info.storage_root and info.storage_driver:
-            store = Path(info.storage_root) / "image" / info.storage_driver / "layerdb" / "sha256"
+        if where:
+            root, driver = where
+            store = Path(root) / "image" / driver / "layerdb" / "sha256"
             try:
                 return {
                     c: int((store / c.removeprefix("sha256:") / "size").read_text()) for c in wanted
@@ -182,6 +185,12 @@ class DockerBackend(EngineCLI):
     def engine_env(self) -> Mapping[str, str] | None:
         return {"DOCKER_HOST": self.host} if self.host else None
 
+    def _storage_from_info(self) -> tuple[str, str] | None:
+        info = self.info()
+        if info.storage_root and info.storage_driver:
+            return info.storage_root, info.storage_driver
+        return None
+
     def _inspect(self, refs: list[str], *, tolerate_missing: bool) -> list[Image]:
         docs: list[dict[str, Any]] = []
         for batch in batches(refs):
@@ -191,6 +200,7 @@ class DockerBackend(EngineCLI):
                 if not (tolerate_missing and missing):
                     self.raise_for(result, images=batch)
             docs.extend(json_documents(result.stdout))
+        self._storage = storage_root(docs) or self._storage
         return [parse_image(d) for d in docs]
 
     def raise_for(

@@ -26,6 +26,7 @@ from backends._common import (
     json_documents,
     parse_int,
     parse_time,
+    storage_root,
     text_or_none,
     unique,
     with_tag,
@@ -65,6 +66,7 @@ class PodmanBackend(EngineCLI):
 
     def __init__(self, runner: Runner, *, executable: str = "podman"):
         super().__init__(runner, executable)
+        self._storage: tuple[str, str] | None = None  # (graphRoot, driver), once seen
 
     # -- reads ---------------------------------------------------------------
 
@@ -134,10 +136,11 @@ class PodmanBackend(EngineCLI):
 
         containers/storage records every layer in `<graphRoot>/<driver>-layers/
         layers.json` with its `diff-size`: one file read for every layer, after one
-        `podman info`. Where it cannot be read, each image's history is.
+        `podman info` at most (inspect's paths usually name the storage already).
+        Where it cannot be read, each image's history is.
         """
-        info = self.info()
-        path = Path(info.storage_root or "") / f"{info.storage_driver}-layers" / "layers.json"
+        root, driver = self._storage or self._storage_from_info()
+        path = Path(root) / f"{driver}-layers" / "layers.json"
         try:
             records = json.loads(path.read_text())
             by_diff = {
@@ -193,6 +196,10 @@ class PodmanBackend(EngineCLI):
     def _inspect(self, refs: list[str], *, tolerate_missing: bool) -> list[Image]:
         return [parse_image(d) for d in self._inspect_docs(refs, tolerate_missing=tolerate_missing)]
 
+    def _storage_from_info(self) -> tuple[str, str]:
+        info = self.info()
+        return info.storage_root or "", info.storage_driver or ""
+
     def _inspect_docs(self, refs: list[str], *, tolerate_missing: bool) -> list[dict[str, Any]]:
         docs: list[dict[str, Any]] = []
         for batch in batches(refs):
@@ -200,6 +207,7 @@ class PodmanBackend(EngineCLI):
             if not result.ok and not (tolerate_missing and _NOT_KNOWN.search(result.stderr)):
                 self.raise_for(result, images=batch)
             docs.extend(json_documents(result.stdout))
+        self._storage = storage_root(docs) or self._storage
         return docs
 
     def raise_for(

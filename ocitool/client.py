@@ -35,7 +35,6 @@ from ocitool.references import (
     validate_container_name,
     validate_image_arg,
 )
-from ocitool.removal import Target, observed, plan_removal
 from ocitool.runner import InterruptedCall, Runner, resolve_timeout
 
 if TYPE_CHECKING:
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
         TreeNode,
         UsageReport,
     )
+    from ocitool.removal import Target
     from ocitool.transfer import Transfers
 
 log = logging.getLogger("ocitool")
@@ -236,6 +236,8 @@ class Client:
         removed only with `remove_containers`; otherwise they block, and the
         error names them. `dry_run` changes nothing and reports the plan.
         """
+        from ocitool.removal import observed, plan_removal
+
         checked = _validated(refs)
         if not checked:
             raise UsageError("no image given", hint="name at least one image to remove")
@@ -535,6 +537,8 @@ class Client:
         return image
 
     def _target(self, ref: str, image: Image) -> Target:
+        from ocitool.removal import Target
+
         name = self.backend.canonical_name(ref)
         by_id = (
             is_image_id(ref)

@@ -21,7 +21,7 @@ DEFAULT_ORDER: list[Literal["docker", "podman", "oci"]] = ["docker", "podman", "
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class DockerSettings(_Section):

@@ -30,7 +30,8 @@ UTCDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validators are built on first use, not at import (start-up).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class ImageConfig(Model):

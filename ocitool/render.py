@@ -6,7 +6,6 @@ rich is imported only when a table is drawn.
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -364,28 +363,20 @@ def backends_table(infos: Sequence[EngineInfo]) -> None:
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, header: bool = True) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    out = Console(
-        soft_wrap=False,
-        width=None if sys.stdout.isatty() else 10_000,
-        file=io.StringIO(),
-        force_terminal=False,
-        color_system=None,
-    )
-    grid = Table(
-        box=None,
-        show_header=header,
-        header_style="bold",
-        pad_edge=False,
-        show_edge=False,
-        padding=(0, 3, 0, 0),
-    )
-    for column in columns:
-        grid.add_column(column, no_wrap=True, overflow="ignore")
-    for row in rows:
-        grid.add_row(*row, style=None)
-    out.print(grid, markup=False, highlight=False, crop=False)
-    text = out.file.getvalue()  # type: ignore[attr-defined]
-    sys.stdout.write("".join(line.rstrip() + "\n" for line in text.splitlines()))
+    """Aligned columns, three spaces apart, as the engines print them; a cell may hold
+    several lines. Plain text on purpose: it is what scripts read, and it starts fast."""
+    grid = [list(columns)] if header else []
+    grid += [[str(cell) for cell in row] for row in rows]
+    widths = [0] * len(columns)
+    for row in grid:
+        for index, cell in enumerate(row):
+            widths[index] = max(widths[index], *(len(line) for line in cell.split("\n")))
+    out = []
+    for row in grid:
+        cells = [cell.split("\n") for cell in row]
+        for depth in range(max(len(c) for c in cells)):
+            parts = [
+                (c[depth] if depth < len(c) else "").ljust(widths[i]) for i, c in enumerate(cells)
+            ]
+            out.append("   ".join(parts).rstrip())
+    print_lines(out)
