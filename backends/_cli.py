@@ -17,7 +17,7 @@ from backends._common import as_digest, unique
 from ocitool.errors import BackendUnavailable, Conflict, EngineError, OcitoolError
 from ocitool.layers import chain_ids
 from ocitool.models import Image, Layer
-from ocitool.runner import Completed, Runner
+from ocitool.runner import Completed, InterruptedCall, InterruptedWrite, Runner
 
 # Enough for the engine's own stop timeout plus a kill, for `stop -t N`.
 _STOP_GRACE = 30
@@ -97,7 +97,7 @@ class EngineCLI:
         # From stdin on both engines: podman reuses an old image for an unchanged
         # file (ENGINES.md §0), docker never does; from stdin both make a new one.
         argv = ["import", *_opt("--message", message), *_each("--change", changes), "--", "-", ref]
-        return _last_id(self.ok(self.run(argv, stdin_file=tarball, finishing=True)))
+        return self._written(argv, stdin_file=tarball)
 
     def commit(
         self,
@@ -118,10 +118,26 @@ class EngineCLI:
             container,
             ref,
         ]
-        return _last_id(self.ok(self.run(argv, finishing=True), containers=[container]))
+        return self._written(argv, containers=[container])
 
     def commit_options(self) -> list[str]:
         return []
+
+    def _written(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin_file: Path | None = None,
+        containers: Sequence[str] = (),
+    ) -> str:
+        """Run a write that makes an image; on Ctrl-C the engine finishes, and the
+        InterruptedWrite says which image it made, read from its own output."""
+        try:
+            result = self.run(argv, stdin_file=stdin_file, finishing=True)
+        except InterruptedCall as stop:
+            made = _last_id(stop.result) if stop.result.ok else None
+            raise InterruptedWrite(made) from None
+        return _last_id(self.ok(result, containers=containers))
 
     def tag(self, source: str, target: str) -> None:
         self.ok(self.run(["tag", "--", source, target]), images=[source])

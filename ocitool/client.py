@@ -35,7 +35,7 @@ from ocitool.references import (
     validate_container_name,
     validate_image_arg,
 )
-from ocitool.runner import InterruptedCall, Runner, resolve_timeout
+from ocitool.runner import InterruptedWrite, Runner, resolve_timeout
 
 if TYPE_CHECKING:
     from ocitool.backend import Backend
@@ -179,16 +179,15 @@ class Client:
         if not path.is_file():
             raise UsageError(f"{path}: no such file", hint="give the path of a tar archive")
         target = target_name(ref)
-        before = set(self.backend.list_ids(all=True))
         previous = self._current(target)
         try:
             new_id = self.backend.import_image(
                 path, target, message=message or f"imported from {path.name}", changes=changes
             )
-        except InterruptedCall as stop:
-            raise self._interrupted("import", before, finished=stop.result.ok) from None
+        except InterruptedWrite as stop:
+            raise self._interrupted("import", stop.image_id) from None
         except KeyboardInterrupt:
-            raise self._interrupted("import", before, finished=None) from None
+            raise self._interrupted("import", None, abandoned=True) from None
         return self._created(new_id, target, previous)
 
     def commit(
@@ -203,16 +202,15 @@ class Client:
         """The container's changes as a new image named `ref`, author and message kept."""
         container = validate_container_name(container)
         target = target_name(ref)
-        before = set(self.backend.list_ids(all=True))
         previous = self._current(target)
         try:
             new_id = self.backend.commit(
                 container, target, author=author, message=message, changes=changes
             )
-        except InterruptedCall as stop:
-            raise self._interrupted("commit", before, finished=stop.result.ok) from None
+        except InterruptedWrite as stop:
+            raise self._interrupted("commit", stop.image_id) from None
         except KeyboardInterrupt:
-            raise self._interrupted("commit", before, finished=None) from None
+            raise self._interrupted("commit", None, abandoned=True) from None
         return self._created(new_id, target, previous)
 
     def tag(self, source: str, target: str) -> Image:
@@ -547,21 +545,19 @@ class Client:
         )
         return Target(ref=ref, image=image, name=None if by_id else name)
 
-    def _interrupted(self, what: str, before: set[str], *, finished: bool | None) -> Interrupted:
-        """Say exactly what an interrupted write left behind.
-
-        `finished` tells whether the engine was let finish (and succeeded);
-        None means it was abandoned by a second Ctrl-C, so it may yet finish.
-        """
-        new = [i for i in self.backend.list_ids(all=True) if i not in before]
-        if new:
-            made = self.backend.inspect(new)
-            described = "; ".join(f"{i.id} ({', '.join(i.names) or 'untagged'})" for i in made)
+    def _interrupted(
+        self, what: str, image_id: str | None, *, abandoned: bool = False
+    ) -> Interrupted:
+        """Say exactly what an interrupted write left behind: the engine was let finish
+        and said which image it made, or it was abandoned by a second Ctrl-C."""
+        if image_id:
+            made = self.backend.inspect([image_id])[0]
             return Interrupted(
-                f"{what} interrupted, but the engine had already created {described}",
-                hint=f"keep it, or remove it with 'ocitool rmi {made[0].id}'",
+                f"{what} interrupted, but the engine had already created {made.id} "
+                f"({', '.join(made.names) or 'untagged'})",
+                hint=f"keep it, or remove it with 'ocitool rmi {made.id}'",
             )
-        if finished is None:
+        if abandoned:
             return Interrupted(
                 f"{what} abandoned; no image exists yet, but the engine may still finish it",
                 hint="check 'ocitool images -a' in a moment",

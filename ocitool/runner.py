@@ -84,6 +84,14 @@ class InterruptedCall(KeyboardInterrupt):
         self.result = result
 
 
+class InterruptedWrite(KeyboardInterrupt):
+    """Ctrl-C during a write the engine was let finish: the image it made, if any."""
+
+    def __init__(self, image_id: str | None) -> None:
+        super().__init__()
+        self.image_id = image_id
+
+
 @dataclass
 class Runner:
     """Runs argv lists with a timeout; counts calls so tests can prove batching."""

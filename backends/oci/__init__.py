@@ -42,7 +42,7 @@ from ocitool.errors import (
 )
 from ocitool.layers import chain_ids
 from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
-from ocitool.runner import Completed, Runner
+from ocitool.runner import Completed, InterruptedCall, InterruptedWrite, Runner
 
 log = logging.getLogger("ocitool.oci")
 RUNTIMES = ("runc", "crun")  # crun cannot run on hosts in cgroup hybrid mode, so runc first
@@ -138,7 +138,7 @@ class OciBackend:
         options = umoci_options(changes)  # a bad --change fails before anything is written
         target = self.canonical_name(ref)
         scratch = f"ocitool-import-{secrets.token_hex(8)}"
-        with self._writing(), self._uncompressed(tarball) as layer:
+        with self._writing(), self._uncompressed(tarball) as layer, _interrupted_write(None):
             try:
                 self._umoci(["new", f"--image={self._at(scratch)}"])
                 self._umoci(
@@ -174,7 +174,7 @@ class OciBackend:
         record = self._record(container)
         target = self.canonical_name(ref)
         bundle = self.store.containers_dir / record.id / "bundle"
-        with self._writing():
+        with self._writing(), _interrupted_write(lambda: self._image_of_or_none(target)):
             self._ensure_tag(record)
             history = [
                 *([f"--history.author={author}"] if author is not None else []),
@@ -455,7 +455,10 @@ class OciBackend:
         return f"{self.store.path}:{tag}"
 
     def _umoci(self, args: Sequence[str]) -> Completed:
-        result = self.runner.run([self.umoci, *args], finish_on_interrupt=True)
+        try:
+            result = self.runner.run([self.umoci, *args], finish_on_interrupt=True)
+        except InterruptedCall as stop:
+            raise _Stopped(stop.result.ok) from None
         if not result.ok:
             detail = result.stderr.strip().lstrip("⨯").strip()
             raise EngineError(result.argv, result.returncode, detail or result.stderr)
@@ -479,6 +482,10 @@ class OciBackend:
         if image is None:
             raise EngineError(("umoci",), None, "", message=f"umoci did not leave {tag} behind")
         return image.id
+
+    def _image_of_or_none(self, tag: str) -> str | None:
+        image = _match(tag, tag, read_store(self.store))
+        return image.id if image else None
 
     def _retag(self, source_tag: str, target: str) -> None:
         entries = self.store.index()
@@ -616,6 +623,23 @@ class OciBackend:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(_STOP_POLL)
+
+
+@contextmanager
+def _interrupted_write(made: Callable[[], str | None] | None) -> Iterator[None]:
+    """A commit or import stopped by Ctrl-C says which image exists now (if any)."""
+    try:
+        yield
+    except _Stopped:
+        raise InterruptedWrite(made() if made else None) from None
+
+
+class _Stopped(KeyboardInterrupt):
+    """Ctrl-C between umoci steps; the step under way was let finish."""
+
+    def __init__(self, finished: bool) -> None:
+        super().__init__()
+        self.finished = finished
 
 
 def _match(ref: str, name: str, stored: list[StoredImage]) -> StoredImage | None:
