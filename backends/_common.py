@@ -136,6 +136,19 @@ def string_dict(value: object) -> dict[str, str]:
     return {}
 
 
+def image_config(config: Mapping[str, Any]) -> ImageConfig:
+    """The runtime config as docker's inspect and the OCI config both spell it."""
+    return ImageConfig(
+        # An empty list and null both mean "none"; engines print either for the same config.
+        cmd=string_list(config.get("Cmd")) or None,
+        entrypoint=string_list(config.get("Entrypoint")) or None,
+        env=string_list(config.get("Env")) or [],
+        labels=string_dict(config.get("Labels")),
+        working_dir=config.get("WorkingDir") or "",
+        user=config.get("User") or "",
+    )
+
+
 def image_from_inspect(
     doc: Mapping[str, Any],
     *,
@@ -162,15 +175,7 @@ def image_from_inspect(
         size=parse_int(doc.get("Size")) or 0,
         architecture=text_or_none(doc.get("Architecture")),
         os=text_or_none(doc.get("Os")),
-        config=ImageConfig(
-            # An empty list and null both mean "none"; engines print either for the same config.
-            cmd=string_list(config.get("Cmd")) or None,
-            entrypoint=string_list(config.get("Entrypoint")) or None,
-            env=string_list(config.get("Env")) or [],
-            labels=string_dict(config.get("Labels")),
-            working_dir=config.get("WorkingDir") or "",
-            user=config.get("User") or "",
-        ),
+        config=image_config(config),
         layers=[Layer(diff_id=d) for d in diff_ids] if layers is None else layers,
         parent=as_digest(doc.get("Parent")),
         backend=backend,

@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends._common import parse_time, string_dict, string_list, text_or_none
+from backends._common import image_config, parse_time, text_or_none
 from backends._history import Step, join_steps
 from backends.oci.store import MANIFEST_TYPES, Store
 from ocitool.errors import StoreCorrupt
-from ocitool.models import Image, ImageConfig, Layer
+from ocitool.models import Image, Layer
 
 
 @dataclass
@@ -105,14 +105,7 @@ def to_model(image: StoredImage, parent: str | None) -> Image:
         size=sum(int(layer.get("size") or 0) for layer in image.manifest.get("layers") or []),
         architecture=text_or_none(image.config.get("architecture")),
         os=text_or_none(image.config.get("os")),
-        config=ImageConfig(
-            cmd=string_list(config.get("Cmd")) or None,
-            entrypoint=string_list(config.get("Entrypoint")) or None,
-            env=string_list(config.get("Env")) or [],
-            labels=string_dict(config.get("Labels")),
-            working_dir=config.get("WorkingDir") or "",
-            user=config.get("User") or "",
-        ),
+        config=image_config(config),
         layers=[layer for layer in reversed(steps(image)) if not layer.empty],
         parent=parent,
         backend="oci",
