@@ -11,17 +11,28 @@ import tarfile
 from collections.abc import Callable
 from typing import IO
 
+from ocitool.errors import StoreCorrupt
+from ocitool.layerfiles import UNREADABLE, Counted
+
 
 def each_layer(archive: IO[bytes], on_layer: Callable[[IO[bytes]], None]) -> int:
     """Call `on_layer` with every layer tar in a docker archive; returns how many."""
     count = 0
-    with tarfile.open(fileobj=archive, mode="r|") as outer:
-        for member in outer:
-            outer.members = []  # type: ignore[attr-defined]  # tarfile keeps every header
-            if not (member.isfile() and member.name.endswith(".tar")):
-                continue  # configs, manifest.json, and links docker uses for repeated layers
-            handle = outer.extractfile(member)
-            if handle is not None:
-                on_layer(handle)
-                count += 1
+    try:
+        counted = Counted(archive)
+        with tarfile.open(fileobj=counted, mode="r|") as outer:  # type: ignore[call-overload]
+            for member in outer:
+                outer.members = []  # tarfile keeps every header
+                if not (member.isfile() and member.name.endswith(".tar")):
+                    continue  # configs, manifest.json, and links docker uses for repeated layers
+                handle = outer.extractfile(member)
+                if handle is not None:
+                    on_layer(handle)
+                    count += 1
+        counted.check_ended(outer)
+    except UNREADABLE as exc:
+        raise StoreCorrupt(
+            f"the engine's image archive is not a readable tar ({exc or type(exc).__name__})",
+            hint="the engine stopped mid-stream or its store is damaged; see --debug",
+        ) from exc
     return count

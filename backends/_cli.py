@@ -14,7 +14,13 @@ from typing import IO, NoReturn
 
 from backends._archive import each_layer
 from backends._common import as_digest, unique
-from ocitool.errors import BackendUnavailable, Conflict, EngineError, OcitoolError
+from ocitool.errors import (
+    BackendUnavailable,
+    Conflict,
+    EngineError,
+    OcitoolError,
+    StoreCorrupt,
+)
 from ocitool.layers import chain_ids
 from ocitool.models import Image, Layer
 from ocitool.runner import Completed, InterruptedCall, InterruptedWrite, Runner
@@ -175,14 +181,21 @@ class EngineCLI:
             "--",
             *names,
         ]
+        broken: list[StoreCorrupt] = []
+
+        def consume(out: IO[bytes]) -> None:
+            try:
+                each_layer(out, on_layer)
+            except StoreCorrupt as exc:  # the engine's own failure, if any, says more
+                broken.append(exc)
+
         _, result = self.runner.pipe(
-            argv,
-            lambda out: each_layer(out, on_layer),
-            env=self.engine_env(),
-            timeout=self.runner.run_timeout,
+            argv, consume, env=self.engine_env(), timeout=self.runner.run_timeout
         )
         if not result.ok:
             self.raise_for(result, images=names)
+        if broken:
+            raise broken[0]
 
     def layer_sizes_from_history(self, images: Sequence[Image]) -> dict[str, int]:
         """ChainID -> size from each image's history: one engine call per image, the way

@@ -10,13 +10,16 @@ NAME, `.wh..wh..opq` empties the directory it sits in.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import posixpath
 import tarfile
-from collections.abc import Iterable, Mapping, Sequence
+import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Literal, TypeVar
+from typing import IO, Generic, Literal, TypeVar
 
+from ocitool.errors import StoreCorrupt
 from ocitool.models import FileAnalysis, FileChange, LayerFiles
 
 V = TypeVar("V")
@@ -24,6 +27,8 @@ Kind = Literal["file", "dir", "symlink", "hardlink", "other", "whiteout", "opaqu
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 DEFAULT_LIMIT = 500_000  # paths kept in memory; past it, entries are counted, not kept
+# What a cut-short or damaged tar (or its gzip) raises while it streams.
+UNREADABLE = (EOFError, tarfile.TarError, zlib.error, gzip.BadGzipFile)
 LISTED = 1000  # file changes listed per layer in a result; the counts stay exact
 
 
@@ -33,6 +38,7 @@ class Entry:
     kind: Kind
     size: int
     digest: str | None = None
+    link: str | None = None  # a hardlink's target path, inside the root
 
 
 @dataclass
@@ -46,22 +52,38 @@ class LayerScan:
     truncated: bool = False
 
 
-class _Hashing:
-    """A read-only stream that hashes what passes through it (the layer's diff ID)."""
+class Counted:
+    """A read-only stream that counts what passes through it."""
 
     def __init__(self, stream: IO[bytes]) -> None:
         self.stream = stream
-        self.hash = hashlib.sha256()
+        self.length = 0
 
     def read(self, size: int = -1) -> bytes:
         data = self.stream.read(size)
-        self.hash.update(data)
+        self.length += len(data)
         return data
 
-    def drain(self) -> str:
+    def check_ended(self, tar: tarfile.TarFile) -> None:
+        """tarfile takes a stream that stops between members for a finished tar; a whole
+        tar ends with zero blocks after its last member, so their absence means cut short."""
         while self.read(1 << 20):
             pass
-        return "sha256:" + self.hash.hexdigest()
+        if self.length - tar.offset < tarfile.BLOCKSIZE:
+            raise tarfile.ReadError("cut short: no end-of-archive block")
+
+
+class _Hashing(Counted):
+    """A counted stream that also hashes what passes through it (the layer's diff ID)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__(stream)
+        self.hash = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = super().read(size)
+        self.hash.update(data)
+        return data
 
 
 def scan_layer(
@@ -70,32 +92,50 @@ def scan_layer(
     """Read an uncompressed layer tar from a stream (never seeking, never extracting)."""
     hashing = _Hashing(stream)
     scan = LayerScan(diff_id="")
-    with tarfile.open(fileobj=hashing, mode="r|") as tar:  # type: ignore[call-overload]
-        for member in tar:
-            tar.members = []  # tarfile keeps every header it read; a huge layer must not grow us
-            scan.counted += 1
-            path = safe_path(member.name)
-            if path is None:
-                if len(scan.unsafe) < LISTED:
-                    scan.unsafe.append(member.name)
-                continue
-            if len(scan.entries) >= limit:
-                scan.truncated = True
-                continue
-            digest = None
-            if contents and member.isfile():
-                handle = tar.extractfile(member)
-                if handle is not None:
-                    digest = _digest(handle)
-            kind = _kind(member, path)
-            if kind == "whiteout":  # `.wh.NAME` stands for NAME, removed
-                path = posixpath.join(posixpath.dirname(path), posixpath.basename(path)[4:])
-            elif kind == "opaque":  # `.wh..wh..opq` stands for its directory, emptied
-                path = posixpath.dirname(path) or "."
-            size = member.size if member.isfile() else 0
-            scan.entries.append(Entry(path, kind, size, digest))
-    scan.diff_id = hashing.drain()
+    try:
+        with tarfile.open(fileobj=hashing, mode="r|") as tar:  # type: ignore[call-overload]
+            for member in tar:
+                tar.members = []  # tarfile keeps every header; a huge layer must not grow us
+                _add(scan, tar, member, limit=limit, contents=contents)
+        hashing.check_ended(tar)
+        scan.diff_id = "sha256:" + hashing.hash.hexdigest()
+    except UNREADABLE as exc:
+        raise StoreCorrupt(
+            f"a layer is not a readable tar ({exc or type(exc).__name__})",
+            hint="the layer's copy is damaged or cut short; pull the image again",
+        ) from exc
     return scan
+
+
+def _add(
+    scan: LayerScan, tar: tarfile.TarFile, member: tarfile.TarInfo, *, limit: int, contents: bool
+) -> None:
+    """One tar member into the scan: counted always, kept while under the limit and safe."""
+    scan.counted += 1
+    path = safe_path(member.name)
+    if path is None:
+        if len(scan.unsafe) < LISTED:
+            scan.unsafe.append(member.name)
+        return
+    if len(scan.entries) >= limit:
+        scan.truncated = True
+        return
+    digest = link = None
+    if contents and member.isfile():
+        handle = tar.extractfile(member)
+        if handle is not None:
+            digest = _digest(handle)
+    elif member.issym():
+        digest = "symlink:" + member.linkname  # a new target is a change
+    elif member.islnk():
+        link = safe_path(member.linkname)
+    kind = _kind(member, path)
+    if kind == "whiteout":  # `.wh.NAME` stands for NAME, removed
+        path = posixpath.join(posixpath.dirname(path), posixpath.basename(path)[4:])
+    elif kind == "opaque":  # `.wh..wh..opq` stands for its directory, emptied
+        path = posixpath.dirname(path) or "."
+    size = member.size if member.isfile() else 0
+    scan.entries.append(Entry(path, kind, size, digest, link))
 
 
 def safe_path(name: str) -> str | None:
@@ -112,41 +152,60 @@ def safe_path(name: str) -> str | None:
 def analyse(scans: Sequence[LayerScan], steps: Sequence[str | None] = ()) -> FileAnalysis:
     """Layers applied in order: what each adds, changes and removes, and what is wasted.
 
-    Wasted bytes are earlier versions of files that a later layer overwrites or
-    removes: they are stored in the image but can never be seen. Efficiency is
+    Wasted bytes are stored file contents that no name in the final image can
+    reach any more: overwritten, removed, or hidden when a file replaced their
+    directory. A hardlink shares its target's contents, so removing one name of
+    a linked group wastes nothing while another name remains. Efficiency is
     dive's score: per path the smallest size it ever had (0 once removed),
     summed, over the sizes of every version stored, summed (1.0: nothing is
     stored twice). dive's own "wasted bytes" also counts the surviving copy of
     a file stored more than once; ocitool counts only what cannot be seen.
     """
-    present: dict[str, int] = {}  # path -> size of the visible version (files and links)
+    tree: _Tree[_Blob] = _Tree()
     smallest: dict[str, int] = {}
     cumulative: dict[str, int] = {}
+    names: dict[int, int] = {}  # blob -> how many visible names reach it
+    later = [0] * len(scans)  # bytes of each layer that later layers made unreachable
     layers: list[LayerFiles] = []
     wasted_total = 0
     for index, scan in enumerate(scans):
         seen = _Changes()
         wasted = 0
+
+        def release(blob: _Blob) -> None:
+            nonlocal wasted
+            names[blob.id] -= 1
+            if names[blob.id] == 0:
+                wasted += blob.size
+                later[blob.layer] += blob.size
+
+        for path, blob in _apply_whiteouts(tree, scan):
+            smallest[path] = 0  # the best image would not hold the file at all
+            release(blob)
+            seen.record(path, "removed", blob.size, blob.kind)
         size = 0
         for entry in scan.entries:
             if entry.kind in ("whiteout", "opaque"):
-                for gone, old in _under(present, entry.path, keep_root=entry.kind == "opaque"):
-                    wasted += old
-                    smallest[gone] = 0  # the best image would not hold the file at all
-                    del present[gone]
-                    seen.record(gone, "removed", old, "file")
                 continue
             if entry.kind == "dir":
-                continue
-            size += entry.size
-            cumulative[entry.path] = cumulative.get(entry.path, 0) + entry.size
-            smallest[entry.path] = min(smallest.get(entry.path, entry.size), entry.size)
-            if entry.path in present:
-                wasted += present[entry.path]
-                seen.record(entry.path, "changed", entry.size, entry.kind)
+                gone = tree.mkdir(entry.path)
             else:
-                seen.record(entry.path, "added", entry.size, entry.kind)
-            present[entry.path] = entry.size
+                blob = _blob(tree, entry, index, len(names))
+                names[blob.id] = names.get(blob.id, 0) + 1
+                if entry.kind != "hardlink":  # a hardlink stores no bytes of its own
+                    size += entry.size
+                    cumulative[entry.path] = cumulative.get(entry.path, 0) + entry.size
+                    smallest[entry.path] = min(smallest.get(entry.path, entry.size), entry.size)
+                old, gone = tree.put(entry.path, blob)
+                seen.record(
+                    entry.path, "added" if old is None else "changed", blob.size, entry.kind
+                )
+                if old is not None:
+                    release(old)
+            for path, lost in gone:  # a directory replaced by a file, or a file by a directory
+                smallest[path] = 0
+                release(lost)
+                seen.record(path, "removed", lost.size, lost.kind)
         wasted_total += wasted
         layers.append(
             LayerFiles(
@@ -163,7 +222,8 @@ def analyse(scans: Sequence[LayerScan], steps: Sequence[str | None] = ()) -> Fil
                 entries_truncated=scan.truncated,
             )
         )
-    _credit_waste(layers, scans)
+    for index, files in enumerate(layers):
+        layers[index] = files.model_copy(update={"wasted_by_later": later[index]})
     total = sum(cumulative.values())
     return FileAnalysis(
         layers=layers,
@@ -173,6 +233,35 @@ def analyse(scans: Sequence[LayerScan], steps: Sequence[str | None] = ()) -> Fil
         unsafe_paths=[p for scan in scans for p in scan.unsafe],
         truncated=any(scan.truncated for scan in scans),
     )
+
+
+@dataclass(frozen=True)
+class _Blob:
+    """Stored contents that one or more names (a file and its hardlinks) reach."""
+
+    id: int
+    layer: int
+    size: int
+    kind: str
+    digest: str | None = None
+
+
+def _blob(tree: _Tree[_Blob], entry: Entry, layer: int, fresh: int) -> _Blob:
+    """The contents a new entry names: its own, or its hardlink target's when that exists."""
+    if entry.kind == "hardlink" and entry.link is not None:
+        target = tree.get(entry.link)
+        if target is not None:
+            return target
+    return _Blob(fresh, layer, entry.size, entry.kind, entry.digest)
+
+
+def _apply_whiteouts(tree: _Tree[V], scan: LayerScan) -> list[tuple[str, V]]:
+    """A layer's whiteouts remove from the layers below it only, wherever they sit in its tar."""
+    gone: list[tuple[str, V]] = []
+    for entry in scan.entries:
+        if entry.kind in ("whiteout", "opaque"):
+            gone += tree.remove(entry.path, keep_root=entry.kind == "opaque")
+    return gone
 
 
 class _Changes:
@@ -191,46 +280,118 @@ class _Changes:
 
 
 def final_files(scans: Iterable[LayerScan]) -> dict[str, tuple[int, str | None]]:
-    """The files an image shows at the end: path -> (size, content digest)."""
-    present: dict[str, tuple[int, str | None]] = {}
+    """The files an image shows at the end: path -> (size, content digest or link target)."""
+    tree: _Tree[tuple[int, str | None]] = _Tree()
     for scan in scans:
+        _apply_whiteouts(tree, scan)
         for entry in scan.entries:
-            if entry.kind in ("whiteout", "opaque"):
-                for gone, _ in _under(present, entry.path, keep_root=entry.kind == "opaque"):
-                    del present[gone]
-            elif entry.kind != "dir":
-                present[entry.path] = (entry.size, entry.digest)
-    return present
+            if entry.kind == "dir":
+                tree.mkdir(entry.path)
+            elif entry.kind not in ("whiteout", "opaque"):
+                value = (entry.size, entry.digest)
+                if entry.kind == "hardlink" and entry.link is not None:
+                    value = tree.get(entry.link) or value
+                tree.put(entry.path, value)
+    return dict(tree.items())
 
 
-def _credit_waste(layers: list[LayerFiles], scans: Sequence[LayerScan]) -> None:
-    """How many of each layer's bytes later layers made invisible (dive's per-layer view)."""
-    owner: dict[str, tuple[int, int]] = {}
-    later = [0] * len(scans)
-    for index, scan in enumerate(scans):
-        for entry in scan.entries:
-            if entry.kind in ("whiteout", "opaque"):
-                for gone, (layer, size) in _under(
-                    owner, entry.path, keep_root=entry.kind == "opaque"
-                ):
-                    later[layer] += size
-                    del owner[gone]
-            elif entry.kind != "dir":
-                if entry.path in owner:
-                    earlier, size = owner[entry.path]
-                    later[earlier] += size
-                owner[entry.path] = (index, entry.size)
-    for index, files in enumerate(layers):
-        layers[index] = files.model_copy(update={"wasted_by_later": later[index]})
+class _Node(Generic[V]):
+    __slots__ = ("children", "value")
+
+    def __init__(self) -> None:
+        self.value: V | None = None
+        self.children: dict[str, _Node[V]] | None = None
 
 
-def _under(present: Mapping[str, V], target: str, *, keep_root: bool) -> list[tuple[str, V]]:
-    """Entries at `target` and below it (only below, for an opaque directory)."""
-    prefix = "" if target in (".", "") else target.rstrip("/") + "/"
-    hits = [(p, v) for p, v in present.items() if p.startswith(prefix)]
-    if not keep_root and target in present:
-        hits.append((target, present[target]))
-    return hits
+class _Tree(Generic[V]):
+    """The visible files as a tree, so replacing or removing a directory touches only its
+    own subtree (never a scan of every path) and a file never hides beside a directory."""
+
+    def __init__(self) -> None:
+        self.root: _Node[V] = _Node()
+
+    def get(self, path: str) -> V | None:
+        node = self._find(path)
+        return None if node is None else node.value
+
+    def put(self, path: str, value: V) -> tuple[V | None, list[tuple[str, V]]]:
+        """Set a file; returns the value it replaced and what a replaced directory held."""
+        gone: list[tuple[str, V]] = []
+        node = self._make(path, gone)
+        if node.children:
+            gone += _leaves(node.children, path)
+            node.children = None
+        old, node.value = node.value, value
+        return old, gone
+
+    def mkdir(self, path: str) -> list[tuple[str, V]]:
+        """Make a directory; returns the file it replaced, if one stood there."""
+        gone: list[tuple[str, V]] = []
+        node = self._make(path, gone)
+        if node.value is not None:
+            gone.append((path, node.value))
+            node.value = None
+        return gone
+
+    def remove(self, path: str, *, keep_root: bool) -> list[tuple[str, V]]:
+        """Remove a path and all below it (only what is below, for an opaque directory)."""
+        parts = _parts(path)
+        if keep_root or not parts:
+            node = self._find(path)
+            if node is None or not node.children:
+                return []
+            gone = _leaves(node.children, path if parts else "")
+            node.children = None
+            return gone
+        parent = self._find("/".join(parts[:-1]))
+        if parent is None or not parent.children or parts[-1] not in parent.children:
+            return []
+        node = parent.children.pop(parts[-1])
+        gone = [] if node.value is None else [(path, node.value)]
+        return gone + (_leaves(node.children, path) if node.children else [])
+
+    def items(self) -> list[tuple[str, V]]:
+        return _leaves(self.root.children, "") if self.root.children else []
+
+    def _find(self, path: str) -> _Node[V] | None:
+        node: _Node[V] | None = self.root
+        for part in _parts(path):
+            if node is None or not node.children:
+                return None
+            node = node.children.get(part)
+        return node
+
+    def _make(self, path: str, gone: list[tuple[str, V]]) -> _Node[V]:
+        """The node at `path`, made with its parents; a file where a parent must be goes."""
+        node = self.root
+        prefix = ""
+        for part in _parts(path):
+            if node.value is not None:
+                gone.append((prefix, node.value))
+                node.value = None
+            prefix = f"{prefix}/{part}" if prefix else part
+            if node.children is None:
+                node.children = {}
+            node = node.children.setdefault(part, _Node())
+        return node
+
+
+def _parts(path: str) -> list[str]:
+    return [] if path in ("", ".") else path.split("/")
+
+
+def _leaves(children: dict[str, _Node[V]] | None, prefix: str) -> list[tuple[str, V]]:
+    found: list[tuple[str, V]] = []
+    stack = [(prefix, children)]
+    while stack:
+        base, nodes = stack.pop()
+        for name, node in (nodes or {}).items():
+            path = f"{base}/{name}" if base else name
+            if node.value is not None:
+                found.append((path, node.value))
+            if node.children:
+                stack.append((path, node.children))
+    return found
 
 
 def _kind(member: tarfile.TarInfo, path: str) -> Kind:

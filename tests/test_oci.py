@@ -116,6 +116,29 @@ def test_a_truncated_blob(store: Path) -> None:
     assert "truncated or replaced" in one_error_line(proc)
 
 
+def test_a_damaged_layer_blob(store: Path) -> None:
+    index = json.loads((store / "index.json").read_text())
+    manifest = json.loads(
+        (store / "blobs/sha256" / index["manifests"][0]["digest"][7:]).read_text()
+    )
+    layer = manifest["layers"][0]["digest"]
+    blob = store / "blobs/sha256" / layer[7:]
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte mid-stream
+    blob.write_bytes(bytes(data))
+    for args in (
+        ["layers", "--files", "oci-test/base:1"],
+        ["diff", "--files", "oci-test/base:1", "oci-test/base:1"],
+    ):
+        proc = ocitool(store, *args)
+        assert proc.returncode == 9, (args, proc.stderr)
+        line = one_error_line(proc)
+        assert "not a readable tar" in line or f"blob {layer} does not match" in line
+    blob.write_bytes(bytes(data[: len(data) // 3]))  # cut short
+    proc = ocitool(store, "layers", "--files", "oci-test/base:1")
+    assert proc.returncode == 9, proc.stderr
+
+
 def test_a_missing_runtime(store: Path, tmp_path: Path) -> None:
     tools = tmp_path / "bin"
     tools.mkdir()

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from backends._archive import each_layer
 from ocitool.client import Client
-from ocitool.layerfiles import analyse, scan_layer
+from ocitool.errors import StoreCorrupt
+from ocitool.layerfiles import analyse, final_files, scan_layer
 from ocitool.models import ImageUsage
+from ocitool.structure import file_changes
 from tests.conftest import BASE, ENGINES, Lab, build_images
 from tests.test_cli import ocitool
 
@@ -209,21 +212,27 @@ def test_a_hostile_layer_is_analysed_safely(
     assert list(tmp_path.iterdir()) == []  # nothing was written
 
 
-def test_whiteouts_and_opaque_directories() -> None:
-    def layer(*entries: tuple[str, bytes | None]) -> io.BytesIO:
-        data = io.BytesIO()
-        with tarfile.open(fileobj=data, mode="w") as tar:
-            for name, body in entries:
-                info = tarfile.TarInfo(name)
-                if body is None:
-                    info.type = tarfile.DIRTYPE
-                    tar.addfile(info)
-                else:
-                    info.size = len(body)
-                    tar.addfile(info, io.BytesIO(body))
-        data.seek(0)
-        return data
+def layer(*entries: tuple[str, bytes | str | None]) -> io.BytesIO:
+    """A layer tar: bytes make a file, None a directory, "->x" a symlink, "=>x" a hardlink."""
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for name, body in entries:
+            info = tarfile.TarInfo(name)
+            if body is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            elif isinstance(body, str):
+                info.type = tarfile.SYMTYPE if body.startswith("->") else tarfile.LNKTYPE
+                info.linkname = body[2:]
+                tar.addfile(info)
+            else:
+                info.size = len(body)
+                tar.addfile(info, io.BytesIO(body))
+    data.seek(0)
+    return data
 
+
+def test_whiteouts_and_opaque_directories() -> None:
     lower = scan_layer(layer(("d", None), ("d/x", b"12345"), ("d/y", b"123"), ("keep", b"1")))
     upper = scan_layer(layer(("d/.wh..wh..opq", b""), ("d/z", b"12"), (".wh.keep", b"")))
     result = analyse([lower, upper])
@@ -231,3 +240,51 @@ def test_whiteouts_and_opaque_directories() -> None:
     assert removed == {"d/x", "d/y", "keep"}
     assert result.wasted_bytes == 5 + 3 + 1
     assert lower.diff_id.startswith("sha256:") and len(lower.diff_id) == 71
+
+
+def test_whiteouts_hide_lower_layers_only_wherever_they_sit_in_the_tar() -> None:
+    lower = scan_layer(layer(("d", None), ("d/x", b"12345")))
+    upper = scan_layer(layer(("d/z", b"12"), ("d/.wh..wh..opq", b""), ("d/.wh.z", b"")))
+    result = analyse([lower, upper])
+    assert {(f.path, f.change) for f in result.layers[1].files} == {
+        ("d/x", "removed"),
+        ("d/z", "added"),
+    }
+    assert result.wasted_bytes == 5
+
+
+def test_a_file_over_a_directory_hides_the_whole_subtree() -> None:
+    lower = scan_layer(layer(("d", None), ("d/a", b"123"), ("d/e/b", b"4567"), ("f", b"1")))
+    upper = scan_layer(layer(("d", b"12"), ("f", None), ("f/g", b"12")))
+    result = analyse([lower, upper])
+    removed = {f.path for f in result.layers[1].files if f.change == "removed"}
+    assert removed == {"d/a", "d/e/b", "f"}
+    assert result.wasted_bytes == 3 + 4 + 1
+    assert result.layers[0].wasted_by_later == 8
+    assert final_files([lower, upper]) == {"d": (2, None), "f/g": (2, None)}
+
+
+def test_removing_one_name_of_a_hardlinked_file_wastes_nothing() -> None:
+    lower = scan_layer(layer(("a", b"x" * 100), ("b", "=>a")))
+    upper = scan_layer(layer((".wh.a", b"")))
+    result = analyse([lower, upper])
+    assert result.layers[0].size == 100  # the link stores no second copy
+    assert result.wasted_bytes == 0
+    gone = scan_layer(layer((".wh.b", b"")))
+    assert analyse([lower, upper, gone]).wasted_bytes == 100  # the last name went
+
+
+def test_a_new_symlink_target_is_a_change() -> None:
+    first = scan_layer(layer(("l", "->a")), contents=True)
+    second = scan_layer(layer(("l", "->b")), contents=True)
+    changes = file_changes(final_files([first]), final_files([first, second]))
+    assert [(c.path, c.change) for c in changes] == [("l", "changed")]
+
+
+def test_a_cut_short_layer_is_a_clear_error_not_an_interrupt() -> None:
+    whole = layer(("a", b"x" * 5000), ("b", b"y" * 5000)).getvalue()
+    for broken in (whole[:700], whole[:6000], b"not a tar at all" * 40):
+        with pytest.raises(StoreCorrupt, match="not a readable tar"):
+            scan_layer(io.BytesIO(broken))
+    with pytest.raises(StoreCorrupt, match="archive is not a readable tar"):
+        each_layer(io.BytesIO(whole[:6000]), lambda stream: None)

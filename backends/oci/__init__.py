@@ -254,15 +254,20 @@ class OciBackend:
     def read_layers(self, names: Sequence[str], on_layer: Callable[[IO[bytes]], None]) -> None:
         """Each distinct layer of these images, from its blob, decompressed as it is read."""
         stored = self._resolve(names, self._read())
-        blobs: dict[str, str] = {}
+        blobs: dict[str, tuple[str, int | None]] = {}
         for image in stored:
             for layer in image.manifest.get("layers") or []:
-                blobs.setdefault(layer["digest"], layer.get("mediaType", ""))
+                blobs.setdefault(layer["digest"], (layer.get("mediaType", ""), layer.get("size")))
         with self.store.locked(exclusive=False):
-            for digest in blobs:
-                with self.store.blob_path(digest).open("rb") as raw:
-                    gzipped = raw.read(2) == b"\x1f\x8b"
-                    raw.seek(0)
+            for digest, (media_type, size) in blobs.items():
+                if not media_type.endswith(("tar", "gzip")):
+                    raise NotSupported(
+                        f"layer {digest} is {media_type or 'of no media type'}; "
+                        "ocitool reads tar and gzip layers",
+                        hint="convert the image: skopeo copy --dest-compress-format gzip",
+                    )
+                with self.store.open_blob(digest, size) as raw:
+                    gzipped = media_type.endswith("gzip")
                     on_layer(cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if gzipped else raw)
 
     def search_hub(self, term: str, limit: int) -> list[SearchResult]:

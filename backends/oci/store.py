@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from ocitool.errors import StoreCorrupt, UsageError
 
@@ -180,18 +180,31 @@ class Store:
 
     def verify_blob(self, digest: str, size: int | None = None) -> None:
         """Hash a blob of any size by streaming it (for layers)."""
-        path = self.blob_path(digest)
-        hasher = hashlib.sha256()
-        length = 0
+        with self.open_blob(digest, size) as stream:
+            while stream.read(1 << 20):
+                pass
+
+    @contextmanager
+    def open_blob(self, digest: str, size: int | None = None) -> Iterator[IO[bytes]]:
+        """A blob to stream; once the reader is done, the rest is hashed and a blob whose
+        bytes are not its digest raises StoreCorrupt instead of passing as the image."""
         try:
-            with path.open("rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    hasher.update(chunk)
-                    length += len(chunk)
+            handle = self.blob_path(digest).open("rb")
         except FileNotFoundError as exc:
-            raise StoreCorrupt(f"blob {digest} is missing from {self.path}") from exc
-        if (size is not None and length != size) or "sha256:" + hasher.hexdigest() != digest:
-            raise StoreCorrupt(f"blob {digest} does not match its digest or size")
+            raise StoreCorrupt(
+                f"blob {digest} is missing from {self.path}",
+                hint="the store is damaged; remove the images that use it",
+            ) from exc
+        with handle:
+            checked = _Hashing(handle)
+            yield cast(IO[bytes], checked)
+            while checked.read(1 << 20):
+                pass
+        if (size is not None and checked.length != size) or checked.digest() != digest:
+            raise StoreCorrupt(
+                f"blob {digest} does not match its digest or size",
+                hint="the store is damaged; remove the images that use it",
+            )
 
     # -- index writes ------------------------------------------------------------------
 
@@ -248,3 +261,21 @@ class Store:
     @property
     def containers_dir(self) -> Path:
         return self.path / "containers"
+
+
+class _Hashing:
+    """A read-only stream that hashes and counts what passes through it."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.hash = hashlib.sha256()
+        self.length = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.hash.update(data)
+        self.length += len(data)
+        return data
+
+    def digest(self) -> str:
+        return "sha256:" + self.hash.hexdigest()
