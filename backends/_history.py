@@ -13,6 +13,7 @@ as unknown rather than guessed.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +47,8 @@ class Step:
 
 def join_steps(steps: Sequence[Step], diff_ids: Sequence[str]) -> list[Layer]:
     """Steps (oldest first) and diff IDs (bottom first) as Layer models, newest first."""
+    if not steps:
+        return _unrecorded(diff_ids, [])
     empty: list[bool | None] = [None] * len(steps)
     layer_of: list[str | None] = [None] * len(steps)
     for start, end, first_layer, last_layer in _segments(steps, len(diff_ids)):
@@ -54,7 +57,8 @@ def join_steps(steps: Sequence[Step], diff_ids: Sequence[str]) -> list[Layer]:
         for i, flag in zip(segment, flags, strict=True):
             empty[i] = flag
         _assign(segment, flags, diff_ids[first_layer:last_layer], layer_of)
-    return [
+    unsure = sum(1 for i in range(len(steps)) if empty[i] is None and layer_of[i] is None)
+    return _unrecorded(diff_ids, layer_of, unsure) + [
         Layer(
             diff_id=layer_of[i],
             size=0 if empty[i] else step.size,
@@ -67,6 +71,22 @@ def join_steps(steps: Sequence[Step], diff_ids: Sequence[str]) -> list[Layer]:
         )
         for i, step in reversed(list(enumerate(steps)))
     ]
+
+
+def _unrecorded(
+    diff_ids: Sequence[str], layer_of: Sequence[str | None], unsure: int = 0
+) -> list[Layer]:
+    """Layers that no history step can claim (a history shorter than the rootfs, as tools
+    that write no history leave), newest first: an image never loses a layer to its
+    history. Steps that may or may not own a layer (`unsure`) account for as many."""
+    claimed = Counter(d for d in layer_of if d is not None)
+    missing = []
+    for diff_id in diff_ids:
+        if claimed[diff_id]:
+            claimed[diff_id] -= 1
+        else:
+            missing.append(Layer(diff_id=diff_id, empty=False))
+    return missing[unsure:][::-1]
 
 
 def _segments(steps: Sequence[Step], layer_count: int) -> list[tuple[int, int, int, int]]:

@@ -139,6 +139,23 @@ def test_a_damaged_layer_blob(store: Path) -> None:
     assert proc.returncode == 9, proc.stderr
 
 
+def test_a_layer_without_a_history_step_still_counts(store: Path, tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    image = f"{store}:oci-test-nohist"  # a layer added with no history entry
+    subprocess.run(
+        ["umoci", "tag", "--image", f"{store}:oci-test/base:1", "oci-test-nohist"], check=True
+    )
+    subprocess.run(["umoci", "unpack", "--image", image, str(bundle)], check=True)
+    (bundle / "rootfs/extra").write_bytes(b"x" * 4096)
+    subprocess.run(["umoci", "repack", "--no-history", "--image", image, str(bundle)], check=True)
+    c = Client(backend="oci", store=store)
+    base, bare = c.inspect("oci-test/base:1", "oci-test-nohist")
+    assert bare.diff_ids[:-1] == base.diff_ids and len(bare.diff_ids) == len(base.diff_ids) + 1
+    assert bare.layers[-1].created_by is None
+    files = c.layer_files("oci-test-nohist")
+    assert any(f.path == "extra" and f.change == "added" for f in files.layers[-1].files)
+
+
 def test_a_missing_runtime(store: Path, tmp_path: Path) -> None:
     tools = tmp_path / "bin"
     tools.mkdir()
