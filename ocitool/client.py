@@ -113,16 +113,19 @@ class Client:
         self.store = Path(store) if store is not None else None  # the oci backend's store
         self.runner = runner or Runner(timeout=resolve_timeout(self.config.timeout))
         self.backend_name = choose_backend(backend, self.config)
-        self._backend: Backend | None = None
+        self._backends: dict[str, Backend] = {}
 
     def backend_for(self, name: str) -> Backend:
-        """Another backend with this client's runner and config (for copies across engines)."""
-        if name == self.backend_name:
-            return self.backend
-        if name not in backends.NAMES:
-            raise UsageError(f"unknown backend {name!r}")
-        loaded = backends.load(name, self.runner, self.config, store=self.store)
-        return cast("Backend", _Guarded(loaded, self.runner))
+        """A backend with this client's runner and config (for copies across engines).
+
+        One instance per name, so both ends of a copy within one store share its lock
+        instead of waiting on each other."""
+        if name not in self._backends:
+            if name not in backends.NAMES:
+                raise UsageError(f"unknown backend {name!r}")
+            loaded = backends.load(name, self.runner, self.config, store=self.store)
+            self._backends[name] = cast("Backend", _Guarded(loaded, self.runner))
+        return self._backends[name]
 
     @staticmethod
     def checked(ref: str) -> str:
@@ -130,10 +133,7 @@ class Client:
 
     @property
     def backend(self) -> Backend:
-        if self._backend is None:
-            loaded = backends.load(self.backend_name, self.runner, self.config, store=self.store)
-            self._backend = cast("Backend", _Guarded(loaded, self.runner))
-        return self._backend
+        return self.backend_for(self.backend_name)
 
     def images(self, *, all: bool = False) -> list[Image]:
         """Local images, newest first, one entry per image ID."""

@@ -265,7 +265,8 @@ class Transfers:
                 f"copying {src} to {dst} needs skopeo, which is not on PATH",
                 hint="install it (Debian: apt-get install skopeo)",
             )
-        with self._endpoint(src, writing=False) as s, self._endpoint(dst, writing=True) as d:
+        # the destination first: within one store, its exclusive lock covers the read too
+        with self._endpoint(dst, writing=True) as d, self._endpoint(src, writing=False) as s:
             log.debug("path: skopeo copy %s -> %s", s.ref, d.ref)
             if on_event:
                 on_event("start", {"source": str(src), "destination": label or str(dst)})

@@ -156,6 +156,16 @@ def test_a_layer_without_a_history_step_still_counts(store: Path, tmp_path: Path
     assert any(f.path == "extra" and f.change == "added" for f in files.layers[-1].files)
 
 
+@pytest.mark.parametrize("client_backend", ["oci", "docker"])
+def test_a_copy_within_one_store(store: Path, client_backend: str) -> None:
+    """Both ends in one store share its lock, whichever backend the client was made for."""
+    c = Client(backend=client_backend, store=store)
+    result = c.copy("oci:oci-test/base:1", f"oci:oci-test/copied:{client_backend}")
+    oci = Client(backend="oci", store=store)
+    base, copied = oci.inspect("oci-test/base:1", f"oci-test/copied:{client_backend}")
+    assert copied.id == base.id == result.image_id
+
+
 def test_a_missing_runtime(store: Path, tmp_path: Path) -> None:
     tools = tmp_path / "bin"
     tools.mkdir()
