@@ -166,6 +166,26 @@ def test_a_copy_within_one_store(store: Path, client_backend: str) -> None:
     assert copied.id == base.id == result.image_id
 
 
+def test_hidden_tags_never_show_and_never_keep_an_image(store: Path) -> None:
+    """umoci works on tags, so an unnamed image in use gets a hidden one; users never see it,
+    and removing an image's last name still deletes the image."""
+    c = Client(backend="oci", store=store)
+    old = c.image("oci-test/base:1")
+    c.commit("oci-c1", "oci-test/base:1")  # the name moves; the old image stays, unnamed
+    c.run(old.id, ["true"], name="oci-c2")
+    assert "ocitool-id-" in (store / "index.json").read_text()  # umoci's handle on it
+    listed = {i.id: i.names for i in c.images(all=True)}
+    assert listed[old.id] == []
+    c.tag(old.id, "oci-test/old:1")
+    entries = json.loads((store / "index.json").read_text())["manifests"]
+    assert all(e.get("annotations", {}).get(REF_NAME) for e in entries)  # no unnamed left
+    c.remove("oci-c1", "oci-c2")
+    result = c.rmi("oci-test/old:1")
+    assert old.id in result.deleted
+    assert "ocitool-id-" not in (store / "index.json").read_text()
+    assert old.id not in {i.id for i in c.images(all=True)}
+
+
 def test_a_missing_runtime(store: Path, tmp_path: Path) -> None:
     tools = tmp_path / "bin"
     tools.mkdir()

@@ -28,7 +28,15 @@ from backends._common import with_tag
 from backends.oci import containers as records
 from backends.oci.changes import umoci_options
 from backends.oci.containers import Record
-from backends.oci.images import StoredImage, parents, producers, read_store, steps, to_model
+from backends.oci.images import (
+    HIDDEN_TAG,
+    StoredImage,
+    parents,
+    producers,
+    read_store,
+    steps,
+    to_model,
+)
 from backends.oci.store import Store, Tagged
 from backends.skopeo import Endpoint
 from ocitool.errors import (
@@ -198,10 +206,7 @@ class OciBackend:
             stored = self._read()
             image = self._resolve([source], stored)[0]
             name = self.canonical_name(target)
-            entries = [e for e in self.store.index() if e.name != name]
-            manifest = next(e for e in self.store.index() if e.digest == image.manifest_digest)
-            entries.append(Tagged(name, manifest.digest, manifest.size, manifest.media_type))
-            self.store.write_index(entries)
+            self.store.write_index(_named(self.store.index(), image.manifest_digest, name))
 
     def remove_images(self, refs: Sequence[str]) -> None:
         """Untag each name (an ID: the image's every entry), then collect garbage."""
@@ -217,7 +222,10 @@ class OciBackend:
                     doomed_names.add(name)
                 else:
                     doomed_images.add(image.manifest_digest)
-                    doomed_names.update(image.names)
+                    doomed_names.update(image.tags)
+            for image in stored:  # an image whose last name goes loses its hidden tag too
+                if image.names and set(image.names) <= doomed_names:
+                    doomed_names.update(image.tags)
             manifests = {i.manifest_digest: i.id for i in stored}
             doomed_ids = {manifests[d] for d in doomed_images}
             keep = [
@@ -238,8 +246,8 @@ class OciBackend:
             return
         image = self._resolve([name], self._read())[0]
         tag = self.canonical_name(name)
-        if tag not in image.names:
-            tag = image.names[0] if image.names else self._tag_for(image)
+        if tag not in image.tags:
+            tag = image.tags[0] if image.tags else self._tag_for(image)
         with self.store.locked(exclusive=False):
             yield Endpoint(f"oci:{self.store.path}:{tag}", label=f"oci:{name}")
 
@@ -317,7 +325,7 @@ class OciBackend:
         directory = self.store.containers_dir / container_id
         directory.mkdir(parents=True, mode=0o700)
         try:
-            tag = found.names[0] if found.names else self._tag_for(found)
+            tag = found.tags[0] if found.tags else self._tag_for(found)
             with self.store.locked(exclusive=False):
                 self._umoci(
                     [
@@ -495,9 +503,7 @@ class OciBackend:
     def _retag(self, source_tag: str, target: str) -> None:
         entries = self.store.index()
         source = next(e for e in entries if e.name == source_tag)
-        kept = [e for e in entries if e.name != target]
-        kept.append(Tagged(target, source.digest, source.size, source.media_type))
-        self.store.write_index(kept)
+        self.store.write_index(_named(entries, source.digest, target))
 
     def _untag(self, names: Sequence[str]) -> None:
         entries = self.store.index()
@@ -506,20 +512,17 @@ class OciBackend:
 
     def _tag_for(self, image: StoredImage) -> str:
         """umoci works on tags; an untagged image gets a hidden one while it is used."""
-        tag = f"ocitool-id-{image.id.removeprefix('sha256:')[:12]}"
+        tag = HIDDEN_TAG + image.id.removeprefix("sha256:")[:12]
         with self.store.locked(exclusive=True):
             entries = self.store.index()
             if not any(e.name == tag for e in entries):
-                entry = next(e for e in entries if e.digest == image.manifest_digest)
-                self.store.write_index(
-                    [*entries, Tagged(tag, entry.digest, entry.size, entry.media_type)]
-                )
+                self.store.write_index(_named(entries, image.manifest_digest, tag))
         return tag
 
     def _ensure_tag(self, record: Record) -> None:
         """The image a container came from must still be named for umoci's repack."""
         stored = self._read()
-        if any(record.image_tag in image.names for image in stored):
+        if any(record.image_tag in image.tags for image in stored):
             return
         image = next((i for i in stored if i.id == record.image_id), None)
         if image is None:
@@ -647,9 +650,17 @@ class _Stopped(KeyboardInterrupt):
         self.finished = finished
 
 
+def _named(entries: list[Tagged], manifest: str, name: str) -> list[Tagged]:
+    """The index with `name` on this manifest: moved from wherever it was, and the
+    manifest's unnamed entries (kept so nothing was lost) dropped now it has a name."""
+    entry = next(e for e in entries if e.digest == manifest)
+    kept = [e for e in entries if e.name != name and not (e.name is None and e.digest == manifest)]
+    return [*kept, Tagged(name, entry.digest, entry.size, entry.media_type)]
+
+
 def _match(ref: str, name: str, stored: list[StoredImage]) -> StoredImage | None:
     for image in stored:
-        if name in image.names or ref in image.names:  # other layouts use plain tags
+        if name in image.tags or ref in image.tags:  # other layouts use plain tags
             return image
     bare = ref.removeprefix("sha256:")
     if len(bare) >= 3 and all(c in "0123456789abcdef" for c in bare):

@@ -19,6 +19,8 @@ from backends.oci.store import MANIFEST_TYPES, Store
 from ocitool.errors import StoreCorrupt
 from ocitool.models import Image, Layer
 
+HIDDEN_TAG = "ocitool-id-"  # + the image ID's first 12 hex digits
+
 
 @dataclass
 class StoredImage:
@@ -28,7 +30,12 @@ class StoredImage:
     manifest_digest: str
     manifest: dict[str, Any]
     config: dict[str, Any]
-    names: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # every name in index.json, hidden ones too
+
+    @property
+    def names(self) -> list[str]:
+        """The names a user gave; ocitool's own hidden tags (umoci needs one) are not shown."""
+        return [tag for tag in self.tags if not tag.startswith(HIDDEN_TAG)]
 
     @property
     def diff_ids(self) -> list[str]:
@@ -74,8 +81,8 @@ def read_store(store: Store) -> list[StoredImage]:
             image = images[config_digest] = StoredImage(
                 config_digest, entry.digest, manifest, config
             )
-        if entry.name and entry.name not in image.names:
-            image.names.append(entry.name)
+        if entry.name and entry.name not in image.tags:
+            image.tags.append(entry.name)
     return list(images.values())
 
 
