@@ -225,6 +225,7 @@ class EngineCLI:
         network: str | None,
         pull: str,
         env: Sequence[str],
+        detach: bool = False,
     ) -> str:
         argv = [
             "create",

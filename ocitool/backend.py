@@ -97,6 +97,7 @@ class Backend(Protocol):
         network: str | None,
         pull: str,
         env: Sequence[str],
+        detach: bool = False,
     ) -> str:
         """A new container; returns its full ID."""
         ...

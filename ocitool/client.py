@@ -309,6 +309,7 @@ class Client:
             network=network,
             pull=pull,
             env=list(env),
+            detach=detach,
         )
         name = name or self.backend.container_name(container_id)
         if detach:

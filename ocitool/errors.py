@@ -178,14 +178,21 @@ class EngineTimeout(EngineError):
 
     exit_code = EXIT_TIMEOUT
 
-    def __init__(self, argv: Sequence[str], timeout: float, stderr: str = "") -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        timeout: float,
+        stderr: str = "",
+        *,
+        setting: str = "OCITOOL_TIMEOUT",
+    ) -> None:
         program = argv[0] if argv else "engine"
         super().__init__(
             argv,
             None,
             stderr,
             message=f"{program} did not finish within {timeout:g}s and was stopped",
-            hint="raise the limit with OCITOOL_TIMEOUT=SECONDS, or check the engine's health",
+            hint=f"raise the limit with {setting}=SECONDS, or check the engine's health",
         )
         self.timeout = timeout
 

@@ -147,7 +147,7 @@ class Runner:
                     except subprocess.TimeoutExpired as exc:
                         err = _kill_group(proc)
                         self._log(args, None, time.monotonic() - started)
-                        raise EngineTimeout(args, limit, err) from exc
+                        raise EngineTimeout(args, limit, err, setting=self._setting(limit)) from exc
                     except KeyboardInterrupt:
                         if not finish_on_interrupt or interrupted:
                             _kill_group(proc)
@@ -189,7 +189,7 @@ class Runner:
                 proc.kill()
                 proc.wait()
                 self._log(args, None, time.monotonic() - started)
-                raise EngineTimeout(args, limit) from exc
+                raise EngineTimeout(args, limit, setting=self._setting(limit)) from exc
         self._log(args, returncode, time.monotonic() - started)
         return returncode
 
@@ -245,7 +245,7 @@ class Runner:
         stderr = b"".join(errors).decode(errors="replace")
         self._log(args, None if expired.is_set() else returncode, time.monotonic() - started)
         if expired.is_set():
-            raise EngineTimeout(args, limit, stderr)
+            raise EngineTimeout(args, limit, stderr, setting=self._setting(limit))
         return value, Completed(tuple(args), returncode, "", stderr, time.monotonic() - started)
 
     def background(
@@ -320,7 +320,9 @@ class Runner:
             except subprocess.TimeoutExpired as exc:
                 _kill_group(proc)
                 self._log(args, None, time.monotonic() - started)
-                raise EngineTimeout(args, limit, "".join(kept["stderr"])) from exc
+                raise EngineTimeout(
+                    args, limit, "".join(kept["stderr"]), setting=self._setting(limit)
+                ) from exc
         for reader in readers:
             reader.join(timeout=5)
         result = Completed(
@@ -350,6 +352,14 @@ class Runner:
                 f"cannot execute {args[0]!r}: {exc.strerror}",
                 hint="check the file's permissions, or the executable set in the config",
             ) from exc
+
+    def _setting(self, limit: float) -> str:
+        """The variable that sets the limit a call ran into, for the error's hint."""
+        return (
+            "OCITOOL_RUN_TIMEOUT"
+            if limit == self.run_timeout != self.timeout
+            else "OCITOOL_TIMEOUT"
+        )
 
     def _checked(self, argv: Sequence[str]) -> list[str]:
         if isinstance(argv, str) or not argv:

@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from ocitool.client import Client
-from ocitool.errors import Conflict, ContainerNotFound, ImageInUse, ImageNotFound, InvalidReference
+from ocitool.errors import (
+    Conflict,
+    ContainerNotFound,
+    ImageInUse,
+    ImageNotFound,
+    InvalidReference,
+    OcitoolError,
+)
 from tests.conftest import BASE
 from tests.test_cli import ocitool, one_error_line
 
@@ -79,6 +86,16 @@ def test_detached_run_start_stop_rm(client: Client) -> None:
     assert [c.state for c in client.containers(all=True) if c.name == "ot-detached"] == ["exited"]
     client.remove("ot-detached")
     assert not [c for c in client.containers(all=True) if c.name == "ot-detached"]
+
+
+def test_a_detached_command_that_cannot_start_is_an_error(client: Client) -> None:
+    with pytest.raises(OcitoolError):
+        client.run(BASE, ["ot-no-such-command"], name="ot-nostart", network="none", detach=True)
+    try:
+        states = [c.state for c in client.containers(all=True) if c.name == "ot-nostart"]
+        assert states and "running" not in states  # kept, as docker keeps it, but not running
+    finally:
+        client.remove("ot-nostart", force=True)
 
 
 def test_container_name_in_use(client: Client) -> None:

@@ -186,6 +186,40 @@ def test_hidden_tags_never_show_and_never_keep_an_image(store: Path) -> None:
     assert old.id not in {i.id for i in c.images(all=True)}
 
 
+def test_a_detached_container_cannot_have_a_terminal(store: Path) -> None:
+    before = snapshot(store)
+    proc = ocitool(store, "run", "-d", "-t", "--name", "oci-dt", "oci-test/base:1", "sh")
+    assert proc.returncode == 6, proc.stderr
+    assert "cannot have a terminal" in one_error_line(proc)
+    assert snapshot(store) == before  # refused before anything was made
+
+
+def test_a_run_past_its_limit_leaves_no_process(store: Path) -> None:
+    proc = ocitool(
+        store,
+        "run",
+        "--name",
+        "oci-slow",
+        "oci-test/base:1",
+        "sleep",
+        "60",
+        env={**os.environ, "OCITOOL_RUN_TIMEOUT": "2"},
+    )
+    assert proc.returncode == 7, proc.stderr
+    assert "OCITOOL_RUN_TIMEOUT" in one_error_line(proc)
+    c = Client(backend="oci", store=store)
+    (slow,) = [x for x in c.containers(all=True) if x.name == "oci-slow"]
+    assert slow.state == "exited"
+    listed = subprocess.run(
+        ["runc", "--root", "/run/ocitool/runc", "list", "-q"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert slow.id not in listed.stdout.split()  # the runtime forgot it: its process is gone
+    c.remove("oci-slow")
+
+
 def test_a_missing_runtime(store: Path, tmp_path: Path) -> None:
     tools = tmp_path / "bin"
     tools.mkdir()

@@ -44,6 +44,7 @@ from ocitool.errors import (
     Conflict,
     ContainerNotFound,
     EngineError,
+    EngineTimeout,
     ImageNotFound,
     NotSupported,
     OcitoolError,
@@ -307,12 +308,15 @@ class OciBackend:
         network: str | None,
         pull: str,
         env: Sequence[str],
+        detach: bool = False,
     ) -> str:
         if pull == "always":
             raise NotSupported(
                 "the oci backend cannot pull images yet",
                 hint="use --pull never or missing with an image in the store",
             )
+        if tty and detach:
+            raise _NO_DETACHED_TERMINAL
         self._runtime()  # no runtime: say so before unpacking anything
         stored = self._read()
         found = self._resolve([image], stored)[0]
@@ -358,7 +362,7 @@ class OciBackend:
                 ),
             )
         except BaseException:
-            shutil.rmtree(directory, ignore_errors=True)
+            records.remove_tree(directory)
             raise
         return container_id
 
@@ -366,25 +370,35 @@ class OciBackend:
         return self._record(container).name
 
     def start(self, containers: Sequence[str]) -> None:
+        """Each container under its supervisor; fails, as docker's start does, when the
+        runtime could not start the container's process (no such command, say)."""
         for record in [self._record(c) for c in containers]:
             if record.id in self._running():
                 continue
             directory = self.store.containers_dir / record.id
+            if records.wants_terminal(directory / "bundle"):
+                raise _NO_DETACHED_TERMINAL
+            runtime, root = self._runtime(), self._runtime_root()
+            records.delete_state(self.runner, runtime, root, record.id)
+            log = directory / "output.log"
+            offset = log.stat().st_size if log.exists() else 0
             self.runner.background(
-                [
-                    _python(),
-                    "-m",
-                    "backends.oci.supervise",
-                    str(directory),
-                    self._runtime(),
-                    self._runtime_root(),
-                ],
-                log_path=directory / "output.log",
+                [_python(), "-m", "backends.oci.supervise", str(directory), runtime, root],
+                log_path=log,
             )
             self._wait(partial(self._started, record.id, directory), seconds=10)
+            failure = records.start_failure(log, offset)
+            if failure is not None:
+                raise EngineError(
+                    (runtime, "run"),
+                    None,
+                    failure,
+                    message=f"container {record.name} could not start: {failure}",
+                )
 
     def _started(self, container_id: str, directory: Path) -> bool:
-        return container_id in self._running() or _ended(directory)
+        """Past runc's `created` state (where a bad command fails), or already ended."""
+        return self._states().get(container_id) in ("running", "paused") or _ended(directory)
 
     def start_attached(self, container: str, *, interactive: bool, terminal: bool) -> Completed:
         record = self._record(container)
@@ -398,6 +412,7 @@ class OciBackend:
             str(directory / "bundle"),
             record.id,
         ]
+        records.delete_state(self.runner, argv[0], argv[2], record.id)
         record.state, record.exit_code = "running", None
         records.save(directory, record)
         try:
@@ -406,13 +421,17 @@ class OciBackend:
                 result = Completed(tuple(argv), code, "", "", 0.0)
             else:
                 result = self.runner.run(argv, timeout=self.runner.run_timeout)
+        except EngineTimeout:
+            # runc was killed, not its container: stop that too, as the limit promised
+            records.delete_state(self.runner, argv[0], argv[2], record.id)
+            raise
         finally:
             record.state = "exited"
             records.save(directory, record)
         record.exit_code = result.returncode
         records.save(directory, record)
         if record.remove:
-            shutil.rmtree(directory, ignore_errors=True)
+            records.remove_tree(directory)
         return result
 
     def stop(self, containers: Sequence[str], *, timeout: int | None) -> None:
@@ -430,8 +449,11 @@ class OciBackend:
                         hint=f"stop it first (ocitool stop {record.name}) or use rm --force",
                     )
                 self._kill(record, grace=0)
+        runtime = self._runtime_or_none()
         for record in chosen:
-            shutil.rmtree(self.store.containers_dir / record.id, ignore_errors=True)
+            if runtime is not None:
+                records.delete_state(self.runner, runtime, self._runtime_root(), record.id)
+            records.remove_tree(self.store.containers_dir / record.id)
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -588,9 +610,13 @@ class OciBackend:
         return str(root)
 
     def _running(self) -> set[str]:
+        """Containers the runtime holds a process for (created, running or paused)."""
+        return {i for i, state in self._states().items() if state in _LIVE}
+
+    def _states(self) -> dict[str, str]:
         runtime = self._runtime_or_none()
         if runtime is None:
-            return set()
+            return {}
         result = self.runner.run(
             [runtime, "--root", self._runtime_root(), "list", "--format", "json"]
         )
@@ -605,7 +631,7 @@ class OciBackend:
                 result.stderr,
                 message=f"{runtime} list printed something unexpected",
             ) from exc
-        return {c["id"] for c in listed if c.get("status") in ("running", "created", "paused")}
+        return {c["id"]: c.get("status", "") for c in listed}
 
     def _kill(self, record: Record, *, grace: int) -> None:
         """SIGTERM, then SIGKILL after `grace` seconds, as `docker stop` does."""
@@ -656,6 +682,13 @@ def _named(entries: list[Tagged], manifest: str, name: str) -> list[Tagged]:
     entry = next(e for e in entries if e.digest == manifest)
     kept = [e for e in entries if e.name != name and not (e.name is None and e.digest == manifest)]
     return [*kept, Tagged(name, entry.digest, entry.size, entry.media_type)]
+
+
+_LIVE = ("running", "created", "paused")
+_NO_DETACHED_TERMINAL = NotSupported(
+    "a detached oci container cannot have a terminal (runc needs a console socket for one)",
+    hint="drop -t (output is kept in the container's output.log), or run it attached",
+)
 
 
 def _match(ref: str, name: str, stored: list[StoredImage]) -> StoredImage | None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import tempfile
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Literal
 from backends._common import parse_time
 from ocitool.errors import NotSupported
 from ocitool.models import Container
+from ocitool.runner import Runner
 
 RECORD = "ocitool.json"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -106,3 +109,46 @@ def configure_bundle(
 
 def created_by(command: list[str]) -> str:
     return shlex.join(command)
+
+
+def wants_terminal(bundle: Path) -> bool:
+    spec = json.loads((bundle / "config.json").read_text())
+    return bool((spec.get("process") or {}).get("terminal"))
+
+
+def start_failure(log: Path, offset: int) -> str | None:
+    """The runtime's own reason a container's process never started, from the log written
+    since `offset` (runc says "runc run failed: ..."; a process that ran says nothing)."""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(offset)
+            tail = handle.read(64 * 1024).decode(errors="replace")
+    except OSError:
+        return None
+    for line in tail.splitlines():
+        if "run failed: " in line and "level=error" in line:
+            message = line.split("run failed: ", 1)[1]
+            return message.rstrip('"').replace('\\"', '"')
+    return None
+
+
+def delete_state(runner: Runner, runtime: str, root: str, container_id: str) -> None:
+    """Forget the runtime's state for a container (killing it if it still runs): a run
+    cut short leaves state that makes the next `run` of the same ID fail."""
+    runner.run([runtime, "--root", root, "delete", "--force", container_id])
+
+
+def remove_tree(directory: Path) -> None:
+    """A container's directory, gone: rootless unpacks leave directories without write
+    permission (0555), which must be opened up first for their entries to be removed."""
+    if not directory.exists():
+        return
+    with suppress(OSError):
+        os.chmod(directory, 0o700)
+    for parent, dirs, _ in os.walk(directory):
+        for name in dirs:
+            path = os.path.join(parent, name)
+            if not os.path.islink(path):
+                with suppress(OSError):
+                    os.chmod(path, 0o700)
+    shutil.rmtree(directory, ignore_errors=True)

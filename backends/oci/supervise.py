@@ -9,11 +9,11 @@ the container's record and, for `--rm`, removes the container.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
-from backends.oci.containers import load, save
+from backends.oci.containers import delete_state, load, remove_tree, save
+from ocitool.errors import EngineTimeout
 from ocitool.runner import Runner
 
 
@@ -28,15 +28,19 @@ def main(argv: list[str]) -> int:
     record.state, record.exit_code = "running", None
     save(directory, record)
     runner = Runner()
-    code = runner.attached(
-        [runtime, "--root", root, "run", "--bundle", str(directory / "bundle"), record.id],
-        timeout=runner.run_timeout,
-    )
+    try:
+        code: int | None = runner.attached(
+            [runtime, "--root", root, "run", "--bundle", str(directory / "bundle"), record.id],
+            timeout=runner.run_timeout,
+        )
+    except EngineTimeout:  # OCITOOL_RUN_TIMEOUT ran out: runc was killed, so kill its container
+        delete_state(runner, runtime, root, record.id)
+        code = None
     record = load(directory) or record
     record.state, record.exit_code = "exited", code
     save(directory, record)
     if record.remove:
-        shutil.rmtree(directory, ignore_errors=True)
+        remove_tree(directory)
     return 0
 
 
