@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from ocitool.errors import UsageError
 from ocitool.models import Image, ImageConfig, Layer
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -165,9 +166,9 @@ def image_from_inspect(
     diff_ids = (doc.get("RootFS") or {}).get("Layers") or []
     return Image(
         id=as_digest(doc["Id"]) or doc["Id"],
-        names=sorted(local_name(t) for t in doc.get("RepoTags") or [] if "<none>" not in t),
+        names=sorted({local_name(t) for t in doc.get("RepoTags") or [] if "<none>" not in t}),
         repo_digests=sorted(
-            local_name(d) for d in doc.get("RepoDigests") or [] if "<none>" not in d
+            {local_name(d) for d in doc.get("RepoDigests") or [] if "<none>" not in d}
         ),
         created=parse_time(doc.get("Created")),
         author=text_or_none(doc.get("Author")),
@@ -193,3 +194,16 @@ def storage_root(docs: Iterable[Mapping[str, Any]]) -> tuple[str, str] | None:
         if driver and marker in upper:
             return upper.split(marker, 1)[0], str(driver)
     return None
+
+
+def tag_destination(name: str, backend: str) -> str:
+    """A local name to write an image under: docker's daemon and the oci store name images
+    by tag only, so a digest reference is refused before skopeo moves any bytes."""
+    if "@" in name:
+        repository = name.split("@", 1)[0]
+        raise UsageError(
+            f"the {backend} backend names local images by tag, not by digest ({name})",
+            hint=f"pull by tag, or give it one: ocitool copy docker://{name} "
+            f"{backend}:{repository}:TAG",
+        )
+    return name

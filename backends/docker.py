@@ -30,6 +30,7 @@ from backends._common import (
     parse_int,
     parse_time,
     storage_root,
+    tag_destination,
     text_or_none,
     unique,
     with_tag,
@@ -174,6 +175,8 @@ class DockerBackend(EngineCLI):
     @contextmanager
     def skopeo_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
         """skopeo reaches the daemon itself, and ignores DOCKER_HOST (ENGINES.md §7)."""
+        if writing:
+            tag_destination(name, "docker")
         yield Endpoint(f"docker-daemon:{name}", daemon_host=self.endpoint, label=f"docker:{name}")
 
     # -- plumbing ------------------------------------------------------------

@@ -144,9 +144,16 @@ def _deleted(
 
 def _engine_refs(targets: Sequence[Target], force: bool) -> list[str]:
     """What to pass to a plain `rmi`: with --force, an image named by ID loses each
-    of its names in turn (the last one deletes it), so no engine needs `-f`."""
+    of its names in turn (the last one deletes it), so no engine needs `-f`. An image
+    named by ID as well as by name (or by two IDs) gets one set of refs: a second ref
+    to an image the first already deleted would fail in the engine."""
+    by_id = {target.image.id for target in targets if target.by_id}
     refs: list[str] = []
+    done: set[str] = set()
     for target in targets:
+        if target.image.id in by_id and (not target.by_id or target.image.id in done):
+            continue
+        done.add(target.image.id)
         if target.by_id and force and len(target.image.names) > 1:
             refs.extend(target.image.names)
         else:

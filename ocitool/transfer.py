@@ -20,6 +20,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -129,7 +130,9 @@ class Transfers:
         ]
         with _finished_file(output) as partial:
             if len(names) == 1:
-                dst = Location(archive_format, path=partial, name=names[0])  # type: ignore[arg-type]
+                # saved by ID: the archive names no image, as `docker save ID` does
+                member = None if names[0] == found[0].id else names[0]
+                dst = Location(archive_format, path=partial, name=member)  # type: ignore[arg-type]
                 src = Location("engine", backend=backend.name, name=names[0])
                 result = self._skopeo_copy(src, dst, found[0].id, on_event, label=str(output))
             elif archive_format == "docker-archive" and backend.name in ("docker", "podman"):
@@ -146,7 +149,8 @@ class Transfers:
                     f"the {backend.name} backend cannot put several images in one docker archive",
                     hint="save them one per file, or use --format oci-archive",
                 )
-        return result.model_copy(update={"names": names})
+        named = [n for n, image in zip(names, found, strict=True) if n != image.id]
+        return result.model_copy(update={"names": named})
 
     def load(self, archive: Path, *, on_event: ProgressEvent | None = None) -> list[TransferResult]:
         """Every image in a docker or OCI archive into the selected backend, with its names."""
@@ -157,7 +161,8 @@ class Transfers:
         before = set(backend.list_ids(all=True))
         # The engine's own load reads the archive once and keeps every name, but docker
         # 20.10 cannot load OCI archives and podman only single-image ones (ENGINES.md §7).
-        native = kind == "docker-archive" or (backend.name == "podman" and len(entries) == 1)
+        images = len({entry.position for entry in entries})
+        native = kind == "docker-archive" or (backend.name == "podman" and images == 1)
         if backend.name in ("docker", "podman") and native:
             loaded = backend.load(archive)
             return [
@@ -165,12 +170,13 @@ class Transfers:
                 for name in loaded
             ]
         results = []
-        for index, (name, image_id) in enumerate(entries):
+        for entry in entries:
             # An untagged image in a docker archive is addressed by position (skopeo's @N).
-            member = name or (f"@{index}" if kind == "docker-archive" else None)
+            member = entry.name or (f"@{entry.position}" if kind == "docker-archive" else None)
             src = Location(kind, path=archive, name=member)  # type: ignore[arg-type]
-            dst = Location("engine", backend=backend.name, name=name or f"loaded:{index}")
-            results.append(self._skopeo_copy(src, dst, image_id, on_event))
+            local = entry.name or f"loaded:{entry.position}"
+            dst = Location("engine", backend=backend.name, name=local)
+            results.append(self._skopeo_copy(src, dst, entry.image_id, on_event))
         return results
 
     # -- plumbing -----------------------------------------------------------------
@@ -319,14 +325,14 @@ class Transfers:
         loaded: str,
         kind: str,
         archive: Path,
-        entries: list[tuple[str | None, str | None]],
+        entries: list[ArchiveEntry],
         before: set[str],
         path: str,
     ) -> TransferResult:
         image = backend.inspect([loaded])[0]
         original = next(
-            (config for name, config in entries if name and name in image.names),
-            None if len(entries) != 1 else entries[0][1],
+            (e.image_id for e in entries if e.name and e.name in image.names),
+            None if len({e.image_id for e in entries}) != 1 else entries[0].image_id,
         )
         return TransferResult(
             source=f"{kind}:{archive}",
@@ -345,19 +351,28 @@ class Transfers:
         return TransferResult(source=source, destination=destination, path=path, digest=digest)
 
 
-def read_archive(path: Path) -> tuple[str, list[tuple[str | None, str | None]]]:
-    """(kind, [(name, image ID)]) from an archive's manifest.json or index.json."""
+@dataclass(frozen=True)
+class ArchiveEntry:
+    """One name of one image in an archive (an unnamed image has one entry, name None)."""
+
+    name: str | None
+    image_id: str | None  # a docker archive names each config file by the image ID
+    position: int  # the image's place in the archive: skopeo's @N
+
+
+def read_archive(path: Path) -> tuple[str, list[ArchiveEntry]]:
+    """(kind, entries) from an archive's manifest.json or index.json."""
     try:
         with tarfile.open(path) as tar:
             members = {m.name.removeprefix("./"): m for m in tar.getmembers()}
             if "manifest.json" in members:
                 doc = json.load(tar.extractfile(members["manifest.json"]))  # type: ignore[arg-type]
                 entries = []
-                for item in doc:
+                for position, item in enumerate(doc):
                     config = str(item.get("Config", "")).rsplit("/", 1)[-1].removesuffix(".json")
                     image_id = f"sha256:{config}" if len(config) == 64 else None
                     for name in item.get("RepoTags") or [None]:
-                        entries.append((name, image_id))
+                        entries.append(ArchiveEntry(name, image_id, position))
                 return "docker-archive", entries
             if "index.json" in members:
                 doc = json.load(tar.extractfile(members["index.json"]))  # type: ignore[arg-type]
@@ -365,7 +380,7 @@ def read_archive(path: Path) -> tuple[str, list[tuple[str | None, str | None]]]:
                     (m.get("annotations") or {}).get("org.opencontainers.image.ref.name")
                     for m in doc.get("manifests") or []
                 ]
-                return "oci-archive", [(n, None) for n in names]
+                return "oci-archive", [ArchiveEntry(n, None, i) for i, n in enumerate(names)]
     except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
         raise UsageError(
             f"{path} is truncated or not an image archive ({exc})",

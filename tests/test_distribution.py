@@ -6,12 +6,14 @@ plain HTTP, one TLS with a CA made by the test and htpasswd auth.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import stat
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 from pathlib import Path
@@ -104,6 +106,28 @@ def test_push_then_pull_everywhere_keeps_layers_and_config(
             assert seen[engine].id == seen[start].id, engine
 
 
+def test_pull_by_digest(engines: list[str], registries: Registries) -> None:
+    """podman keeps an image under its digest; docker's daemon and the oci store name
+    images by tag only, so they refuse at once and say how to give it one."""
+    plain = registries.plain.host
+    pushed = (
+        Client(backend=engines[0])
+        .transfers(tls_verify=False)
+        .push(CHAIN[1], f"{plain}/bydigest/img:1")
+    )
+    by_digest = f"{plain}/bydigest/img@{pushed.digest}"
+    for engine in engines:
+        proc = ocitool("--backend", engine, "pull", *INSECURE, by_digest)
+        if engine == "podman":
+            assert proc.returncode == 0, proc.stderr
+            assert Client(backend=engine).image(by_digest).diff_ids == (
+                Client(backend=engines[0]).image(CHAIN[1]).diff_ids
+            )
+        else:
+            assert proc.returncode == 2, (engine, proc.stderr)
+            assert "names local images by tag, not by digest" in one_error_line(proc)
+
+
 def test_save_and_load_round_trips(
     engines: list[str], registries: Registries, tmp_path: Path
 ) -> None:
@@ -145,6 +169,48 @@ def test_several_images_in_one_archive(engines: list[str], tmp_path: Path) -> No
             loaded = client.load(archive)
             assert sorted(n for r in loaded for n in r.names if n.startswith("multi/")) == names
             client.rmi(*names)
+
+
+def test_an_archive_with_a_twice_named_and_an_unnamed_image(
+    engines: list[str], tmp_path: Path
+) -> None:
+    """skopeo's @N counts images, not names: the unnamed second image is @1, not @2."""
+    first = Client(backend=engines[0])
+    named, unnamed = first.image(BASE), first.image(CHAIN[1])
+    parts = [tmp_path / "named.tar", tmp_path / "unnamed.tar"]
+    first.tag(BASE, "twice/a:1")
+    first.save("twice/a:1", output=parts[0])
+    assert first.save(unnamed.id, output=parts[1]).names == []
+    archive = merged_docker_archive(parts, tmp_path / "mixed.tar", [["twice/a:1", "twice/a:2"], []])
+    for engine in engines:
+        loaded = Client(backend=engine).load(archive)
+        ids = {r.source_id or r.image_id for r in loaded}
+        assert {named.id, unnamed.id} <= ids, (engine, loaded)
+        names = {n for r in loaded for n in r.names}
+        assert {"twice/a:1", "twice/a:2"} <= names, engine
+        assert len({r.image_id for r in loaded}) == 2, (engine, loaded)
+
+
+def merged_docker_archive(parts: list[Path], output: Path, tags: list[list[str]]) -> Path:
+    """One docker archive holding each part's image, named by `tags` (as `docker save` of
+    several images writes, which not every engine can)."""
+    manifest: list[dict[str, object]] = []
+    with tarfile.open(output, "w") as out:
+        seen: set[str] = set()
+        for part, names in zip(parts, tags, strict=True):
+            with tarfile.open(part) as tar:
+                for member in tar.getmembers():
+                    if member.name == "manifest.json":
+                        (entry,) = json.load(tar.extractfile(member))  # type: ignore[arg-type]
+                        manifest.append({**entry, "RepoTags": names or None})
+                    elif member.name not in seen and member.name != "repositories":
+                        seen.add(member.name)
+                        out.addfile(member, tar.extractfile(member) if member.isfile() else None)
+        data = json.dumps(manifest).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(data)
+        out.addfile(info, io.BytesIO(data))
+    return output
 
 
 def test_search_finds_the_pushed_repository_and_its_tags(

@@ -168,6 +168,16 @@ def test_rmi_force_never_removes_a_container(client: Client, engine: str) -> Non
     assert not [c for c in client.containers(all=True) if c.name == "ot-holder"]
 
 
+def test_rmi_of_a_name_and_the_id_of_one_image(client: Client) -> None:
+    """Both refs mean one image: it is deleted once, not failed on the second ref."""
+    image = client.commit("ot-c1", "ocitool-test/both:1")
+    result = client.rmi("ocitool-test/both:1", image.short_id)
+    assert result.untagged == ["ocitool-test/both:1"]
+    assert result.deleted == [image.id]
+    with pytest.raises(ImageNotFound):
+        client.image(image.id)
+
+
 def test_rmi_by_id_with_several_tags_needs_force(client: Client) -> None:
     image = client.commit("ot-c1", "ocitool-test/multi:1")
     client.tag("ocitool-test/multi:1", "ocitool-test/multi:2")

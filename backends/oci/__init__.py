@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Final, cast
 
-from backends._common import with_tag
+from backends._common import tag_destination, with_tag
 from backends.oci import containers as records
 from backends.oci.changes import umoci_options
 from backends.oci.containers import Record
@@ -241,6 +241,7 @@ class OciBackend:
     def skopeo_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
         """The store as skopeo's `oci:` transport, under the store's lock for the copy."""
         if writing:
+            tag_destination(name, "oci")
             with self._writing():
                 tag = self.canonical_name(name)
                 yield Endpoint(f"oci:{self.store.path}:{tag}", label=f"oci:{tag}")
