@@ -220,6 +220,38 @@ def test_a_run_past_its_limit_leaves_no_process(store: Path) -> None:
     c.remove("oci-slow")
 
 
+@pytest.mark.parametrize("compression", ["gz", "bz2", "xz"])
+def test_import_takes_what_docker_import_takes(
+    store: Path, lab_tar: Path, tmp_path: Path, compression: str
+) -> None:
+    import bz2
+    import gzip
+    import lzma
+
+    packed = tmp_path / f"base.tar.{compression}"
+    module = {"gz": gzip, "bz2": bz2, "xz": lzma}[compression]
+    packed.write_bytes(module.compress(lab_tar.read_bytes()))
+    c = Client(backend="oci", store=store)
+    image = c.import_image(packed, f"oci-test/packed:{compression}")
+    assert image.diff_ids == c.image("oci-test/base:1").diff_ids
+
+
+def test_import_refuses_what_is_not_a_tarball(store: Path, tmp_path: Path) -> None:
+    before = snapshot(store)
+    cases = {
+        "notes.txt": (b"just some text\n" * 100, 2, "is not a tar archive"),
+        "cut.tar.gz": (b"\x1f\x8b\x08\x00" + b"\x00" * 20, 2, "damaged or cut short"),
+        "rootfs.tar.zst": (b"\x28\xb5\x2f\xfd" + b"\x00" * 20, 6, "zstd -d"),
+    }
+    for name, (data, code, text) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        proc = ocitool(store, "import", str(path), "oci-test/bad:1")
+        assert proc.returncode == code, (name, proc.stderr)
+        assert text in one_error_line(proc), name
+    assert snapshot(store) == before
+
+
 def test_a_missing_runtime(store: Path, tmp_path: Path) -> None:
     tools = tmp_path / "bin"
     tools.mkdir()

@@ -9,15 +9,20 @@ spelled as the other backends spell them (`commit_test:first`).
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import io
 import json
 import logging
+import lzma
 import os
 import secrets
 import shutil
 import sys
+import tarfile
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -48,6 +53,7 @@ from ocitool.errors import (
     ImageNotFound,
     NotSupported,
     OcitoolError,
+    UsageError,
 )
 from ocitool.layers import chain_ids
 from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
@@ -557,16 +563,31 @@ class OciBackend:
 
     @contextmanager
     def _uncompressed(self, tarball: Path) -> Iterator[Path]:
-        """umoci adds only uncompressed layer archives; gunzip to a temp file if needed."""
+        """umoci adds only uncompressed tars; docker import also takes gzip, bzip2 and xz,
+        so those are decompressed to a temp file. Anything else is refused by name."""
         with tarball.open("rb") as handle:
-            gzipped = handle.read(2) == b"\x1f\x8b"
-        if not gzipped:
+            head = handle.read(6)
+        opener = next((o for magic, o in _COMPRESSED if head.startswith(magic)), None)
+        if head.startswith(b"\x28\xb5\x2f\xfd"):
+            raise NotSupported(
+                f"{tarball} is zstd-compressed, which ocitool cannot decompress",
+                hint=f"decompress it first: zstd -d {tarball}",
+            )
+        if opener is None:
+            _require_tar(tarball, tarball)
             yield tarball
             return
         with tempfile.NamedTemporaryFile(dir=self.store.path, suffix=".tar") as plain:
-            with gzip.open(tarball, "rb") as source:
-                shutil.copyfileobj(source, plain, 1 << 20)
+            try:
+                with opener(tarball) as source:
+                    shutil.copyfileobj(source, plain, 1 << 20)
+            except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+                raise UsageError(
+                    f"{tarball} is damaged or cut short ({exc})",
+                    hint="make the archive again",
+                ) from exc
             plain.flush()
+            _require_tar(Path(plain.name), tarball)
             yield Path(plain.name)
 
     def _records(self) -> list[Record]:
@@ -686,6 +707,26 @@ def _named(entries: list[Tagged], manifest: str, name: str) -> list[Tagged]:
 
 
 _LIVE = ("running", "created", "paused")
+# What docker import decompresses too, by magic number.
+_COMPRESSED: tuple[tuple[bytes, Callable[[Path], io.BufferedIOBase]], ...] = (
+    (b"\x1f\x8b", partial(gzip.GzipFile, mode="rb")),
+    (b"BZh", partial(bz2.BZ2File, mode="rb")),
+    (b"\xfd7zXZ\x00", partial(lzma.LZMAFile, mode="rb")),
+)
+
+
+def _require_tar(path: Path, given: Path) -> None:
+    """A file umoci would take as a layer: a tar, checked by its first header."""
+    try:
+        with tarfile.open(path, "r:") as tar:
+            tar.next()
+    except (tarfile.TarError, OSError) as exc:
+        raise UsageError(
+            f"{given} is not a tar archive (or a gzip, bzip2 or xz one)",
+            hint="import takes a root filesystem as a tarball, as docker import does",
+        ) from exc
+
+
 _NO_DETACHED_TERMINAL = NotSupported(
     "a detached oci container cannot have a terminal (runc needs a console socket for one)",
     hint="drop -t (output is kept in the container's output.log), or run it attached",
