@@ -203,7 +203,7 @@ def test_dry_run_changes_nothing(client: Client) -> None:
     assert client.rmi("ocitool-test/dry:1").deleted == [image.id]  # the prediction held
 
 
-def _engine_commit_started(parent: int, needle: str) -> bool:
+def _engine_commit_started(parent: int, *needles: str) -> bool:
     """Whether ocitool (pid `parent`) has started the engine's commit process."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -214,7 +214,7 @@ def _engine_commit_started(parent: int, needle: str) -> bool:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and any(needle.encode() in arg for arg in argv):
+        if ppid == parent and any(n.encode() in arg for arg in argv for n in needles):
             return True
     return False
 
@@ -244,7 +244,8 @@ def test_ctrl_c_during_commit_leaves_nothing_unreported(client: Client, engine: 
         env=os.environ.copy(),
     )
     deadline = time.monotonic() + 30
-    while not _engine_commit_started(proc.pid, "ocitool-test/big:1"):
+    # the engines name the target; the oci backend builds under a scratch tag first
+    while not _engine_commit_started(proc.pid, "ocitool-test/big:1", "ocitool-commit-"):
         assert proc.poll() is None, "the commit finished before it could be interrupted"
         assert time.monotonic() < deadline
         time.sleep(0.01)

@@ -196,16 +196,23 @@ class OciBackend:
                 f"--history.comment={message or ''}",
                 f"--history.created_by={records.created_by(record.command)}",
             ]
-            self._umoci(["repack", f"--image={self._at(target)}", *history, "--", str(bundle)])
             # As docker and podman do: the image is created now, by the author, and
             # runs the container's command unless a --change says otherwise.
             config = [f"--created={records.now()}"]
             config += [f"--author={author}"] if author is not None else []
             if record.command and not any(c.strip().upper().startswith("CMD") for c in changes):
                 config += ["--clear=config.cmd", *[f"--config.cmd={a}" for a in record.command]]
-            self._umoci(
-                ["config", f"--image={self._at(target)}", "--no-history", *config, *options]
-            )
+            # Built under a scratch tag and named at the end, so a Ctrl-C between the two
+            # umoci steps never leaves the target naming a half-configured image.
+            scratch = f"ocitool-commit-{secrets.token_hex(8)}"
+            try:
+                self._umoci(["repack", f"--image={self._at(scratch)}", *history, "--", str(bundle)])
+                self._umoci(
+                    ["config", f"--image={self._at(scratch)}", "--no-history", *config, *options]
+                )
+                self._retag(scratch, target)
+            finally:
+                self._untag([scratch])
             return self._image_of(target)
 
     def tag(self, source: str, target: str) -> None:
