@@ -128,6 +128,8 @@ def copy_error(result: Completed, source: Endpoint, destination: Endpoint) -> Oc
     message = " ".join(message.split())
     lowered = message.lower()
     archived = source.ref.startswith(("docker-archive:", "oci-archive:"))
+    if archived and "no such file" in lowered:
+        return UsageError(f"{source.label}: no such file", hint="give the path of an archive")
     for words, make in _CLASSIFIERS:
         if words == ("<archive>",):
             if archived and any(w in lowered for w in _ARCHIVE_WORDS):
@@ -179,7 +181,7 @@ def _unreachable(message: str, source: Endpoint, destination: Endpoint) -> Ocito
     )
 
 
-_ARCHIVE_WORDS = ("eof", "tar", "unexpected", "invalid", "no such file")
+_ARCHIVE_WORDS = ("eof", "tar header", "unexpected end", "manifest.json", "index.json")
 _CLASSIFIERS: list[tuple[tuple[str, ...], Callable[[str, Endpoint, Endpoint], OcitoolError]]] = [
     (("<archive>",), _damaged_archive),
     (

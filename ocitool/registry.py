@@ -218,6 +218,11 @@ def _plain_http(reason: object) -> bool:
 
 def _unreachable(host: str, reason: object) -> OcitoolError:
     text = str(reason)
+    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+        return OcitoolError(
+            f"{host} does not speak TLS; it may be a plain-HTTP registry ({text})",
+            hint="use --tls-verify=false, or list it in insecure_registries in the config",
+        )
     if "CERTIFICATE_VERIFY_FAILED" in text:
         return OcitoolError(
             f"{host}'s TLS certificate is not trusted ({text})",

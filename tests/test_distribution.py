@@ -340,6 +340,20 @@ def test_a_truncated_archive(engines: list[str], tmp_path: Path) -> None:
         assert [(i.id, i.names) for i in client.images(all=True)] == before
 
 
+def test_a_plain_registry_asked_for_tls_and_a_missing_archive(
+    registries: Registries, tmp_path: Path
+) -> None:
+    proc = ocitool("search", "--registry", registries.plain.host, "chain")
+    assert proc.returncode == 1, proc.stderr
+    assert "use --tls-verify=false" in one_error_line(proc)
+    missing = tmp_path / "nope.tar"
+    proc = ocitool("--backend", "oci", "copy", f"docker-archive:{missing}", "oci:missing:1")
+    assert proc.returncode == 2, proc.stderr
+    assert one_error_line(proc).startswith(
+        f"ocitool: error: docker-archive:{missing}: no such file"
+    )
+
+
 def test_an_unknown_transport() -> None:
     for source in ("ftp://example/img:1", "dir:/tmp/x", "s3://bucket/img"):
         proc = ocitool("copy", source, "docker:x:1")
