@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from backends.oci import runtime_root
 from backends.oci.store import REF_NAME, Store
 from ocitool.client import Client
 from tests.test_cli import ocitool as run_ocitool
@@ -145,7 +146,8 @@ def test_a_layer_without_a_history_step_still_counts(store: Path, tmp_path: Path
     subprocess.run(
         ["umoci", "tag", "--image", f"{store}:oci-test/base:1", "oci-test-nohist"], check=True
     )
-    subprocess.run(["umoci", "unpack", "--image", image, str(bundle)], check=True)
+    rootless = ["--rootless"] if os.geteuid() != 0 else []
+    subprocess.run(["umoci", "unpack", *rootless, "--image", image, str(bundle)], check=True)
     (bundle / "rootfs/extra").write_bytes(b"x" * 4096)
     subprocess.run(["umoci", "repack", "--no-history", "--image", image, str(bundle)], check=True)
     c = Client(backend="oci", store=store)
@@ -211,7 +213,7 @@ def test_a_run_past_its_limit_leaves_no_process(store: Path) -> None:
     (slow,) = [x for x in c.containers(all=True) if x.name == "oci-slow"]
     assert slow.state == "exited"
     listed = subprocess.run(
-        ["runc", "--root", "/run/ocitool/runc", "list", "-q"],
+        ["runc", "--root", runtime_root(), "list", "-q"],
         capture_output=True,
         text=True,
         check=True,

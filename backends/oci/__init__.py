@@ -151,6 +151,7 @@ class OciBackend:
         self, tarball: Path, ref: str, *, message: str | None, changes: Sequence[str]
     ) -> str:
         options = umoci_options(changes)  # a bad --change fails before anything is written
+        self._require_umoci()
         target = self.canonical_name(ref)
         scratch = f"ocitool-import-{secrets.token_hex(8)}"
         with self._writing(), self._uncompressed(tarball) as layer, _interrupted_write(None):
@@ -628,15 +629,7 @@ class OciBackend:
         return runtime
 
     def _runtime_root(self) -> str:
-        """Where runc keeps container state: per user, as rootless runc requires."""
-        if os.geteuid() == 0:
-            root = Path("/run/ocitool/runc")
-        elif os.environ.get("XDG_RUNTIME_DIR"):
-            root = Path(os.environ["XDG_RUNTIME_DIR"]) / "ocitool-runc"
-        else:
-            root = _private_dir(Path(tempfile.gettempdir()) / f"ocitool-{os.geteuid()}") / "runc"
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return str(root)
+        return runtime_root()
 
     def _running(self) -> set[str]:
         """Containers the runtime holds a process for (created, running or paused)."""
@@ -711,6 +704,18 @@ def _named(entries: list[Tagged], manifest: str, name: str) -> list[Tagged]:
     entry = next(e for e in entries if e.digest == manifest)
     kept = [e for e in entries if e.name != name and not (e.name is None and e.digest == manifest)]
     return [*kept, Tagged(name, entry.digest, entry.size, entry.media_type)]
+
+
+def runtime_root() -> str:
+    """Where runc keeps container state: per user, as rootless runc requires."""
+    if os.geteuid() == 0:
+        root = Path("/run/ocitool/runc")
+    elif os.environ.get("XDG_RUNTIME_DIR"):
+        root = Path(os.environ["XDG_RUNTIME_DIR"]) / "ocitool-runc"
+    else:
+        root = _private_dir(Path(tempfile.gettempdir()) / f"ocitool-{os.geteuid()}") / "runc"
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return str(root)
 
 
 _LIVE = ("running", "created", "paused")
