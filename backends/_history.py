@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from backends._common import parse_time, text_or_none
 from ocitool.models import Layer
+
+# One entry of an image config's `history` (OCI and docker configs spell it alike).
+HistoryEntry = Mapping[str, Any]
 
 # Dockerfile instructions that only change the config (legacy builder and BuildKit).
 _METADATA_STEP = re.compile(
@@ -43,6 +48,54 @@ class Step:
     image_id: str | None = None
     empty: bool | None = None  # known exactly (OCI `empty_layer`), or None to work out
     layers_so_far: int | None = None  # layers up to and including this step, if known
+
+
+def config_step(
+    entry: HistoryEntry, *, image_id: str | None = None, size: int | None = None
+) -> Step:
+    """A step from a config's history entry, whose `empty_layer` flag is exact."""
+    return Step(
+        size=size,
+        created=parse_time(entry.get("created")),
+        created_by=text_or_none(entry.get("created_by")),
+        author=text_or_none(entry.get("author")),
+        comment=text_or_none(entry.get("comment")),
+        image_id=image_id,
+        empty=bool(entry.get("empty_layer")),
+    )
+
+
+def history_key(history: Sequence[HistoryEntry], diff_ids: Sequence[str]) -> tuple[object, ...]:
+    """Identity of config history steps and the layers they made: two images with equal
+    keys for their first steps were built the same way up to there."""
+    layers = sum(1 for h in history if not h.get("empty_layer"))
+    steps = tuple(
+        (h.get("created"), h.get("created_by"), bool(h.get("empty_layer"))) for h in history
+    )
+    return steps, tuple(diff_ids[:layers])
+
+
+def producers(
+    image_id: str,
+    history: Sequence[HistoryEntry],
+    diff_ids: Sequence[str],
+    others: Iterable[tuple[str, Sequence[HistoryEntry], Sequence[str]]],
+) -> dict[int, str]:
+    """Step index -> a local image whose history ends exactly at that step (the last step
+    is the image itself); `others` are (ID, history, diff IDs) of the candidates."""
+    found: dict[int, str] = {}
+    for other_id, other_history, other_diff_ids in others:
+        count = len(other_history)
+        if (
+            other_id
+            and other_id != image_id
+            and 0 < count <= len(history)
+            and history_key(other_history, other_diff_ids) == history_key(history[:count], diff_ids)
+        ):
+            found.setdefault(count - 1, other_id)
+    if history and image_id:
+        found[len(history) - 1] = image_id
+    return found
 
 
 def join_steps(steps: Sequence[Step], diff_ids: Sequence[str]) -> list[Layer]:

@@ -31,7 +31,8 @@ from backends._common import (
     unique,
     with_tag,
 )
-from backends._history import Step, join_steps
+from backends._history import HistoryEntry, Step, config_step, join_steps
+from backends._history import producers as shared_producers
 from backends.skopeo import Endpoint
 from ocitool.errors import (
     BackendUnavailable,
@@ -308,15 +309,7 @@ def _steps_as_layers(
     history = doc.get("History") or []
     by_step = list(reversed(rows)) if len(rows) == len(history) else [{}] * len(history)
     steps = [
-        Step(
-            size=parse_int(row.get("size")),
-            created=parse_time(h.get("created")),
-            created_by=text_or_none(h.get("created_by")),
-            author=text_or_none(h.get("author")),
-            comment=text_or_none(h.get("comment")),
-            image_id=(producers or {}).get(index),
-            empty=bool(h.get("empty_layer")),
-        )
+        config_step(h, image_id=(producers or {}).get(index), size=parse_int(row.get("size")))
         for index, (h, row) in enumerate(zip(history, by_step, strict=True))
     ]
     return join_steps(steps, diff_ids)
@@ -353,22 +346,15 @@ def join_history(
 
 def producers(doc: Mapping[str, Any], candidates: Sequence[Mapping[str, Any]]) -> dict[int, str]:
     """Step index -> the local image whose history ends with that step."""
-    history = [_step_key(h) for h in doc.get("History") or []]
-    layers = (doc.get("RootFS") or {}).get("Layers") or []
-    found: dict[int, str] = {}
-    for candidate in [*candidates, doc]:
-        own = [_step_key(h) for h in candidate.get("History") or []]
-        own_layers = (candidate.get("RootFS") or {}).get("Layers") or []
-        if own and own == history[: len(own)] and own_layers == layers[: len(own_layers)]:
-            image_id = as_digest(candidate.get("Id"))
-            if image_id:
-                found.setdefault(len(own) - 1, image_id)
-    found[len(history) - 1] = as_digest(doc.get("Id")) or ""
-    return {k: v for k, v in found.items() if v}
 
+    def lineage(d: Mapping[str, Any]) -> tuple[str, list[HistoryEntry], list[str]]:
+        return (
+            as_digest(d.get("Id")) or "",
+            d.get("History") or [],
+            (d.get("RootFS") or {}).get("Layers") or [],
+        )
 
-def _step_key(step: Mapping[str, Any]) -> tuple[object, ...]:
-    return (step.get("created"), step.get("created_by"), bool(step.get("empty_layer")))
+    return shared_producers(*lineage(doc), [lineage(c) for c in candidates])
 
 
 def parse_container(doc: Mapping[str, Any]) -> Container:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backends._common import image_config, parse_time, text_or_none
-from backends._history import Step, join_steps
+from backends._history import config_step, history_key, join_steps
+from backends._history import producers as shared_producers
 from backends.oci.store import MANIFEST_TYPES, Store
 from ocitool.errors import StoreCorrupt
 from ocitool.models import Image, Layer
@@ -47,14 +48,7 @@ class StoredImage:
 
     def history_key(self, steps: int | None = None) -> tuple[object, ...]:
         """Identity of the first `steps` history steps and the layers they made."""
-        history = self.history if steps is None else self.history[:steps]
-        layers = sum(1 for h in history if not h.get("empty_layer"))
-        return (
-            tuple(
-                (h.get("created"), h.get("created_by"), bool(h.get("empty_layer"))) for h in history
-            ),
-            tuple(self.diff_ids[:layers]),
-        )
+        return history_key(self.history if steps is None else self.history[:steps], self.diff_ids)
 
 
 def read_store(store: Store) -> list[StoredImage]:
@@ -125,17 +119,7 @@ def steps(image: StoredImage, producers: dict[int, str] | None = None) -> list[L
     blobs = image.manifest.get("layers") or []
     history = image.history or [{} for _ in image.diff_ids]  # no history: a step per layer
     joined = join_steps(
-        [
-            Step(
-                created=parse_time(h.get("created")),
-                created_by=text_or_none(h.get("created_by")),
-                author=text_or_none(h.get("author")),
-                comment=text_or_none(h.get("comment")),
-                empty=bool(h.get("empty_layer")),
-                image_id=(producers or {}).get(index),
-            )
-            for index, h in enumerate(history)
-        ],
+        [config_step(h, image_id=(producers or {}).get(index)) for index, h in enumerate(history)],
         image.diff_ids,
     )
     by_diff = {diff_id: blob for diff_id, blob in zip(image.diff_ids, blobs, strict=False)}
@@ -149,14 +133,5 @@ def steps(image: StoredImage, producers: dict[int, str] | None = None) -> list[L
 
 def producers(image: StoredImage, images: Iterable[StoredImage]) -> dict[int, str]:
     """Step index -> a stored image whose history ends exactly at that step."""
-    found: dict[int, str] = {}
-    for other in images:
-        count = len(other.history)
-        if (
-            other.id != image.id
-            and 0 < count <= len(image.history)
-            and other.history_key() == image.history_key(count)
-        ):
-            found.setdefault(count - 1, other.id)
-    found[len(image.history) - 1] = image.id
-    return found
+    others = ((other.id, other.history, other.diff_ids) for other in images)
+    return shared_producers(image.id, image.history, image.diff_ids, others)
