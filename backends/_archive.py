@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import IO
 
 from ocitool.errors import StoreCorrupt
-from ocitool.layerfiles import UNREADABLE, Counted
+from ocitool.layerfiles import UNREADABLE, check_ended
+from ocitool.streams import Counted
 
 
 def each_layer(archive: IO[bytes], on_layer: Callable[[IO[bytes]], None]) -> int:
@@ -29,7 +30,7 @@ def each_layer(archive: IO[bytes], on_layer: Callable[[IO[bytes]], None]) -> int
                 if handle is not None:
                     on_layer(handle)
                     count += 1
-        counted.check_ended(outer)
+        check_ended(counted, outer)
     except UNREADABLE as exc:
         raise StoreCorrupt(
             f"the engine's image archive is not a readable tar ({exc or type(exc).__name__})",

@@ -21,6 +21,7 @@ from typing import IO, Generic, Literal, TypeVar
 
 from ocitool.errors import StoreCorrupt
 from ocitool.models import FileAnalysis, FileChange, LayerFiles
+from ocitool.streams import Counted, Hashing
 
 V = TypeVar("V")
 Kind = Literal["file", "dir", "symlink", "hardlink", "other", "whiteout", "opaque"]
@@ -52,53 +53,27 @@ class LayerScan:
     truncated: bool = False
 
 
-class Counted:
-    """A read-only stream that counts what passes through it."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream = stream
-        self.length = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.stream.read(size)
-        self.length += len(data)
-        return data
-
-    def check_ended(self, tar: tarfile.TarFile) -> None:
-        """tarfile takes a stream that stops between members for a finished tar; a whole
-        tar ends with zero blocks after its last member, so their absence means cut short."""
-        while self.read(1 << 20):
-            pass
-        if self.length - tar.offset < tarfile.BLOCKSIZE:
-            raise tarfile.ReadError("cut short: no end-of-archive block")
-
-
-class _Hashing(Counted):
-    """A counted stream that also hashes what passes through it (the layer's diff ID)."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        super().__init__(stream)
-        self.hash = hashlib.sha256()
-
-    def read(self, size: int = -1) -> bytes:
-        data = super().read(size)
-        self.hash.update(data)
-        return data
+def check_ended(stream: Counted, tar: tarfile.TarFile) -> None:
+    """tarfile takes a stream that stops between members for a finished tar; a whole
+    tar ends with zero blocks after its last member, so their absence means cut short."""
+    stream.drain()
+    if stream.length - tar.offset < tarfile.BLOCKSIZE:
+        raise tarfile.ReadError("cut short: no end-of-archive block")
 
 
 def scan_layer(
     stream: IO[bytes], *, limit: int = DEFAULT_LIMIT, contents: bool = False
 ) -> LayerScan:
     """Read an uncompressed layer tar from a stream (never seeking, never extracting)."""
-    hashing = _Hashing(stream)
+    hashing = Hashing(stream)
     scan = LayerScan(diff_id="")
     try:
         with tarfile.open(fileobj=hashing, mode="r|") as tar:  # type: ignore[call-overload]
             for member in tar:
                 tar.members = []  # tarfile keeps every header; a huge layer must not grow us
                 _add(scan, tar, member, limit=limit, contents=contents)
-        hashing.check_ended(tar)
-        scan.diff_id = "sha256:" + hashing.hash.hexdigest()
+        check_ended(hashing, tar)
+        scan.diff_id = hashing.digest()
     except UNREADABLE as exc:
         raise StoreCorrupt(
             f"a layer is not a readable tar ({exc or type(exc).__name__})",

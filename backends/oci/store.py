@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from ocitool.errors import StoreCorrupt, UsageError
+from ocitool.streams import Hashing
 
 REF_NAME = "org.opencontainers.image.ref.name"
 MANIFEST_TYPES = {
@@ -180,9 +181,8 @@ class Store:
 
     def verify_blob(self, digest: str, size: int | None = None) -> None:
         """Hash a blob of any size by streaming it (for layers)."""
-        with self.open_blob(digest, size) as stream:
-            while stream.read(1 << 20):
-                pass
+        with self.open_blob(digest, size):
+            pass  # open_blob reads to the end and checks the digest on leaving
 
     @contextmanager
     def open_blob(self, digest: str, size: int | None = None) -> Iterator[IO[bytes]]:
@@ -196,10 +196,9 @@ class Store:
                 hint="the store is damaged; remove the images that use it",
             ) from exc
         with handle:
-            checked = _Hashing(handle)
+            checked = Hashing(handle)
             yield cast(IO[bytes], checked)
-            while checked.read(1 << 20):
-                pass
+            checked.drain()
         if (size is not None and checked.length != size) or checked.digest() != digest:
             raise StoreCorrupt(
                 f"blob {digest} does not match its digest or size",
@@ -261,21 +260,3 @@ class Store:
     @property
     def containers_dir(self) -> Path:
         return self.path / "containers"
-
-
-class _Hashing:
-    """A read-only stream that hashes and counts what passes through it."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream = stream
-        self.hash = hashlib.sha256()
-        self.length = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.stream.read(size)
-        self.hash.update(data)
-        self.length += len(data)
-        return data
-
-    def digest(self) -> str:
-        return "sha256:" + self.hash.hexdigest()
