@@ -6,11 +6,16 @@ it for a backend, or for a cheap yes/no on whether one can work here.
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
 import socket
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ocitool.errors import UsageError
+from backends._docker_host import docker_endpoint
+from ocitool.defaults import DEFAULT_ORDER, DEFAULT_PROGRAMS
+from ocitool.errors import BackendUnavailable, UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -21,6 +26,7 @@ if TYPE_CHECKING:
     from ocitool.runner import Runner
 
 NAMES = ("docker", "podman", "oci")
+log = logging.getLogger("ocitool")
 
 
 def load(name: str, runner: Runner, config: Config, *, store: Path | None = None) -> Backend:
@@ -45,31 +51,59 @@ def load(name: str, runner: Runner, config: Config, *, store: Path | None = None
     raise UsageError(f"unknown backend {name!r}", hint=f"choose one of {', '.join(NAMES)}, auto")
 
 
-def unusable_reason(name: str, config: Config) -> str | None:
+def choose(
+    requested: str | None,
+    *,
+    configured: str = "auto",
+    order: Sequence[str] = DEFAULT_ORDER,
+    programs: Mapping[str, str] = DEFAULT_PROGRAMS,
+    docker_host: str | None = None,
+) -> str:
+    """The backend to use: the explicit choice, else OCITOOL_BACKEND, else the config.
+
+    `auto` takes the first engine in `order` that can work here, with no engine
+    process started. Plain values rather than the Config, so the quick `images`
+    path can choose exactly as the full CLI does without loading pydantic.
+    """
+    name = requested or os.environ.get("OCITOOL_BACKEND") or configured
+    if name != "auto":
+        if name not in NAMES:
+            raise UsageError(
+                f"unknown backend {name!r}", hint=f"choose one of {', '.join(NAMES)}, auto"
+            )
+        return name
+    reasons = []
+    for candidate in order:
+        reason = unusable_reason(candidate, programs[candidate], docker_host=docker_host)
+        if reason is None:
+            log.debug("auto: picked %s (order %s)", candidate, ",".join(order))
+            return candidate
+        reasons.append(f"{candidate}: {reason}")
+    raise BackendUnavailable(
+        "auto",
+        "no usable engine; " + "; ".join(reasons),
+        hint="run 'ocitool backends' for details, or choose one with --backend",
+    )
+
+
+def unusable_reason(name: str, program: str, *, docker_host: str | None = None) -> str | None:
     """Why `name` cannot work here, or None; no engine process is started.
 
     `auto` calls this on every command, so it only looks at PATH and, for
-    docker, tries to connect to a local socket (microseconds).
+    docker, tries to connect to a local socket (microseconds). `program` is the
+    engine's executable (umoci for oci: with no daemon, found is enough).
     """
+    if name not in NAMES:
+        return f"unknown backend {name!r}"
+    if shutil.which(program) is None:
+        return f"executable {program!r} not found on PATH"
     if name == "docker":
-        return _missing(config.docker.executable) or _docker_endpoint_problem(config)
-    if name == "podman":
-        return _missing(config.podman.executable)  # daemonless: found is enough
-    if name == "oci":
-        return _missing(config.oci.umoci)  # no daemon: umoci on PATH is enough
-    return f"unknown backend {name!r}"
-
-
-def _missing(executable: str) -> str | None:
-    if shutil.which(executable) is None:
-        return f"executable {executable!r} not found on PATH"
+        return _docker_endpoint_problem(docker_host)
     return None
 
 
-def _docker_endpoint_problem(config: Config) -> str | None:
-    from backends.docker import docker_endpoint
-
-    host, source = docker_endpoint(config.docker.host)
+def _docker_endpoint_problem(configured: str | None) -> str | None:
+    host, source = docker_endpoint(configured)
     if source != "default":
         return None  # the user pointed at a docker daemon: use it, and fail clearly if down
     return _unix_socket_problem(host)
@@ -93,6 +127,15 @@ def _unix_socket_problem(host: str) -> str | None:
         except OSError as exc:
             return f"daemon not reachable at {host} ({exc.strerror}); is dockerd running?"
     return None
+
+
+def programs(config: Config) -> dict[str, str]:
+    """Each backend's program as the config names it (see unusable_reason)."""
+    return {
+        "docker": config.docker.executable,
+        "podman": config.podman.executable,
+        "oci": config.oci.umoci,
+    }
 
 
 def survey(runner: Runner, config: Config) -> list[EngineInfo]:

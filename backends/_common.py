@@ -2,7 +2,9 @@
 
 The engines disagree on ID prefixes, time formats, JSON framing and size
 types (ENGINES.md §1-3, §11); these helpers turn each variant into the core
-models' canonical form, so the backends themselves stay declarative.
+models' canonical form, so the backends themselves stay declarative. The models
+are imported where they are built: the list parsers (backends._listing) use these
+helpers without loading pydantic.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ocitool.errors import UsageError
-from ocitool.models import Image, ImageConfig, Layer
+
+if TYPE_CHECKING:
+    from ocitool.models import Image, ImageConfig, Layer
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MISSING = "<missing>"
@@ -28,9 +32,10 @@ _GO_STRING_TIME = re.compile(
 _FRACTION = re.compile(r"\.(\d+)")
 
 
-def as_digest(value: str | None) -> str | None:
-    """`sha256:<64hex>` from a prefixed or bare 64-hex ID; None for empty, `<missing>` or short."""
-    if not value or value == MISSING:
+def as_digest(value: object) -> str | None:
+    """`sha256:<64hex>` from a prefixed or bare 64-hex ID; None for anything else
+    (empty, `<missing>`, short, or not text at all)."""
+    if not isinstance(value, str) or not value or value == MISSING:
         return None
     bare = value.removeprefix("sha256:").lower()
     return f"sha256:{bare}" if HEX64.match(bare) else None
@@ -139,6 +144,8 @@ def string_dict(value: object) -> dict[str, str]:
 
 def image_config(config: Mapping[str, Any]) -> ImageConfig:
     """The runtime config as docker's inspect and the OCI config both spell it."""
+    from ocitool.models import ImageConfig
+
     return ImageConfig(
         # An empty list and null both mean "none"; engines print either for the same config.
         cmd=string_list(config.get("Cmd")) or None,
@@ -162,6 +169,8 @@ def image_from_inspect(
     `local_name` maps the engine's spelling of a local name to the shared one;
     `layers` replaces the bare diff-ID list when the engine says more.
     """
+    from ocitool.models import Image, Layer
+
     config = doc.get("Config") or {}
     diff_ids = (doc.get("RootFS") or {}).get("Layers") or []
     return Image(

@@ -10,10 +10,7 @@ containers are read with one batched `container inspect`; and the 20.10 and
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -35,7 +32,9 @@ from backends._common import (
     unique,
     with_tag,
 )
+from backends._docker_host import docker_endpoint
 from backends._history import Step, join_steps
+from backends._listing import docker_summaries, list_argv
 from backends.skopeo import Endpoint
 from ocitool.errors import (
     BackendUnavailable,
@@ -47,10 +46,10 @@ from ocitool.errors import (
     OcitoolError,
 )
 from ocitool.layers import chain_ids
+from ocitool.listing import ImageSummary
 from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 from ocitool.runner import Completed, Runner
 
-DEFAULT_HOST = "unix:///var/run/docker.sock"
 log = logging.getLogger("ocitool.docker")
 
 _NO_SUCH_IMAGE = re.compile(r"No such image: (\S+)", re.IGNORECASE)
@@ -78,6 +77,9 @@ class DockerBackend(EngineCLI):
 
     def images(self, *, all: bool = False) -> list[Image]:
         return self._inspect(self.list_ids(all=all), tolerate_missing=True)
+
+    def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
+        return docker_summaries(self.ok(self.run(list_argv(all=all))).stdout)
 
     def inspect(self, refs: Sequence[str]) -> list[Image]:
         return self._inspect(list(refs), tolerate_missing=False)
@@ -242,45 +244,6 @@ def _conflict(stderr: str, containers: Sequence[str]) -> Conflict | None:
             hint="remove the images built on it first, or remove it by name to untag it",
         )
     return None
-
-
-def docker_endpoint(configured: str | None = None) -> tuple[str, str]:
-    """Where the docker CLI will connect, and what said so, in the CLI's own order:
-    ocitool's config, DOCKER_HOST, DOCKER_CONTEXT or the config's currentContext, default."""
-    if configured:
-        return configured, "config"
-    if os.environ.get("DOCKER_HOST"):
-        return os.environ["DOCKER_HOST"], "DOCKER_HOST"
-    context = os.environ.get("DOCKER_CONTEXT") or _current_context()
-    if context and context != "default":
-        host = _context_host(context)
-        if host:
-            return host, f"context {context}"
-    return DEFAULT_HOST, "default"
-
-
-def _docker_config_dir() -> Path:
-    return Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
-
-
-def _current_context() -> str | None:
-    try:
-        doc = json.loads((_docker_config_dir() / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
-    context = doc.get("currentContext") if isinstance(doc, dict) else None
-    return context if isinstance(context, str) else None
-
-
-def _context_host(name: str) -> str | None:
-    """A context's endpoint, from the CLI's store (contexts/meta/<sha256 of name>/meta.json)."""
-    meta = _docker_config_dir() / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
-    try:
-        doc = json.loads((meta / "meta.json").read_text())
-        host = doc["Endpoints"]["docker"]["Host"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return host if isinstance(host, str) else None
 
 
 def unreachable_reason(stderr: str, endpoint: str) -> str:

@@ -33,6 +33,7 @@ from backends._common import (
 )
 from backends._history import HistoryEntry, Step, config_step, join_steps
 from backends._history import producers as shared_producers
+from backends._listing import LOCAL_PREFIX, list_argv, local_name, podman_summaries
 from backends.skopeo import Endpoint
 from ocitool.errors import (
     BackendUnavailable,
@@ -45,11 +46,11 @@ from ocitool.errors import (
     last_meaningful_line,
 )
 from ocitool.layers import chain_ids
+from ocitool.listing import ImageSummary
 from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 from ocitool.references import ImageRef
 from ocitool.runner import Completed, Runner
 
-LOCAL_PREFIX = "localhost/"
 _MAX_GENERATIONS = 16  # parent-chain rounds for `history`; each is one batched inspect
 
 _NOT_KNOWN = re.compile(r"(?:^|\s)(\S+): image not known", re.MULTILINE)
@@ -73,6 +74,9 @@ class PodmanBackend(EngineCLI):
 
     def images(self, *, all: bool = False) -> list[Image]:
         return self._inspect(self.list_ids(all=all), tolerate_missing=True)
+
+    def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
+        return podman_summaries(self.ok(self.run(list_argv(all=all))).stdout)
 
     def inspect(self, refs: Sequence[str]) -> list[Image]:
         return self._inspect(list(refs), tolerate_missing=False)
@@ -260,15 +264,6 @@ def _as_given(engine_names: list[str], asked: Sequence[str]) -> list[str]:
         names.append(match[0] if match else name)
     order = {a: i for i, a in enumerate(asked)}
     return sorted(unique(names), key=lambda n: order.get(n, len(order)))
-
-
-def local_name(name: str) -> str:
-    """A name as docker shows it: without podman's `localhost/` for local images, or
-    `docker.io/library/` for Hub ones (podman finds both by the short name too)."""
-    for prefix in (LOCAL_PREFIX, "docker.io/library/", "docker.io/"):
-        if name.startswith(prefix):
-            return name.removeprefix(prefix)
-    return name
 
 
 # -- parsers (pure: fed recorded output in tests) -------------------------------

@@ -17,6 +17,7 @@ from ocitool.runner import Completed, Runner
 
 if TYPE_CHECKING:
     from backends.skopeo import Endpoint
+    from ocitool.listing import ImageSummary
 
 
 @runtime_checkable
@@ -33,6 +34,10 @@ class Backend(Protocol):
 
     def images(self, *, all: bool = False) -> list[Image]:
         """Every local image, one entry per image ID; `all` adds hidden intermediates."""
+        ...
+
+    def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
+        """What `images` shows (IDs, names, created, size) from one list call, no inspect."""
         ...
 
     def inspect(self, refs: Sequence[str]) -> list[Image]:

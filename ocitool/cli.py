@@ -118,11 +118,12 @@ def images(
     """List local images, one entry per image ID."""
     from ocitool import render
 
-    found = client().images(all=all)
+    if format is Format.json and not quiet:
+        render.print_json(client().images(all=all))
+        return
+    found = client().image_summaries(all=all)  # one list call; ocitool.quick prints the same
     if quiet:
         render.print_lines(i.id for i in found)
-    elif format is Format.json:
-        render.print_json(found)
     else:
         render.images_table(found, no_trunc=no_trunc)
 

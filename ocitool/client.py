@@ -11,7 +11,6 @@ the core models.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, cast
@@ -19,7 +18,6 @@ from typing import IO, TYPE_CHECKING, Any, Literal, cast
 import backends
 from ocitool.config import Config, load_config
 from ocitool.errors import (
-    BackendUnavailable,
     Conflict,
     EngineError,
     ImageInUse,
@@ -29,6 +27,7 @@ from ocitool.errors import (
     OcitoolError,
     UsageError,
 )
+from ocitool.listing import ImageSummary, newest_first
 from ocitool.references import (
     ImageRef,
     is_image_id,
@@ -71,30 +70,13 @@ ACCOUNTING = {
 
 
 def choose_backend(requested: str | None, config: Config) -> str:
-    """The backend to use: the explicit choice, else OCITOOL_BACKEND, else the config.
-
-    `auto` takes the first engine in `config.order` that can work here, with
-    no engine process started (see backends.unusable_reason).
-    """
-    name = requested or os.environ.get("OCITOOL_BACKEND") or config.backend
-    if name != "auto":
-        if name not in backends.NAMES:
-            raise UsageError(
-                f"unknown backend {name!r}",
-                hint=f"choose one of {', '.join(backends.NAMES)}, auto",
-            )
-        return name
-    reasons = []
-    for candidate in config.order:
-        reason = backends.unusable_reason(candidate, config)
-        if reason is None:
-            log.debug("auto: picked %s (order %s)", candidate, ",".join(config.order))
-            return candidate
-        reasons.append(f"{candidate}: {reason}")
-    raise BackendUnavailable(
-        "auto",
-        "no usable engine; " + "; ".join(reasons),
-        hint="run 'ocitool backends' for details, or choose one with --backend",
+    """The backend a Client(backend=requested) uses under this config (backends.choose)."""
+    return backends.choose(
+        requested,
+        configured=config.backend,
+        order=config.order,
+        programs=backends.programs(config),
+        docker_host=config.docker.host,
     )
 
 
@@ -137,8 +119,12 @@ class Client:
 
     def images(self, *, all: bool = False) -> list[Image]:
         """Local images, newest first, one entry per image ID."""
-        images = self.backend.images(all=all)
-        return sorted(images, key=lambda i: (i.created is not None, i.created, i.id), reverse=True)
+        return newest_first(self.backend.images(all=all))
+
+    def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
+        """What `ocitool images` shows, newest first, from the engine's one list call:
+        IDs, names, created and size without an inspect (use images() for the rest)."""
+        return newest_first(self.backend.image_summaries(all=all))
 
     def inspect(self, *refs: str) -> list[Image]:
         """The named images in argument order, read with one engine call."""
@@ -156,8 +142,7 @@ class Client:
 
     def containers(self, *, all: bool = False) -> list[Container]:
         """Containers, newest first; running ones only unless `all`."""
-        found = self.backend.containers(all=all)
-        return sorted(found, key=lambda c: (c.created is not None, c.created, c.id), reverse=True)
+        return newest_first(self.backend.containers(all=all))
 
     ps = containers
 

@@ -14,10 +14,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ocitool.defaults import DEFAULT_ORDER, DOCKER, PODMAN, UMOCI, EngineName, config_path
 from ocitool.errors import UsageError
 
+__all__ = ["Config", "config_path", "load_config", "store_path"]
+
 BackendChoice = Literal["docker", "podman", "oci", "auto"]
-DEFAULT_ORDER: list[Literal["docker", "podman", "oci"]] = ["docker", "podman", "oci"]
 
 
 class _Section(BaseModel):
@@ -25,26 +27,26 @@ class _Section(BaseModel):
 
 
 class DockerSettings(_Section):
-    executable: str = "docker"
+    executable: str = DOCKER
     host: str | None = Field(None, description="DOCKER_HOST for ocitool's docker calls.")
 
 
 class PodmanSettings(_Section):
-    executable: str = "podman"
+    executable: str = PODMAN
 
 
 class OciSettings(_Section):
     store: Path | None = Field(
         None, description="The image store (default: the user data dir's ocitool/store)."
     )
-    umoci: str = "umoci"
+    umoci: str = UMOCI
     skopeo: str = "skopeo"
     runtime: str | None = Field(None, description="runc or crun (default: whichever is found).")
 
 
 class Config(_Section):
     backend: BackendChoice = "auto"
-    order: list[Literal["docker", "podman", "oci"]] = Field(
+    order: list[EngineName] = Field(
         default_factory=lambda: list(DEFAULT_ORDER),
         min_length=1,
         description="The order `auto` tries engines in.",
@@ -58,15 +60,6 @@ class Config(_Section):
     podman: PodmanSettings = Field(default_factory=PodmanSettings)
     oci: OciSettings = Field(default_factory=OciSettings)
     source: Path | None = Field(None, exclude=True, description="The file this came from.")
-
-
-def config_path() -> Path:
-    explicit = os.environ.get("OCITOOL_CONFIG")
-    if explicit:
-        return Path(explicit)
-    import platformdirs  # only when no explicit path: keeps start-up lean
-
-    return Path(platformdirs.user_config_dir("ocitool")) / "config.toml"
 
 
 def load_config(path: Path | None = None) -> Config:

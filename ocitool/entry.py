@@ -21,6 +21,12 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args or os.environ.get("OCITOOL_DEBUG", "") not in ("", "0")
     if debug:
         enable_debug()
+    else:
+        from ocitool.quick import images
+
+        code = images(args)  # the common listing, without typer and pydantic
+        if code is not None:
+            sys.exit(code)
     from ocitool.cli import execute
 
     sys.exit(execute(args, debug=debug))

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from ocitool.listing import ImageSummary
     from ocitool.models import (
         Container,
         EngineInfo,
@@ -35,6 +36,8 @@ NONE = "<none>"
 
 def print_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any]) -> None:
     """One JSON document on stdout."""
+    from pydantic import BaseModel  # here, so the quick `images` table never loads it
+
     if isinstance(data, BaseModel):
         doc: Any = data.model_dump(mode="json")
     elif isinstance(data, dict):
@@ -96,7 +99,7 @@ def short(digest: str | None, no_trunc: bool = False) -> str:
     return digest if no_trunc else digest.removeprefix("sha256:")[:12]
 
 
-def images_table(images: Sequence[Image], *, no_trunc: bool = False) -> None:
+def images_table(images: Sequence[ImageSummary], *, no_trunc: bool = False) -> None:
     rows = []
     for image in images:
         # An image pulled by digest only still has a repository.

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from ocitool import quick
 from tests.conftest import BASE, BASE_ALIAS, ENGINES, Lab, build_images
 
 BAD_REFS = ["-rf", "--privileged", "UPPER/case", "a b", "foo@sha256:123"]
@@ -83,6 +85,33 @@ def test_unexpected_engine_output_is_one_line(tmp_path: Path) -> None:
     assert "unexpected output from 'docker image inspect'" in line and "--debug" in line
     debug = ocitool("--debug", "--backend", "docker", "inspect", "x:1", env=env)
     assert "Traceback" in debug.stderr
+
+
+def test_unexpected_list_output_is_one_line_on_the_quick_path_too(tmp_path: Path) -> None:
+    fake_engine(tmp_path, "docker", 'echo "{\\"ID\\": 7}"')
+    proc = ocitool("--backend", "docker", "images", env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
+    assert proc.returncode == 1
+    assert "unexpected output from 'docker image ls'" in one_error_line(proc)
+
+
+@pytest.mark.parametrize(
+    ("args", "taken"),
+    [
+        (["images"], True),
+        (["-b", "docker", "images", "-aq"], True),
+        (["--backend=podman", "images", "--format", "table", "--no-trunc"], True),
+        (["images", "--format=table", "--quiet", "--all"], True),
+        (["images", "--format", "json"], False),
+        (["images", "-h"], False),
+        (["images", "--backend", "docker"], False),  # typer takes global options first
+        (["--store", "x", "images"], False),
+        (["images", "-x"], False),
+        (["images", "table"], False),
+        (["ps"], False),
+    ],
+)
+def test_what_the_quick_images_path_takes(args: list[str], taken: bool) -> None:
+    assert (quick.parse(args) is not None) is taken
 
 
 def test_a_hung_engine_times_out_with_exit_7(tmp_path: Path) -> None:
@@ -207,6 +236,37 @@ def test_tables_and_quiet_ids(built: str) -> None:
         proc = ocitool("--backend", built, *args)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip()
+
+
+def _cells(table: str) -> list[list[str]]:
+    """A table's cells, with the CREATED column (which ticks) blanked."""
+    rows = [re.split(r" {3,}", line) for line in table.splitlines()]
+    return [["" if cell.endswith(" ago") else cell for cell in row] for row in rows]
+
+
+@pytest.mark.parametrize("args", [[], ["-q"], ["-a", "--no-trunc"], ["-aq"]])
+def test_the_quick_images_path_prints_what_the_full_cli_prints(built: str, args: list[str]) -> None:
+    quick = ocitool("--backend", built, "images", *args)
+    full = ocitool("--debug", "--backend", built, "images", *args)  # --debug: the full CLI
+    assert quick.returncode == full.returncode == 0, quick.stderr + full.stderr
+    assert quick.stderr == ""
+    assert _cells(quick.stdout) == _cells(full.stdout)
+
+
+def test_the_quick_images_path_loads_neither_typer_nor_pydantic(built: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "ocitool", "--backend", built, "images"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0 and "REPOSITORY" in proc.stdout
+    loaded = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
+    if built == "oci":  # the store is read in-process by the full backend
+        assert "pydantic" in loaded
+    else:
+        assert not loaded & {"typer", "click", "rich", "pydantic"}
 
 
 def test_debug_logs_every_engine_command(built: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import backends
+from backends._listing import human_bytes
 from ocitool.backend import Backend
 from ocitool.config import Config
 from ocitool.errors import (
@@ -28,6 +29,7 @@ from ocitool.errors import (
     OcitoolError,
 )
 from ocitool.models import Image
+from ocitool.render import human_size
 from tests.replay import FIXTURES, ReplayRunner
 
 ENGINES = ["docker", "podman"]
@@ -41,6 +43,38 @@ def backend(engine: str, name: str) -> Backend:
 
 def by_name(images: list[Image], name: str) -> Image:
     return next(i for i in images if name in i.names)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("recording", ["listing", "listing_all"])
+def test_the_list_call_agrees_with_inspect(engine: str, recording: str) -> None:
+    """`ocitool images` prints from the list call alone; it must say what inspect says."""
+    b = backend(engine, recording)
+    every = recording == "listing_all"
+    summaries = b.image_summaries(all=every)
+    images = {i.id: i for i in b.images(all=every)}
+    assert sorted(s.id for s in summaries) == sorted(images)
+    if engine == "docker":
+        assert any(not s.names for s in summaries)  # the dangling import is listed too
+    for summary in summaries:
+        image = images[summary.id]
+        assert (summary.names, summary.repo_digests) == (image.names, image.repo_digests)
+        assert image.created is not None
+        assert summary.created == image.created.replace(microsecond=0)
+        assert summary.size is not None
+        if engine == "podman":
+            assert summary.size == image.size
+        else:  # docker's list prints sizes to four digits; the table shows three
+            assert abs(summary.size - image.size) <= image.size / 1000
+            assert human_size(summary.size) == human_size(image.size)
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("1.982MB", 1_982_000), ("4B", 4), ("12.3kB", 12_300), ("202MB", 202_000_000), ("", None)],
+)
+def test_docker_list_sizes_as_bytes(text: str, size: int | None) -> None:
+    assert human_bytes(text) == size
 
 
 @pytest.mark.parametrize("engine", ENGINES)

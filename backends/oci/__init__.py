@@ -56,6 +56,7 @@ from ocitool.errors import (
     UsageError,
 )
 from ocitool.layers import chain_ids
+from ocitool.listing import ImageSummary
 from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 from ocitool.runner import Completed, InterruptedCall, InterruptedWrite, Runner
 
@@ -87,6 +88,13 @@ class OciBackend:
         stored = self._read()
         found = parents(stored)
         return [to_model(image, found.get(image.id)) for image in stored]
+
+    def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
+        """The store is read directly, so the full images cost no more than summaries."""
+        return [
+            ImageSummary(i.id, i.names, i.repo_digests, i.created, i.size)
+            for i in self.images(all=all)
+        ]
 
     def inspect(self, refs: Sequence[str]) -> list[Image]:
         stored = self._read()

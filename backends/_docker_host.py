@@ -1,0 +1,53 @@
+"""Where the docker CLI will connect, worked out as the CLI does, without starting it.
+
+`auto` asks this on every command, and the quick `images` path too, so it
+reads two small files at most and imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+
+
+def docker_endpoint(configured: str | None = None) -> tuple[str, str]:
+    """Where the docker CLI will connect, and what said so, in the CLI's own order:
+    ocitool's config, DOCKER_HOST, DOCKER_CONTEXT or the config's currentContext, default."""
+    if configured:
+        return configured, "config"
+    if os.environ.get("DOCKER_HOST"):
+        return os.environ["DOCKER_HOST"], "DOCKER_HOST"
+    context = os.environ.get("DOCKER_CONTEXT") or _current_context()
+    if context and context != "default":
+        host = _context_host(context)
+        if host:
+            return host, f"context {context}"
+    return DEFAULT_HOST, "default"
+
+
+def _docker_config_dir() -> Path:
+    return Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+
+
+def _current_context() -> str | None:
+    try:
+        doc = json.loads((_docker_config_dir() / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    context = doc.get("currentContext") if isinstance(doc, dict) else None
+    return context if isinstance(context, str) else None
+
+
+def _context_host(name: str) -> str | None:
+    """A context's endpoint, from the CLI's store (contexts/meta/<sha256 of name>/meta.json)."""
+    meta = _docker_config_dir() / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
+    try:
+        doc = json.loads((meta / "meta.json").read_text())
+        host = doc["Endpoints"]["docker"]["Host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return host if isinstance(host, str) else None

@@ -1,0 +1,96 @@
+"""The engines' one list call, parsed into ImageSummary rows (no inspect, no pydantic).
+
+`ocitool images` shows only what this call prints, so its table and `-q` need one
+engine call, and the quick path (ocitool.quick) can run it straight from the
+entry point. `Client.images()` still inspects, for the full models.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from backends._common import as_digest, json_documents, parse_int, parse_time
+from ocitool.listing import ImageSummary
+
+LOCAL_PREFIX = "localhost/"
+NONE = "<none>"
+# docker prints sizes in decimal units (go-units' HumanSize): `1.982MB`, `4B`, `12.3kB`.
+_HUMAN_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kMGTPEZY]?B)$")
+_UNITS = {unit: 1000**power for power, unit in enumerate(("B", "kB", "MB", "GB", "TB", "PB"))}
+
+
+def list_argv(*, all: bool = False) -> list[str]:
+    """The same list call on both engines: docker prints NDJSON, podman one array."""
+    return ["image", "ls", "--no-trunc", "--format", "{{json .}}", *(["--all"] if all else [])]
+
+
+def local_name(name: str) -> str:
+    """A podman name as docker shows it: without `localhost/` for local images, or
+    `docker.io/library/` for Hub ones (podman finds both by the short name too)."""
+    for prefix in (LOCAL_PREFIX, "docker.io/library/", "docker.io/"):
+        if name.startswith(prefix):
+            return name.removeprefix(prefix)
+    return name
+
+
+def docker_summaries(stdout: str) -> list[ImageSummary]:
+    """`docker image ls --no-trunc --format '{{json .}}'`: one row per tag (ENGINES.md §1)."""
+    rows: dict[str, list[dict[str, str]]] = {}
+    for row in json_documents(stdout):
+        image_id = as_digest(row.get("ID"))
+        if image_id is None:
+            raise ValueError(f"no image ID in docker's list row {row!r}")
+        rows.setdefault(image_id, []).append(row)
+    summaries = []
+    for image_id, group in rows.items():
+        first = group[0]
+        summaries.append(
+            ImageSummary(
+                id=image_id,
+                names=sorted({f"{r['Repository']}:{r['Tag']}" for r in group if _named(r, "Tag")}),
+                repo_digests=sorted(
+                    {f"{r['Repository']}@{r['Digest']}" for r in group if _named(r, "Digest")}
+                ),
+                created=parse_time(first.get("CreatedAt")),
+                size=human_bytes(first.get("VirtualSize") or first.get("Size")),
+            )
+        )
+    return summaries
+
+
+def _named(row: dict[str, str], key: str) -> bool:
+    return row.get("Repository", NONE) not in ("", NONE) and row.get(key, NONE) not in ("", NONE)
+
+
+def podman_summaries(stdout: str) -> list[ImageSummary]:
+    """`podman image ls --format json`: one array, an image once per tag (ENGINES.md §1)."""
+    seen: dict[str, ImageSummary] = {}
+    for doc in json_documents(stdout):
+        image_id = as_digest(doc.get("Id"))
+        if image_id is None:
+            raise ValueError(f"no image ID in podman's list entry {doc.get('Id')!r}")
+        if image_id in seen:
+            continue
+        seen[image_id] = ImageSummary(
+            id=image_id,
+            # An image pulled by digest is listed under `repo@digest`: a digest, not a name.
+            names=sorted({local_name(n) for n in _strings(doc.get("Names")) if "@" not in n}),
+            repo_digests=sorted({local_name(d) for d in _strings(doc.get("RepoDigests"))}),
+            created=parse_time(doc.get("Created")),
+            size=parse_int(doc.get("Size")),
+        )
+    return list(seen.values())
+
+
+def _strings(value: object) -> Sequence[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def human_bytes(text: str | None) -> int | None:
+    """`1.982MB` -> 1982000: what docker's list call says, as bytes (decimal units)."""
+    match = _HUMAN_SIZE.match((text or "").strip())
+    if match is None:
+        return None
+    number, unit = match.groups()
+    return round(float(number) * _UNITS.get(unit, 0)) if unit in _UNITS else None
