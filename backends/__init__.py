@@ -6,14 +6,13 @@ it for a backend, or for a cheap yes/no on whether one can work here.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
-import socket
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from backends._docker_host import docker_endpoint
+from ocitool.debuglog import debug
 from ocitool.defaults import DEFAULT_ORDER, DEFAULT_PROGRAMS
 from ocitool.errors import BackendUnavailable, UsageError
 
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
     from ocitool.runner import Runner
 
 NAMES = ("docker", "podman", "oci")
-log = logging.getLogger("ocitool")
 
 
 def load(name: str, runner: Runner, config: Config, *, store: Path | None = None) -> Backend:
@@ -76,7 +74,7 @@ def choose(
     for candidate in order:
         reason = unusable_reason(candidate, programs[candidate], docker_host=docker_host)
         if reason is None:
-            log.debug("auto: picked %s (order %s)", candidate, ",".join(order))
+            debug("ocitool", "auto: picked %s (order %s)", candidate, ",".join(order))
             return candidate
         reasons.append(f"{candidate}: {reason}")
     raise BackendUnavailable(
@@ -112,6 +110,8 @@ def _docker_endpoint_problem(configured: str | None) -> str | None:
 def _unix_socket_problem(host: str) -> str | None:
     if not host.startswith("unix://"):
         return None  # tcp:// or ssh://: only a real call can tell
+    import socket  # only for auto's probe of the default socket
+
     path = host.removeprefix("unix://")
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)

@@ -6,7 +6,6 @@ reads two small files at most and imports nothing heavy.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -44,6 +43,8 @@ def _current_context() -> str | None:
 
 def _context_host(name: str) -> str | None:
     """A context's endpoint, from the CLI's store (contexts/meta/<sha256 of name>/meta.json)."""
+    import hashlib  # a context store is rare: not worth loading on every start
+
     meta = _docker_config_dir() / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
     try:
         doc = json.loads((meta / "meta.json").read_text())

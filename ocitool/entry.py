@@ -5,7 +5,6 @@ typer, pydantic and rich are imported only once a real command runs.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -34,6 +33,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def enable_debug() -> None:
     """Log every engine command to stderr; errors then show their traceback."""
+    import logging
+
     os.environ["OCITOOL_DEBUG"] = "1"
     logging.basicConfig(level=logging.DEBUG, format="ocitool: %(message)s", stream=sys.stderr)
     logging.getLogger("ocitool").setLevel(logging.DEBUG)

@@ -1,28 +1,26 @@
 """What `ocitool images` shows, read from the engine's one list call.
 
 A summary needs no inspect, so the table and `-q` cost one quick engine call.
-It is a plain dataclass, not a pydantic model, so the quick path (ocitool.quick)
+It is a NamedTuple, not a pydantic model or a dataclass, so the quick path (ocitool.quick)
 can build it without loading pydantic; `Client.images()` gives the full models.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 
-@dataclass(frozen=True, slots=True)
-class ImageSummary:
+class ImageSummary(NamedTuple):
     """One image ID with its names; `size` is in bytes, to four significant digits
     on docker (its list call prints sizes rounded; `inspect` gives them exactly)."""
 
     id: str
-    names: list[str] = field(default_factory=list)
-    repo_digests: list[str] = field(default_factory=list)
-    created: datetime | None = None
-    size: int | None = None
+    names: list[str]
+    repo_digests: list[str]
+    created: datetime | None
+    size: int | None
 
 
 class Dated(Protocol):

@@ -14,18 +14,17 @@ maps to its one line and exit code as it always does.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 
 _SHORT_FLAGS = {"a": "all", "q": "quiet"}
 _LONG_FLAGS = {"--all": "all", "--quiet": "quiet", "--no-trunc": "no_trunc"}
 
 
-@dataclass
 class _Request:
-    backend: str | None = None
-    all: bool = False
-    quiet: bool = False
-    no_trunc: bool = False
+    def __init__(self) -> None:
+        self.backend: str | None = None
+        self.all = False
+        self.quiet = False
+        self.no_trunc = False
 
 
 def images(args: list[str]) -> int | None:

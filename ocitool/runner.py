@@ -8,7 +8,6 @@ ocitool asked of an engine is always visible and reproducible.
 
 from __future__ import annotations
 
-import logging
 import os
 import shlex
 import signal
@@ -17,15 +16,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, NamedTuple, TypeVar
 
+from ocitool.debuglog import debug, enabled
 from ocitool.errors import BackendUnavailable, EngineTimeout, UsageError
 
-log = logging.getLogger("ocitool.runner")
+LOGGER = "ocitool.runner"
 T = TypeVar("T")
-notes = logging.getLogger("ocitool.notes")
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_RUN_TIMEOUT = 86_400.0
@@ -61,8 +59,7 @@ def default_run_timeout() -> float:
     return _seconds_from_env("OCITOOL_RUN_TIMEOUT", DEFAULT_RUN_TIMEOUT)
 
 
-@dataclass(frozen=True)
-class Completed:
+class Completed(NamedTuple):
     """What one engine call returned."""
 
     argv: tuple[str, ...]
@@ -92,14 +89,23 @@ class InterruptedWrite(KeyboardInterrupt):
         self.image_id = image_id
 
 
-@dataclass
 class Runner:
-    """Runs argv lists with a timeout; counts calls so tests can prove batching."""
+    """Runs argv lists with a timeout; counts calls so tests can prove batching.
 
-    timeout: float = field(default_factory=default_timeout)
-    run_timeout: float = field(default_factory=default_run_timeout)
-    env: Mapping[str, str] | None = None
-    calls: list[tuple[str, ...]] = field(default_factory=list)
+    A plain class, as Completed is a NamedTuple: `dataclasses` would cost the
+    quick `images` path ~10 ms of imports."""
+
+    def __init__(
+        self,
+        timeout: float | None = None,
+        run_timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        calls: list[tuple[str, ...]] | None = None,
+    ) -> None:
+        self.timeout = default_timeout() if timeout is None else timeout
+        self.run_timeout = default_run_timeout() if run_timeout is None else run_timeout
+        self.env = env
+        self.calls = [] if calls is None else calls
 
     def run(
         self,
@@ -153,15 +159,17 @@ class Runner:
                             _kill_group(proc)
                             raise
                         interrupted, pending = True, None
-                        notes.warning(
+                        import logging  # only here: the quick path never loads it
+
+                        logging.getLogger("ocitool.notes").warning(
                             "waiting for %s to finish what it started; "
                             "press Ctrl-C again to abandon it",
                             os.path.basename(args[0]),
                         )
         result = Completed(tuple(args), proc.returncode, out, err, time.monotonic() - started)
         self._log(args, proc.returncode, result.seconds)
-        if log.isEnabledFor(logging.DEBUG) and err.strip():
-            log.debug("  stderr: %s", err.strip()[-2000:])
+        if err.strip():
+            debug(LOGGER, "  stderr: %s", err.strip()[-2000:])
         if interrupted:
             raise InterruptedCall(result)
         return result
@@ -378,9 +386,9 @@ class Runner:
 
     @staticmethod
     def _log(args: Sequence[str], returncode: int | None, seconds: float) -> None:
-        if log.isEnabledFor(logging.DEBUG):
+        if enabled(LOGGER):
             status = "timeout" if returncode is None else f"rc={returncode}"
-            log.debug("+ %s  [%s, %.3fs]", shlex.join(args), status, seconds)
+            debug(LOGGER, "+ %s  [%s, %.3fs]", shlex.join(args), status, seconds)
 
 
 @contextmanager

@@ -56,3 +56,6 @@ if [ ! -e "$stamp" ]; then
   rm -f .venv/.ocitool-*
   touch "$stamp"
 fi
+# Bytecode, as a wheel install writes it: an editable install compiles nothing, and
+# where PYTHONDONTWRITEBYTECODE is set every start would compile every module again.
+.venv/bin/python -m compileall -q ocitool backends
