@@ -49,9 +49,12 @@ if [ ! -x .venv/bin/pip ]; then  # also mends a venv left half-made by a failed 
   rm -rf .venv
   "$PYTHON" -m venv .venv
 fi
-stamp=".venv/.ocitool-$(sha256sum pyproject.toml | cut -c1-16)"
+# compat mode puts the checkout on sys.path with a plain .pth line; the default
+# mode's import hook alone costs ~25 ms on every start (docs/benchmarks.md, e).
+stamp=".venv/.ocitool-compat-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 \
+  .venv/bin/python -m pip install -q --disable-pip-version-check \
+    --config-settings editable_mode=compat -e '.[dev]' 2>&1 \
     | { grep -Ev 'Warning|^\s|^$' || true; }
   rm -f .venv/.ocitool-*
   touch "$stamp"
