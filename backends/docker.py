@@ -33,6 +33,7 @@ from backends._common import (
     with_tag,
 )
 from backends._docker_host import docker_endpoint
+from backends._docker_store import read_store
 from backends._history import Step, join_steps
 from backends._listing import docker_summaries, list_argv
 from backends.skopeo import Endpoint
@@ -49,6 +50,7 @@ from ocitool.layers import chain_ids
 from ocitool.listing import ImageSummary
 from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 from ocitool.runner import Completed, Runner
+from ocitool.structure import UsageInputs
 
 log = logging.getLogger("ocitool.docker")
 
@@ -135,6 +137,30 @@ class DockerBackend(EngineCLI):
             else ref
         )
         return with_tag(name)
+
+    def store_usage(self) -> UsageInputs | None:
+        """One `docker info` (where the root is, how many images and containers), then
+        the daemon's own files (backends._docker_store) instead of a list and an
+        inspect of every image and container.
+
+        Once the root is known, the files are read while `docker info` runs, and its
+        answer then checks them: the same root, and the same numbers of images and
+        containers; otherwise they are read again where it says.
+        """
+        known = self._storage
+        argv = [self.executable, "info", "--format", "{{json .}}"]
+        (info,), early = self.runner.run_while(
+            [argv], lambda: read_store(*known) if known else None, env=self.engine_env()
+        )
+        self.ok(info)
+        doc = next(iter(json_documents(info.stdout)), {})
+        root, driver = doc.get("DockerRootDir"), doc.get("Driver")
+        if not (isinstance(root, str) and isinstance(driver, str) and root and driver):
+            return None
+        self._storage = (root, driver)
+        counts = (parse_int(doc.get("Images")), parse_int(doc.get("Containers")))
+        store = early if known == (root, driver) and early else read_store(root, driver)
+        return store.usage(*counts) if store and None not in counts else None
 
     def layer_sizes(self, images: Sequence[Image]) -> dict[str, int]:
         """ChainID -> docker's layer size (file bytes), from the daemon's layer store.

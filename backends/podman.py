@@ -34,6 +34,7 @@ from backends._common import (
 from backends._history import HistoryEntry, Step, config_step, join_steps
 from backends._history import producers as shared_producers
 from backends._listing import LOCAL_PREFIX, list_argv, local_name, podman_summaries
+from backends._podman_store import read_store, storage_location
 from backends.skopeo import Endpoint
 from ocitool.errors import (
     BackendUnavailable,
@@ -50,6 +51,7 @@ from ocitool.listing import ImageSummary
 from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 from ocitool.references import ImageRef
 from ocitool.runner import Completed, Runner
+from ocitool.structure import UsageInputs
 
 _MAX_GENERATIONS = 16  # parent-chain rounds for `history`; each is one batched inspect
 
@@ -135,6 +137,18 @@ class PodmanBackend(EngineCLI):
     def canonical_name(self, ref: str) -> str:
         """A name as the models spell it: without podman's `localhost/`, with a tag."""
         return with_tag(local_name(ref))
+
+    def store_usage(self) -> UsageInputs | None:
+        """podman's storage files read directly (backends._podman_store) while one
+        `podman ps -a` lists the containers, whose images then check that the files
+        are the store podman uses."""
+        location = self._storage or storage_location()
+        if location is None:
+            return None
+        argv = [self.executable, "ps", "--all", "--format", "json"]
+        (listed,), store = self.runner.run_while([argv], lambda: read_store(*location))
+        containers = json_documents(self.ok(listed).stdout)
+        return store.usage(containers) if store else None
 
     def layer_sizes(self, images: Sequence[Image]) -> dict[str, int]:
         """ChainID -> podman's layer size (bytes of the uncompressed tar), from its storage.

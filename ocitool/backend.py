@@ -18,6 +18,7 @@ from ocitool.runner import Completed, Runner
 if TYPE_CHECKING:
     from backends.skopeo import Endpoint
     from ocitool.listing import ImageSummary
+    from ocitool.structure import UsageInputs
 
 
 @runtime_checkable
@@ -38,6 +39,11 @@ class Backend(Protocol):
 
     def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
         """What `images` shows (IDs, names, created, size) from one list call, no inspect."""
+        ...
+
+    def store_usage(self) -> UsageInputs | None:
+        """du's inputs read straight from the engine's own store, with the engine asked
+        only what exists; None where that store is not local and readable here."""
         ...
 
     def inspect(self, refs: Sequence[str]) -> list[Image]:

@@ -324,16 +324,19 @@ class Client:
 
     def du(self) -> UsageReport:
         """Every image's size, shared size, unique size (what removing it alone frees) and
-        added size; every layer counted once, in a constant number of engine calls."""
-        from ocitool.structure import usage
+        added size; every layer counted once, in a constant number of engine calls.
 
-        images = self.backend.images()
-        return usage(
-            images,
-            self.backend.layer_sizes(images),
-            self.containers(all=True),
-            accounting=ACCOUNTING[self.backend_name],
-        )
+        Where the engine's own store is local and readable, the backend reads it
+        directly (store_usage: one round of calls at once); otherwise it lists,
+        inspects and reads its layer sizes as everywhere else."""
+        from ocitool.structure import UsageInputs, held_by, usage
+
+        inputs = self.backend.store_usage()
+        if inputs is None:
+            images = self.backend.images()
+            sizes = self.backend.layer_sizes(images)
+            inputs = UsageInputs(images, sizes, held_by(self.backend.containers(all=True)))
+        return usage(*inputs, accounting=ACCOUNTING[self.backend_name])
 
     def tree(self) -> list[TreeNode]:
         """The images' family tree by shared layers, untagged parents included."""

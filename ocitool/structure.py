@@ -9,6 +9,8 @@ is computed from layer lists and per-layer sizes in O(images + layers).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import NamedTuple, Protocol, TypeVar
 
 from ocitool.layers import chain_ids
 from ocitool.models import (
@@ -29,28 +31,70 @@ def label(image: Image) -> str:
     return image.names[0] if image.names else image.short_id
 
 
-def users(images: Iterable[Image]) -> dict[str, list[Image]]:
+class Stacked(Protocol):
+    """What the layer accounting needs of an image; Image has it, and so has ImageStack."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def names(self) -> list[str]: ...
+    @property
+    def diff_ids(self) -> list[str]: ...
+    @property
+    def parent(self) -> str | None: ...
+    @property
+    def created(self) -> datetime | None: ...
+
+
+class ImageStack(NamedTuple):
+    """An image as `du` needs it, read from an engine's store without building the
+    full model (200 pydantic Images cost more than reading their configs)."""
+
+    id: str
+    names: list[str]
+    diff_ids: list[str]
+    parent: str | None
+    created: datetime | None
+
+
+S = TypeVar("S", bound=Stacked)
+
+
+def users(images: Iterable[S]) -> dict[str, list[S]]:
     """ChainID -> the images that have that layer."""
-    found: dict[str, list[Image]] = {}
+    found: dict[str, list[S]] = {}
     for image in images:
         for chain in chain_ids(image.diff_ids):
             found.setdefault(chain, []).append(image)
     return found
 
 
+class UsageInputs(NamedTuple):
+    """What `du` is computed from, however the backend read it."""
+
+    images: Sequence[Stacked]
+    sizes: dict[str, int]  # ChainID -> bytes, in the engine's accounting
+    held: dict[str, int]  # image ID -> containers created from it
+
+
+def held_by(containers: Iterable[Container]) -> dict[str, int]:
+    """image ID -> how many of these containers were created from it."""
+    held: dict[str, int] = {}
+    for container in containers:
+        if container.image_id:
+            held[container.image_id] = held.get(container.image_id, 0) + 1
+    return held
+
+
 def usage(
-    images: Sequence[Image],
+    images: Sequence[Stacked],
     sizes: Mapping[str, int],
-    containers: Sequence[Container] = (),
+    held: Mapping[str, int],
     *,
     accounting: str,
 ) -> UsageReport:
     """Total, shared, unique and added size of every image; each layer counted once."""
     by_chain = users(images)
-    held: dict[str, int] = {}
-    for container in containers:
-        if container.image_id:
-            held[container.image_id] = held.get(container.image_id, 0) + 1
     parents = _parents(images)
     rows = []
     for image in images:
@@ -122,18 +166,18 @@ def tree(images: Sequence[Image]) -> list[TreeNode]:
     return [node(root, 0) for root in roots]
 
 
-def _parents(images: Sequence[Image]) -> dict[str, Image]:
+def _parents(images: Sequence[S]) -> dict[str, S]:
     """image ID -> the image whose layer stack is the longest proper prefix of its own.
 
     Where several images share that stack (the same layers, other configs), the
     engine's own parent wins if it is one of them, else the oldest; an image
     with exactly the layers of another is a child only by the engine's say-so.
     """
-    at: dict[tuple[str, ...], list[Image]] = {}
+    at: dict[tuple[str, ...], list[S]] = {}
     for image in images:
         at.setdefault(tuple(chain_ids(image.diff_ids)), []).append(image)
     by_id = {image.id: image for image in images}
-    found: dict[str, Image] = {}
+    found: dict[str, S] = {}
     for image in images:
         chains = chain_ids(image.diff_ids)
         if (
@@ -153,7 +197,7 @@ def _parents(images: Sequence[Image]) -> dict[str, Image]:
     # no cycles: an image never parents an ancestor of its own
     for child, parent in list(found.items()):
         seen = {child}
-        cursor: Image | None = parent
+        cursor: S | None = parent
         while cursor is not None:
             if cursor.id in seen:
                 del found[child]

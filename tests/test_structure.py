@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from backends._archive import each_layer
-from ocitool.client import Client
+from backends._podman_store import storage_location
+from ocitool.client import ACCOUNTING, Client
 from ocitool.errors import StoreCorrupt
 from ocitool.layerfiles import analyse, final_files, scan_layer
-from ocitool.models import ImageUsage
-from ocitool.structure import file_changes
+from ocitool.models import ImageUsage, UsageReport
+from ocitool.structure import file_changes, held_by, usage
+from tests import lab as lab_setup
 from tests.conftest import BASE, ENGINES, Lab, build_images
 from tests.test_cli import ocitool
 
@@ -58,6 +60,100 @@ def test_a_commit_costs_only_the_files_it_added(engine: str, lab: Lab) -> None:
     # every layer is counted once in the totals
     assert report.total == report.shared + report.unique
     assert report.total < sum(u.size for u in report.images)
+
+
+BUILT = "structure/built:1"
+CONTAINERFILE = f"""FROM {BASE}
+RUN echo a > /a
+ENV STEP=2
+RUN echo b > /b
+"""
+
+
+def _engine_du(c: Client) -> UsageReport:
+    """du as the engine's CLI alone tells it: list, inspect, history sizes, containers."""
+    images = c.backend.images()
+    sizes = c.backend.layer_sizes(images)
+    held = held_by(c.backend.containers(all=True))
+    return usage(images, sizes, held, accounting=ACCOUNTING[c.backend_name])
+
+
+@pytest.mark.parametrize("engine", ["docker", "podman"])
+def test_du_from_the_engine_store_says_what_its_cli_says(engine: str, lab: Lab) -> None:
+    """du reads docker's and podman's own files; it must agree with list + inspect,
+    with a dangling image, a build's nameless intermediates and a hidden parent."""
+    chapter_images(engine, lab)
+    run = lab_setup.engine
+    (lab.work / "ctx").mkdir(exist_ok=True)
+    (lab.work / "ctx" / "Containerfile").write_text(CONTAINERFILE)
+    fmt = ["--format", "docker"] if engine == "podman" else []
+    layers = ["--layers"] if engine == "podman" else []
+    build = [engine, "build", "-q", "--network", "none", *fmt, *layers, "-t", BUILT]
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DOCKER_BUILDKIT", "0")  # the classic builder keeps intermediate images
+        run([*build, "-f", str(lab.work / "ctx" / "Containerfile"), str(lab.work / "ctx")])
+    run([engine, "import", str(lab.tar), "structure/dangle:1"])
+    run([engine, "tag", BASE, "structure/dangle:1"])  # the import keeps no name: dangling
+    c = Client(backend=engine)
+    store = c.backend.store_usage()
+    assert store is not None, "the engine's store was not read here"
+    listed = {i.id for i in c.image_summaries()}
+    assert {i.id for i in store.images} == listed  # hidden intermediates stay hidden
+    assert any(not i.names for i in store.images)  # the dangling one is listed
+    assert len(c.image_summaries(all=True)) > len(listed)  # the build left hidden ones
+    assert c.du() == _engine_du(c)
+
+
+def test_du_falls_back_to_the_cli_where_the_store_is_not_found(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    build_images("podman", lab)
+    expected = _engine_du(Client(backend="podman"))
+    monkeypatch.setattr("backends.podman.storage_location", lambda: (str(tmp_path), "overlay"))
+    c = Client(backend="podman")
+    assert c.backend.store_usage() is None
+    assert c.du() == expected
+
+
+def _conf(path: Path, text: str) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return str(path)
+
+
+def test_podman_storage_is_found_as_containers_storage_finds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = tmp_path / "etc" / "storage.conf"
+    monkeypatch.setattr("backends._podman_store.SYSTEM_CONFS", (str(system),))
+    monkeypatch.delenv("CONTAINERS_STORAGE_CONF", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    assert storage_location() == ("/var/lib/containers/storage", None)  # no file at all
+    _conf(system, '[storage]\ndriver = "overlay"\ngraphroot = "/srv/graph"\n')
+    assert storage_location() == ("/srv/graph", "overlay")
+    explicit = _conf(tmp_path / "mine.conf", '[storage]\ngraphroot = "/mine"\n')
+    monkeypatch.setenv("CONTAINERS_STORAGE_CONF", explicit)
+    assert storage_location() == ("/mine", None)
+    monkeypatch.delenv("CONTAINERS_STORAGE_CONF")
+    # Rootless: the system file's graphroot is root's; the user's own file counts.
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    home_store = str(tmp_path / "home" / ".local" / "share" / "containers" / "storage")
+    assert storage_location() == (home_store, "overlay")
+    user = tmp_path / "home" / ".config" / "containers" / "storage.conf"
+    _conf(user, '[storage]\ngraphroot = "/home/store"\n')
+    assert storage_location() == ("/home/store", None)
+    user.unlink()
+    # What du cannot follow by reading files sends it back to the CLI.
+    _conf(system, '[storage]\nrootless_storage_path = "/x/$UID"\n')
+    assert storage_location() is None
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    _conf(system, '[storage.options]\nadditionalimagestores = ["/ro"]\n')
+    assert storage_location() is None
+    _conf(system, "[storage\n")
+    assert storage_location() is None
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -59,6 +59,7 @@ from ocitool.layers import chain_ids
 from ocitool.listing import ImageSummary
 from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 from ocitool.runner import Completed, InterruptedCall, InterruptedWrite, Runner
+from ocitool.structure import UsageInputs
 
 log = logging.getLogger("ocitool.oci")
 RUNTIMES = ("runc", "crun")  # crun cannot run on hosts in cgroup hybrid mode, so runc first
@@ -95,6 +96,9 @@ class OciBackend:
             ImageSummary(i.id, i.names, i.repo_digests, i.created, i.size)
             for i in self.images(all=all)
         ]
+
+    def store_usage(self) -> UsageInputs | None:
+        return None  # images() and layer_sizes() already read the store itself
 
     def inspect(self, refs: Sequence[str]) -> list[Image]:
         stored = self._read()

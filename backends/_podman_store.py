@@ -1,0 +1,185 @@
+"""`du` from podman's own storage files (containers/storage), read directly.
+
+`podman images` computes every image's size and takes ~0.9 s for 200 images
+here, and `podman system df -v` ~0.25 s, where the files they read take a few
+milliseconds: `<graphroot>/<driver>-images/images.json` (names, top layers),
+each image's config beside it (checked against the image ID, its sha256),
+and `<driver>-layers/layers.json` (each layer's parent, diff digest and size).
+The graph root is found as containers/storage finds it (storage_location);
+where the configuration is anything but plain, None sends du back to the CLI.
+
+`podman images` hides an image with no name that another is directly built on
+(libimage's "intermediate" images): _visible applies the same rule, by the
+layer tree and the configs' histories.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from backends._common import as_digest, parse_time
+from backends._listing import local_name
+from ocitool.layers import chain_ids
+from ocitool.structure import ImageStack, UsageInputs
+
+SYSTEM_CONFS = ("/etc/containers/storage.conf", "/usr/share/containers/storage.conf")
+ROOTFUL_GRAPH_ROOT = "/var/lib/containers/storage"
+
+
+def storage_location() -> tuple[str, str | None] | None:
+    """(graph root, driver or None for "whichever is there") as containers/storage
+    resolves them for this user; None for anything beyond the plain settings."""
+    if os.environ.get("STORAGE_DRIVER") or os.environ.get("STORAGE_OPTS"):
+        return None
+    rootless = os.geteuid() != 0
+    home = os.path.expanduser("~")
+    config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
+    own = os.environ.get("CONTAINERS_STORAGE_CONF") or (
+        os.path.join(config_home, "containers", "storage.conf") if rootless else None
+    )
+    path = own if own and os.path.exists(own) else None
+    is_own = path is not None
+    path = path or next((p for p in SYSTEM_CONFS if os.path.exists(p)), None)
+    table: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as handle:
+                table = tomllib.load(handle).get("storage") or {}
+        except (OSError, tomllib.TOMLDecodeError):
+            return None
+    options = table.get("options") or {}
+    if options.get("additionalimagestores") or table.get("imagestore"):
+        return None  # images podman lists would live elsewhere too
+    rootless_default = os.path.join(data_home, "containers", "storage")
+    if rootless and not is_own:
+        if table.get("rootless_storage_path"):
+            return None
+        graph_root = rootless_default
+    else:
+        graph_root = table.get("graphroot") or (
+            rootless_default if rootless else ROOTFUL_GRAPH_ROOT
+        )
+    if not isinstance(graph_root, str) or "$" in graph_root:
+        return None
+    driver = table.get("driver") or None
+    return graph_root, driver if isinstance(driver, str) else None
+
+
+class PodmanStore(NamedTuple):
+    inputs: UsageInputs
+    image_ids: frozenset[str]  # every stored image, to check podman's containers against
+
+    def usage(self, containers: Sequence[Mapping[str, Any]]) -> UsageInputs | None:
+        """The inputs with each image's containers (from `podman ps -a`), if every one
+        of their images is in this store: else it is not the one podman uses."""
+        held: dict[str, int] = {}
+        for container in containers:
+            image_id = as_digest(container.get("ImageID"))
+            if image_id is None or image_id not in self.image_ids:
+                return None
+            held[image_id] = held.get(image_id, 0) + 1
+        return self.inputs._replace(held=held)
+
+
+def read_store(graph_root: str, driver: str | None) -> PodmanStore | None:
+    """The images `podman images` lists, with their layers and layer sizes."""
+    driver = driver or _only_driver(graph_root)
+    if driver is None:
+        return None
+    try:
+        with open(os.path.join(graph_root, f"{driver}-images", "images.json"), "rb") as handle:
+            records = json.load(handle)
+        with open(os.path.join(graph_root, f"{driver}-layers", "layers.json"), "rb") as handle:
+            layers = json.load(handle)
+        configs = {r["id"]: _config(graph_root, driver, r["id"]) for r in records}
+        by_diff = {
+            layer["diff-digest"]: int(layer["diff-size"])
+            for layer in layers
+            if layer.get("diff-digest") and layer.get("diff-size") is not None
+        }
+        layer_parent = {layer["id"]: layer.get("parent") or "" for layer in layers}
+        found = [_stack(r, configs[r["id"]]) for r in _visible(records, configs, layer_parent)]
+        sizes = {
+            chain: by_diff[diff_id]
+            for image in found
+            for chain, diff_id in zip(chain_ids(image.diff_ids), image.diff_ids, strict=True)
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    ids = frozenset(f"sha256:{r['id']}" for r in records)
+    return PodmanStore(UsageInputs(found, sizes, {}), ids)
+
+
+def _only_driver(graph_root: str) -> str | None:
+    """The driver whose image store exists, when the settings name none."""
+    try:
+        found = [n[: -len("-images")] for n in os.listdir(graph_root) if n.endswith("-images")]
+    except OSError:
+        return None
+    return found[0] if len(found) == 1 else None
+
+
+def _config(graph_root: str, driver: str, image_id: str) -> dict[str, Any]:
+    """The image's config, stored as big data under its digest, base64-named."""
+    key = base64.b64encode(f"sha256:{image_id}".encode()).decode()
+    with open(os.path.join(graph_root, f"{driver}-images", image_id, f"={key}"), "rb") as handle:
+        data = handle.read()
+    if hashlib.sha256(data).hexdigest() != image_id:
+        raise ValueError(f"image config {image_id} does not match its ID")
+    config: dict[str, Any] = json.loads(data)
+    return config
+
+
+def _visible(
+    records: list[dict[str, Any]],
+    configs: Mapping[str, dict[str, Any]],
+    layer_parent: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """The records `podman images` shows: all but nameless images with a child."""
+    by_top: dict[str, list[str]] = {}
+    for record in records:
+        by_top.setdefault(record.get("layer") or "", []).append(record["id"])
+    with_child: set[str] = set()
+    for record in records:
+        child = record["id"]
+        top = record.get("layer") or ""
+        for candidate in (*by_top.get(top, ()), *by_top.get(layer_parent.get(top, ""), ())):
+            if top and candidate != child and _parent_and_child(configs[candidate], configs[child]):
+                with_child.add(candidate)
+    return [r for r in records if r.get("names") or r["id"] not in with_child]
+
+
+def _parent_and_child(parent: Mapping[str, Any], child: Mapping[str, Any]) -> bool:
+    """libimage's test: the child has all the parent's layers, and its history is the
+    parent's plus exactly one step."""
+    parent_ids, child_ids = parent["rootfs"]["diff_ids"], child["rootfs"]["diff_ids"]
+    if child_ids[: len(parent_ids)] != parent_ids:
+        return False
+    parent_steps, child_steps = parent.get("history") or [], child.get("history") or []
+    if len(parent_steps) + 1 != len(child_steps):
+        return False
+    return all(_same_step(a, b) for a, b in zip(parent_steps, child_steps, strict=False))
+
+
+def _same_step(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    if parse_time(a.get("created")) != parse_time(b.get("created")):
+        return False
+    return all(
+        (a.get(k) or None) == (b.get(k) or None)
+        for k in ("created_by", "author", "comment", "empty_layer")
+    )
+
+
+def _stack(record: Mapping[str, Any], config: Mapping[str, Any]) -> ImageStack:
+    names = sorted({local_name(n) for n in record.get("names") or [] if "@" not in n})
+    diff_ids = [str(d) for d in config["rootfs"]["diff_ids"]]
+    return ImageStack(
+        f"sha256:{record['id']}", names, diff_ids, None, parse_time(config.get("created"))
+    )
