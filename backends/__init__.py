@@ -49,6 +49,12 @@ def load(name: str, runner: Runner, config: Config, *, store: Path | None = None
     raise UsageError(f"unknown backend {name!r}", hint=f"choose one of {', '.join(NAMES)}, auto")
 
 
+def list_argv(*, all: bool = False) -> list[str]:
+    """The list call docker and podman share: docker prints NDJSON, podman one array
+    (parsed by backends._listing; here, so the quick path can start it first)."""
+    return ["image", "ls", "--no-trunc", "--format", "{{json .}}", *(["--all"] if all else [])]
+
+
 def choose(
     requested: str | None,
     *,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+from typing import Any
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 
@@ -28,13 +28,13 @@ def docker_endpoint(configured: str | None = None) -> tuple[str, str]:
     return DEFAULT_HOST, "default"
 
 
-def _docker_config_dir() -> Path:
-    return Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+def _docker_config_dir() -> str:
+    return os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
 
 
 def _current_context() -> str | None:
     try:
-        doc = json.loads((_docker_config_dir() / "config.json").read_text())
+        doc = _read_json(os.path.join(_docker_config_dir(), "config.json"))
     except (OSError, ValueError):
         return None
     context = doc.get("currentContext") if isinstance(doc, dict) else None
@@ -45,10 +45,17 @@ def _context_host(name: str) -> str | None:
     """A context's endpoint, from the CLI's store (contexts/meta/<sha256 of name>/meta.json)."""
     import hashlib  # a context store is rare: not worth loading on every start
 
-    meta = _docker_config_dir() / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
+    meta = os.path.join(
+        _docker_config_dir(), "contexts", "meta", hashlib.sha256(name.encode()).hexdigest()
+    )
     try:
-        doc = json.loads((meta / "meta.json").read_text())
+        doc = _read_json(os.path.join(meta, "meta.json"))
         host = doc["Endpoints"]["docker"]["Host"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return host if isinstance(host, str) else None
+
+
+def _read_json(path: str) -> Any:
+    with open(path, "rb") as handle:
+        return json.load(handle)

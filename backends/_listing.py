@@ -20,11 +20,6 @@ _HUMAN_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kMGTPEZY]?B)$")
 _UNITS = {unit: 1000**power for power, unit in enumerate(("B", "kB", "MB", "GB", "TB", "PB"))}
 
 
-def list_argv(*, all: bool = False) -> list[str]:
-    """The same list call on both engines: docker prints NDJSON, podman one array."""
-    return ["image", "ls", "--no-trunc", "--format", "{{json .}}", *(["--all"] if all else [])]
-
-
 def local_name(name: str) -> str:
     """A podman name as docker shows it: without `localhost/` for local images, or
     `docker.io/library/` for Hub ones (podman finds both by the short name too)."""

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
+from backends import list_argv
 from backends._cli import EngineCLI, container_conflict, hub_error
 from backends._common import (
     as_digest,
@@ -35,7 +36,7 @@ from backends._common import (
 from backends._docker_host import docker_endpoint
 from backends._docker_store import read_store
 from backends._history import Step, join_steps
-from backends._listing import docker_summaries, list_argv
+from backends._listing import docker_summaries
 from backends.skopeo import Endpoint
 from ocitool.errors import (
     BackendUnavailable,

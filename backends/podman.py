@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
+from backends import list_argv
 from backends._cli import EngineCLI, container_conflict, hub_error
 from backends._common import (
     HEX64,
@@ -33,7 +34,7 @@ from backends._common import (
 )
 from backends._history import HistoryEntry, Step, config_step, join_steps
 from backends._history import producers as shared_producers
-from backends._listing import LOCAL_PREFIX, list_argv, local_name, podman_summaries
+from backends._listing import LOCAL_PREFIX, local_name, podman_summaries
 from backends._podman_store import read_store, storage_location
 from backends.skopeo import Endpoint
 from ocitool.errors import (

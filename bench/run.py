@@ -190,6 +190,25 @@ def engine_calls(argv: Sequence[str], engine: str) -> int:
         return len(log.read_text().splitlines()) if log.exists() else 0
 
 
+def interleaved(argvs: Sequence[Sequence[str]], runs: int) -> list[float]:
+    """The median time of each command, run in turn round after round, so that a
+    busier moment of the machine (a daemon's housekeeping) weighs on all alike."""
+    times: list[list[float]] = [[] for _ in argvs]
+    for _ in range(runs):
+        for argv, samples in zip(argvs, times, strict=True):
+            started = time.perf_counter()
+            subprocess.run(list(argv), check=True, capture_output=True)
+            samples.append(time.perf_counter() - started)
+    return [statistics.median(samples) for samples in times]
+
+
+def settle() -> None:
+    """Before each case: write back what the last one wrote (case d writes 200 MB per
+    copy), so that its flushing is not timed as the next case's start-up."""
+    os.sync()
+    time.sleep(3)
+
+
 def compiled() -> None:
     """Bytecode for ocitool, as a wheel install writes it (an editable install does not,
     and with PYTHONDONTWRITEBYTECODE every start would compile every module)."""
@@ -476,12 +495,18 @@ def case_d(report: Report, runs: int) -> None:
         return time.perf_counter() - started, 0
 
     results = {}
-    for label, action in (
+    ways = (
         ("ocitool copy docker: -> podman:", ocitool),
         ("skopeo copy docker-daemon: -> containers-storage:", skopeo),
         ("docker save | podman load", save_load),
-    ):
-        samples = [action() for _ in range(max(1, runs // 2))]
+    )
+    rounds: dict[str, list[tuple[float, int]]] = {label: [] for label, _ in ways}
+    for _ in range(max(3, runs // 2)):  # in turn, so that the disk's moods fall on all
+        for label, action in ways:
+            rounds[label].append(action())
+            os.sync()
+    for label, _ in ways:
+        samples = rounds[label]
         seconds = statistics.median(s for s, _ in samples)
         rss = max(r for _, r in samples)
         results[label] = seconds
@@ -504,8 +529,9 @@ def case_e(report: Report, runs: int) -> None:
     version = median_process([*cli, "--version"], runs)
     report.add("e", "ocitool --version", version)
     for engine in ENGINES:
-        ours = median_process([*cli, "--backend", engine, "images"], runs)
-        native = median_process([engine, "images"], runs)
+        ours, native = interleaved(
+            [[*cli, "--backend", engine, "images"], [engine, "images"]], runs
+        )
         report.add(
             "e",
             f"ocitool --backend {engine} images",
@@ -593,16 +619,16 @@ def main() -> None:
     fixture(args.images)
     report = Report()
     cases = set(args.cases.split(","))
-    if "a" in cases:
-        case_a(report, args.runs, python)
-    if "b" in cases:
-        case_b(report, args.runs)
-    if "c" in cases:
-        case_c(report, args.runs, python)
-    if "d" in cases:
-        case_d(report, args.runs)
-    if "e" in cases:
-        case_e(report, args.runs)
+    for case, run in (
+        ("a", lambda: case_a(report, args.runs, python)),
+        ("b", lambda: case_b(report, args.runs)),
+        ("c", lambda: case_c(report, args.runs, python)),
+        ("d", lambda: case_d(report, args.runs)),
+        ("e", lambda: case_e(report, args.runs)),
+    ):
+        if case in cases:
+            settle()
+            run()
     write(report, args)
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ocitool.defaults import DEFAULT_ORDER, DOCKER, PODMAN, UMOCI, EngineName, config_path
+from ocitool.defaults import DEFAULT_ORDER, DOCKER, PODMAN, UMOCI, EngineName, config_file
 from ocitool.errors import UsageError
 
 __all__ = ["Config", "config_path", "load_config", "store_path"]
@@ -60,6 +60,11 @@ class Config(_Section):
     podman: PodmanSettings = Field(default_factory=PodmanSettings)
     oci: OciSettings = Field(default_factory=OciSettings)
     source: Path | None = Field(None, exclude=True, description="The file this came from.")
+
+
+def config_path() -> Path:
+    """Where the settings file is (OCITOOL_CONFIG, else the user config dir)."""
+    return Path(config_file())
 
 
 def load_config(path: Path | None = None) -> Config:

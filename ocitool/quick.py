@@ -49,9 +49,11 @@ def images(args: list[str]) -> int | None:
 
 def _backend(request: _Request) -> str | None:
     """docker or podman, chosen as the full CLI would; None for anything it must do."""
-    from ocitool.defaults import config_path
+    import os
 
-    if config_path().exists():
+    from ocitool.defaults import config_file
+
+    if os.path.exists(config_file()):
         return None  # the settings file is validated by pydantic: the full CLI reads it
     import backends
     from ocitool.errors import OcitoolError
@@ -112,13 +114,16 @@ def _take(option: str, request: _Request) -> bool:
 
 
 def _list(name: str, request: _Request) -> int | None:
-    from backends import _listing
-    from ocitool import render
-    from ocitool.listing import newest_first
+    from backends import list_argv
     from ocitool.runner import Runner, resolve_timeout
 
     runner = Runner(timeout=resolve_timeout(None))
-    result = runner.run([name, *_listing.list_argv(all=request.all)])
+    # The engine starts first; what parses and prints its answer loads meanwhile.
+    (result,), _ = runner.run_while([[name, *list_argv(all=request.all)]], _load_printing)
+    from backends import _listing
+    from ocitool import render
+    from ocitool.listing import newest_first
+
     if not result.ok:
         return None
     parse_rows = _listing.docker_summaries if name == "docker" else _listing.podman_summaries
@@ -131,3 +136,8 @@ def _list(name: str, request: _Request) -> int | None:
     else:
         render.images_table(found, no_trunc=request.no_trunc)
     return 0
+
+
+def _load_printing() -> None:
+    from backends import _listing  # noqa: F401
+    from ocitool import render  # noqa: F401

@@ -9,18 +9,17 @@ ocitool asked of an engine is always visible and reproducible.
 from __future__ import annotations
 
 import os
-import shlex
-import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
-from pathlib import Path
-from typing import IO, Any, NamedTuple, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from ocitool.debuglog import debug, enabled
 from ocitool.errors import BackendUnavailable, EngineTimeout, UsageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 LOGGER = "ocitool.runner"
 T = TypeVar("T")
@@ -259,6 +258,8 @@ class Runner:
         args = self._checked(argv)
         limit = timeout or self.timeout
         started = time.monotonic()
+        import threading  # only for streams: the quick path never loads it
+
         proc = self._spawn_captured(args, env, text=False, errors=None)
         errors: list[bytes] = []
         stdout, stderr_pipe = proc.stdout, proc.stderr
@@ -332,14 +333,10 @@ class Runner:
         args = self._checked(argv)
         limit = timeout or self.timeout
         started = time.monotonic()
-        proc = self._spawn(
-            args,
-            env,
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        import threading
+
+        stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
+        proc = self._spawn_captured(args, env, stdin=stdin)
         kept: dict[str, list[str]] = {"stdout": [], "stderr": []}
 
         def pump(name: str) -> None:
@@ -435,6 +432,8 @@ class Runner:
     @staticmethod
     def _log(args: Sequence[str], returncode: int | None, seconds: float) -> None:
         if enabled(LOGGER):
+            import shlex
+
             status = "timeout" if returncode is None else f"rc={returncode}"
             debug(LOGGER, "+ %s  [%s, %.3fs]", shlex.join(args), status, seconds)
 
@@ -460,6 +459,8 @@ def _kill_group(proc: subprocess.Popen[Any]) -> str:
     Reading what is left is bounded: a child that escaped the group (a
     daemonized helper) could otherwise hold the pipes open for its lifetime.
     """
+    import signal
+
     with suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     try:
