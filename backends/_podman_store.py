@@ -88,8 +88,17 @@ class PodmanStore(NamedTuple):
         return self.inputs._replace(held=held)
 
 
-def read_store(graph_root: str, driver: str | None) -> PodmanStore | None:
-    """The images `podman images` lists, with their layers and layer sizes."""
+class _Files(NamedTuple):
+    records: list[dict[str, Any]]  # images.json
+    layers: list[dict[str, Any]]  # layers.json
+    configs: dict[str, dict[str, Any]]  # image ID (bare hex) -> its config, checked
+
+    def visible(self) -> list[dict[str, Any]]:
+        layer_parent = {layer["id"]: layer.get("parent") or "" for layer in self.layers}
+        return _visible(self.records, self.configs, layer_parent)
+
+
+def _load(graph_root: str, driver: str | None) -> _Files | None:
     driver = driver or _only_driver(graph_root)
     if driver is None:
         return None
@@ -99,21 +108,43 @@ def read_store(graph_root: str, driver: str | None) -> PodmanStore | None:
         with open(os.path.join(graph_root, f"{driver}-layers", "layers.json"), "rb") as handle:
             layers = json.load(handle)
         configs = {r["id"]: _config(graph_root, driver, r["id"]) for r in records}
+        return _Files(records, layers, configs)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def listed_ids(graph_root: str, driver: str | None, *, all: bool = False) -> list[str] | None:
+    """The image IDs `podman images [-a]` lists, read in milliseconds where podman
+    takes ~0.9 s (it computes every image's size); None where they cannot be read."""
+    files = _load(graph_root, driver)
+    if files is None:
+        return None
+    try:
+        return [f"sha256:{r['id']}" for r in (files.records if all else files.visible())]
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def read_store(graph_root: str, driver: str | None) -> PodmanStore | None:
+    """The images `podman images` lists, with their layers and layer sizes."""
+    files = _load(graph_root, driver)
+    if files is None:
+        return None
+    try:
         by_diff = {
             layer["diff-digest"]: int(layer["diff-size"])
-            for layer in layers
+            for layer in files.layers
             if layer.get("diff-digest") and layer.get("diff-size") is not None
         }
-        layer_parent = {layer["id"]: layer.get("parent") or "" for layer in layers}
-        found = [_stack(r, configs[r["id"]]) for r in _visible(records, configs, layer_parent)]
+        found = [_stack(r, files.configs[r["id"]]) for r in files.visible()]
         sizes = {
             chain: by_diff[diff_id]
             for image in found
             for chain, diff_id in zip(chain_ids(image.diff_ids), image.diff_ids, strict=True)
         }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    ids = frozenset(f"sha256:{r['id']}" for r in records)
+    ids = frozenset(f"sha256:{r['id']}" for r in files.records)
     return PodmanStore(UsageInputs(found, sizes, {}), ids)
 
 

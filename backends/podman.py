@@ -35,7 +35,7 @@ from backends._common import (
 from backends._history import HistoryEntry, Step, config_step, join_steps
 from backends._history import producers as shared_producers
 from backends._listing import LOCAL_PREFIX, local_name, podman_summaries
-from backends._podman_store import read_store, storage_location
+from backends._podman_store import listed_ids, read_store, storage_location
 from backends.skopeo import Endpoint
 from ocitool.errors import (
     BackendUnavailable,
@@ -76,6 +76,19 @@ class PodmanBackend(EngineCLI):
     # -- reads ---------------------------------------------------------------
 
     def images(self, *, all: bool = False) -> list[Image]:
+        """One inspect of the IDs read from podman's storage files, in place of a
+        `podman images` that computes every size first (~0.9 s for 200 images here).
+
+        The files are trusted only as far as podman confirms them: it must know
+        every ID, and its inspect must place them under the same graph root.
+        Otherwise, or with nothing to confirm, the list call is used."""
+        location = self._storage or storage_location()
+        stored = listed_ids(*location, all=all) if location else None
+        if stored and location:
+            docs = self._inspect_docs(stored, tolerate_missing=True)
+            confirmed = storage_root(docs)
+            if len(docs) == len(stored) and confirmed and confirmed[0] == location[0]:
+                return [parse_image(d) for d in docs]
         return self._inspect(self.list_ids(all=all), tolerate_missing=True)
 
     def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:

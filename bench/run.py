@@ -190,16 +190,16 @@ def engine_calls(argv: Sequence[str], engine: str) -> int:
         return len(log.read_text().splitlines()) if log.exists() else 0
 
 
-def interleaved(argvs: Sequence[Sequence[str]], runs: int) -> list[float]:
-    """The median time of each command, run in turn round after round, so that a
-    busier moment of the machine (a daemon's housekeeping) weighs on all alike."""
+def interleaved(argvs: Sequence[Sequence[str]], runs: int) -> list[list[float]]:
+    """Each command's times, run in turn round after round, so that a busier moment
+    of the machine (a daemon's housekeeping) weighs on all alike."""
     times: list[list[float]] = [[] for _ in argvs]
     for _ in range(runs):
         for argv, samples in zip(argvs, times, strict=True):
             started = time.perf_counter()
             subprocess.run(list(argv), check=True, capture_output=True)
             samples.append(time.perf_counter() - started)
-    return [statistics.median(samples) for samples in times]
+    return times
 
 
 def settle() -> None:
@@ -218,7 +218,10 @@ def compiled() -> None:
 
 
 def in_process(python: Path | str, code: str, runs: int) -> dict[str, object]:
-    """Run `code` (which defines op() -> engine calls) R times in a warm process."""
+    """Run `code` (which defines op() -> engine calls) R times in a warm process.
+
+    If it also defines floor() (what the engine alone takes), each op() is
+    followed by a timed floor(), so both see the same moments of the machine."""
     program = f"""
 import json, time, subprocess
 _spawned = [0]
@@ -229,11 +232,16 @@ def _counting(self, *a, **k):
 subprocess.Popen.__init__ = _counting
 {code}
 op()  # warm: imports, connections
-times = []
+_floor = globals().get("floor")
+times, floors = [], []
 for _ in range({runs}):
     _spawned[0] = 0
     t = time.perf_counter(); calls = op(); times.append(time.perf_counter() - t)
-print(json.dumps({{"times": times, "calls": calls if calls is not None else _spawned[0]}}))
+    if _floor:
+        t = time.perf_counter(); _floor(); floors.append(time.perf_counter() - t)
+print(json.dumps({{
+    "times": times, "floors": floors, "calls": calls if calls is not None else _spawned[0]
+}}))
 """
     out = subprocess.run(
         [str(python), "-c", program],
@@ -264,7 +272,11 @@ def case_a(report: Report, runs: int, python: Path) -> None:
     ours = (
         "from ocitool import Client\nc = Client(backend='{e}')\n"
         "def op():\n    c.runner.calls.clear()\n"
-        "    [(i.names, i.size, i.diff_ids) for i in c.images()]\n    return len(c.runner.calls)"
+        "    [(i.names, i.size, i.diff_ids) for i in c.images()]\n    return len(c.runner.calls)\n"
+        "def floor():  # the engine alone: one list, one inspect of every ID\n"
+        "    run = lambda *a: subprocess.run(['{e}', *a], capture_output=True, text=True)\n"
+        "    ids = run('image', 'ls', '-q', '--no-trunc').stdout.split()\n"
+        "    run('image', 'inspect', *dict.fromkeys(ids))"
     )
     whales = (
         "from python_on_whales import DockerClient\nc = DockerClient({args})\n"
@@ -316,7 +328,7 @@ def case_a(report: Report, runs: int, python: Path) -> None:
                 peer["calls"],
                 f"ocitool API is {seconds / ocitool:.1f}x faster",
             )
-        floor = native_floor(engine, runs)
+        floor = statistics.median(result["floors"])  # type: ignore[arg-type]
         report.add(
             "a",
             f"native floor: {engine} image ls -q + one inspect of all IDs",
@@ -326,30 +338,18 @@ def case_a(report: Report, runs: int, python: Path) -> None:
         )
 
 
-def native_floor(engine: str, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        ids = subprocess.run(
-            [engine, "image", "ls", "-q", "--no-trunc"], check=True, capture_output=True, text=True
-        ).stdout.split()
-        subprocess.run(
-            [engine, "image", "inspect", *dict.fromkeys(ids)], check=True, capture_output=True
-        )
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def case_b(report: Report, runs: int) -> None:
     """Shared and unique accounting over every image."""
     ours = (
         "from ocitool import Client\nc = Client(backend='{e}')\n"
-        "def op():\n    c.runner.calls.clear()\n    c.du()\n    return len(c.runner.calls)"
+        "def op():\n    c.runner.calls.clear()\n    c.du()\n    return len(c.runner.calls)\n"
+        "def floor():  # the engine's own list call\n"
+        "    subprocess.run(['{e}', 'images'], capture_output=True)"
     )
     for engine in ENGINES:
         result = in_process(sys.executable, ours.format(e=engine), runs)
         du = statistics.median(result["times"])  # type: ignore[arg-type]
-        listing = median_process([engine, "images"], runs)
+        listing = statistics.median(result["floors"])  # type: ignore[arg-type]
         report.add(
             "b",
             f"ocitool du (API), {engine}",
@@ -529,15 +529,15 @@ def case_e(report: Report, runs: int) -> None:
     version = median_process([*cli, "--version"], runs)
     report.add("e", "ocitool --version", version)
     for engine in ENGINES:
-        ours, native = interleaved(
-            [[*cli, "--backend", engine, "images"], [engine, "images"]], runs
-        )
+        pairs = interleaved([[*cli, "--backend", engine, "images"], [engine, "images"]], runs)
+        ours, native = (statistics.median(samples) for samples in pairs)
+        over = statistics.median(o - n for o, n in zip(*pairs, strict=True))
         report.add(
             "e",
             f"ocitool --backend {engine} images",
             ours,
             engine_calls([*cli, "--backend", engine, "images"], engine),
-            f"{(ours - native) * 1000:+.0f} ms over {engine} images",
+            f"{over * 1000:+.0f} ms over {engine} images (median of paired runs)",
         )
         report.add("e", f"{engine} images", native, 1)
 

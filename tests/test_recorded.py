@@ -37,6 +37,13 @@ ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 AUTHOR = "Lab Author <lab@example.com>"
 
 
+@pytest.fixture(autouse=True)
+def no_host_storage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recorded output only: podman's backend must not find this host's storage files
+    (it would read image IDs there and ask for an inspect nobody recorded)."""
+    monkeypatch.setattr("backends.podman.storage_location", lambda: None)
+
+
 def backend(engine: str, name: str) -> Backend:
     return backends.load(engine, ReplayRunner(engine, name), Config())
 

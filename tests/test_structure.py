@@ -102,6 +102,10 @@ def test_du_from_the_engine_store_says_what_its_cli_says(engine: str, lab: Lab) 
     assert any(not i.names for i in store.images)  # the dangling one is listed
     assert len(c.image_summaries(all=True)) > len(listed)  # the build left hidden ones
     assert c.du() == _engine_du(c)
+    if engine == "podman":  # podman's images() reads the IDs from its files too
+        for every in (False, True):
+            by_cli = c.backend.list_ids(all=every)  # the engine's own list call
+            assert sorted(i.id for i in c.images(all=every)) == sorted(by_cli)
 
 
 def test_du_falls_back_to_the_cli_where_the_store_is_not_found(
@@ -113,6 +117,7 @@ def test_du_falls_back_to_the_cli_where_the_store_is_not_found(
     c = Client(backend="podman")
     assert c.backend.store_usage() is None
     assert c.du() == expected
+    assert sorted(i.id for i in c.images()) == sorted(c.backend.list_ids())
 
 
 def _conf(path: Path, text: str) -> str:
