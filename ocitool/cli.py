@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -665,8 +666,12 @@ def execute(args: list[str], *, debug: bool = False) -> int:
     """Run the app; every failure becomes one line on stderr and a documented exit code."""
     from ocitool.errors import EXIT_ENGINE, EXIT_INTERRUPTED, EXIT_USAGE, OcitoolError
 
+    seen, previous = _watch_interrupts()
     try:
         result = app(args=args or ["--help"], prog_name="ocitool", standalone_mode=False)
+        if result == EXIT_INTERRUPTED and seen:
+            # typer turns a Ctrl-C it catches into a bare exit code 130, unsaid.
+            raise KeyboardInterrupt
     except OcitoolError as exc:
         if debug:
             logging.getLogger("ocitool").exception("failed")
@@ -688,7 +693,26 @@ def execute(args: list[str], *, debug: bool = False) -> int:
             "(hint: rerun with --debug for the traceback, and please report it)"
         )
         return EXIT_ENGINE
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     return result if isinstance(result, int) else 0
+
+
+def _watch_interrupts() -> tuple[list[int], Any]:
+    """Ctrl-C raises KeyboardInterrupt as ever, and is also noted in the returned
+    list, so an interrupt typer swallowed can still be reported; with the handler
+    it replaced (None where signals cannot be handled: not the main thread)."""
+    seen: list[int] = []
+
+    def interrupted(signum: int, frame: object) -> None:
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        return seen, signal.signal(signal.SIGINT, interrupted)
+    except ValueError:
+        return seen, None
 
 
 def _error(line: str) -> None:

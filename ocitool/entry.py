@@ -13,7 +13,15 @@ from ocitool import __version__
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented code for whatever happened."""
-    args = sys.argv[1:] if argv is None else argv
+    try:
+        run(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:  # Ctrl-C while Python was still loading ocitool
+        sys.stderr.write("ocitool: error: interrupted\n")
+        sys.exit(130)
+
+
+def run(args: list[str]) -> None:
+    """The quick `images` path where it applies, else the typer CLI."""
     if args in (["--version"], ["-V"]):
         sys.stdout.write(f"ocitool {__version__}\n")
         return

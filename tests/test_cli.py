@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -112,6 +114,30 @@ def test_unexpected_list_output_is_one_line_on_the_quick_path_too(tmp_path: Path
 )
 def test_what_the_quick_images_path_takes(args: list[str], taken: bool) -> None:
     assert (quick.parse(args) is not None) is taken
+
+
+@pytest.mark.parametrize("command", [["ps"], ["images"], ["images", "--format", "json"]])
+def test_ctrl_c_during_an_engine_call_is_one_line_and_exit_130(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """typer turns a Ctrl-C into a silent exit 130; ocitool must still say so."""
+    fake_engine(tmp_path, "docker", f"touch {tmp_path}/started; sleep 30")
+    env = {**os.environ, "PATH": f"{tmp_path}:/usr/bin:/bin"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ocitool", "--backend", "docker", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "started").exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert stderr.strip() == "ocitool: error: interrupted"
 
 
 def test_a_hung_engine_times_out_with_exit_7(tmp_path: Path) -> None:
