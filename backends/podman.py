@@ -153,16 +153,26 @@ class PodmanBackend(EngineCLI):
         return with_tag(local_name(ref))
 
     def store_usage(self) -> UsageInputs | None:
-        """podman's storage files read directly (backends._podman_store) while one
-        `podman ps -a` lists the containers, whose images then check that the files
-        are the store podman uses."""
+        """podman's storage files read directly (backends._podman_store), then one
+        `podman ps -a` for the containers and, at the same time, an inspect of one
+        stored image, whose paths must name the same graph root: the files are then
+        the store podman uses, and every container's image must be in them."""
         location = self._storage or storage_location()
-        if location is None:
+        store = read_store(*location) if location else None
+        if location is None or store is None or not store.image_ids:
             return None
-        argv = [self.executable, "ps", "--all", "--format", "json"]
-        (listed,), store = self.runner.run_while([argv], lambda: read_store(*location))
+        probe = min(store.image_ids)
+        listed, probed = self.runner.run_together(
+            [
+                [self.executable, "ps", "--all", "--format", "json"],
+                [self.executable, "image", "inspect", "--", probe],
+            ]
+        )
         containers = json_documents(self.ok(listed).stdout)
-        return store.usage(containers) if store else None
+        confirmed = storage_root(json_documents(probed.stdout)) if probed.ok else None
+        if confirmed is None or confirmed[0] != location[0]:
+            return None
+        return store.usage(containers)
 
     def layer_sizes(self, images: Sequence[Image]) -> dict[str, int]:
         """ChainID -> podman's layer size (bytes of the uncompressed tar), from its storage.

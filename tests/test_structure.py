@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import shutil
 import tarfile
 import tracemalloc
 from pathlib import Path
@@ -118,6 +119,23 @@ def test_du_falls_back_to_the_cli_where_the_store_is_not_found(
     assert c.backend.store_usage() is None
     assert c.du() == expected
     assert sorted(i.id for i in c.images()) == sorted(c.backend.list_ids())
+
+
+def test_du_trusts_only_the_store_podman_itself_uses(lab: Lab, tmp_path: Path) -> None:
+    """A faithful copy of podman's files elsewhere reads well, but podman's own
+    inspect places its images under its real graph root: the copy is not used."""
+    build_images("podman", lab)
+    location = storage_location()
+    assert location is not None
+    root, driver = location[0], location[1] or "overlay"
+    copy = tmp_path / "graph"
+    shutil.copytree(Path(root) / f"{driver}-images", copy / f"{driver}-images")
+    (copy / f"{driver}-layers").mkdir()
+    shutil.copy(Path(root) / f"{driver}-layers" / "layers.json", copy / f"{driver}-layers")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("backends.podman.storage_location", lambda: (str(copy), driver))
+        assert Client(backend="podman").backend.store_usage() is None
+    assert Client(backend="podman").backend.store_usage() is not None  # the real one is
 
 
 def _conf(path: Path, text: str) -> str:
