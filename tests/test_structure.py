@@ -93,8 +93,10 @@ def test_du_from_the_engine_store_says_what_its_cli_says(engine: str, lab: Lab) 
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DOCKER_BUILDKIT", "0")  # the classic builder keeps intermediate images
         run([*build, "-f", str(lab.work / "ctx" / "Containerfile"), str(lab.work / "ctx")])
-    run([engine, "import", str(lab.tar), "structure/dangle:1"])
-    run([engine, "tag", BASE, "structure/dangle:1"])  # the import keeps no name: dangling
+    # The second import takes the name: the first is left dangling. Other messages,
+    # or podman would reuse the first image for the same file.
+    run([engine, "import", "--message", "one", str(lab.tar), "structure/dangle:1"])
+    run([engine, "import", "--message", "two", str(lab.tar), "structure/dangle:1"])
     c = Client(backend=engine)
     store = c.backend.store_usage()
     assert store is not None, "the engine's store was not read here"
