@@ -12,8 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, NoReturn
 
+from backends import list_argv
 from backends._archive import each_layer
 from backends._common import as_digest, unique
+from backends._listing import summaries
 from ocitool.errors import (
     BackendUnavailable,
     Conflict,
@@ -22,6 +24,7 @@ from ocitool.errors import (
     StoreCorrupt,
 )
 from ocitool.layers import chain_ids
+from ocitool.listing import ImageSummary
 from ocitool.models import Image, Layer
 from ocitool.runner import Completed, InterruptedCall, InterruptedWrite, Runner
 
@@ -34,6 +37,7 @@ PROBE_TIMEOUT = 10.0
 class EngineCLI:
     """Shared plumbing and write operations of the docker-compatible CLIs."""
 
+    name: str
     runner: Runner
     executable: str
 
@@ -88,6 +92,10 @@ class EngineCLI:
         raise NotImplementedError  # each engine reads its own history
 
     # -- listing ---------------------------------------------------------------
+
+    def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
+        """What `images` shows, from the one list call both engines share."""
+        return summaries(self.name, self.ok(self.run(list_argv(all=all))).stdout)
 
     def list_ids(self, *, all: bool = False) -> list[str]:
         """Image IDs (`sha256:`), one per image: both engines repeat an ID per tag."""

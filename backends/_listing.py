@@ -78,6 +78,11 @@ def podman_summaries(stdout: str) -> list[ImageSummary]:
     return list(seen.values())
 
 
+def summaries(engine: str, stdout: str) -> list[ImageSummary]:
+    """The list call's output, parsed the way `engine` (docker or podman) prints it."""
+    return {"docker": docker_summaries, "podman": podman_summaries}[engine](stdout)
+
+
 def _strings(value: object) -> Sequence[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 

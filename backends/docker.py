@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from backends import list_argv
 from backends._cli import EngineCLI, container_conflict, hub_error
 from backends._common import (
     as_digest,
@@ -36,7 +35,6 @@ from backends._common import (
 from backends._docker_host import docker_endpoint
 from backends._docker_store import read_store
 from backends._history import Step, join_steps
-from backends._listing import docker_summaries
 from backends.skopeo import Endpoint
 from ocitool.errors import (
     BackendUnavailable,
@@ -48,7 +46,6 @@ from ocitool.errors import (
     OcitoolError,
 )
 from ocitool.layers import chain_ids
-from ocitool.listing import ImageSummary
 from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 from ocitool.runner import Completed, Runner
 from ocitool.structure import UsageInputs
@@ -80,9 +77,6 @@ class DockerBackend(EngineCLI):
 
     def images(self, *, all: bool = False) -> list[Image]:
         return self._inspect(self.list_ids(all=all), tolerate_missing=True)
-
-    def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
-        return docker_summaries(self.ok(self.run(list_argv(all=all))).stdout)
 
     def inspect(self, refs: Sequence[str]) -> list[Image]:
         return self._inspect(list(refs), tolerate_missing=False)

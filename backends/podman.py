@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from backends import list_argv
 from backends._cli import EngineCLI, container_conflict, hub_error
 from backends._common import (
     HEX64,
@@ -34,7 +33,7 @@ from backends._common import (
 )
 from backends._history import HistoryEntry, Step, config_step, join_steps
 from backends._history import producers as shared_producers
-from backends._listing import LOCAL_PREFIX, local_name, podman_summaries
+from backends._listing import LOCAL_PREFIX, local_name
 from backends._podman_store import listed_ids, read_store, storage_location
 from backends.skopeo import Endpoint
 from ocitool.errors import (
@@ -48,7 +47,6 @@ from ocitool.errors import (
     last_meaningful_line,
 )
 from ocitool.layers import chain_ids
-from ocitool.listing import ImageSummary
 from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 from ocitool.references import ImageRef
 from ocitool.runner import Completed, Runner
@@ -86,13 +84,9 @@ class PodmanBackend(EngineCLI):
         stored = listed_ids(*location, all=all) if location else None
         if stored and location:
             docs = self._inspect_docs(stored, tolerate_missing=True)
-            confirmed = storage_root(docs)
-            if len(docs) == len(stored) and confirmed and confirmed[0] == location[0]:
+            if len(docs) == len(stored) and _stored_under(docs, location[0]):
                 return [parse_image(d) for d in docs]
         return self._inspect(self.list_ids(all=all), tolerate_missing=True)
-
-    def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
-        return podman_summaries(self.ok(self.run(list_argv(all=all))).stdout)
 
     def inspect(self, refs: Sequence[str]) -> list[Image]:
         return self._inspect(list(refs), tolerate_missing=False)
@@ -169,8 +163,7 @@ class PodmanBackend(EngineCLI):
             ]
         )
         containers = json_documents(self.ok(listed).stdout)
-        confirmed = storage_root(json_documents(probed.stdout)) if probed.ok else None
-        if confirmed is None or confirmed[0] != location[0]:
+        if not (probed.ok and _stored_under(json_documents(probed.stdout), location[0])):
             return None
         return store.usage(containers)
 
@@ -302,6 +295,13 @@ def _as_given(engine_names: list[str], asked: Sequence[str]) -> list[str]:
         names.append(match[0] if match else name)
     order = {a: i for i, a in enumerate(asked)}
     return sorted(unique(names), key=lambda n: order.get(n, len(order)))
+
+
+def _stored_under(docs: Sequence[Mapping[str, Any]], graph_root: str) -> bool:
+    """Whether podman's inspect places these images under `graph_root`: then the
+    storage files read there are the ones podman itself uses."""
+    found = storage_root(docs)
+    return found is not None and found[0] == graph_root
 
 
 # -- parsers (pure: fed recorded output in tests) -------------------------------

@@ -716,4 +716,6 @@ def _watch_interrupts() -> tuple[list[int], Any]:
 
 
 def _error(line: str) -> None:
-    sys.stderr.write(f"ocitool: error: {' '.join(line.split())}\n")
+    from ocitool.errors import report
+
+    report(line)

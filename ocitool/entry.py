@@ -16,8 +16,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         run(sys.argv[1:] if argv is None else argv)
     except KeyboardInterrupt:  # Ctrl-C while Python was still loading ocitool
-        sys.stderr.write("ocitool: error: interrupted\n")
-        sys.exit(130)
+        from ocitool.errors import EXIT_INTERRUPTED, report
+
+        report("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def run(args: list[str]) -> None:

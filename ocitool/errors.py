@@ -7,6 +7,7 @@ documented in the README; keep the two in step.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -24,6 +25,11 @@ EXIT_CORRUPT = 9
 EXIT_AUTH = 10
 EXIT_CHECK_FAILED = 11
 EXIT_INTERRUPTED = 130
+
+
+def report(line: str) -> None:
+    """The one line every failure becomes on stderr, whichever path the CLI took."""
+    sys.stderr.write(f"ocitool: error: {' '.join(line.split())}\n")
 
 
 class OcitoolError(Exception):

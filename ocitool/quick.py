@@ -13,8 +13,6 @@ maps to its one line and exit code as it always does.
 
 from __future__ import annotations
 
-import sys
-
 _SHORT_FLAGS = {"a": "all", "q": "quiet"}
 _LONG_FLAGS = {"--all": "all", "--quiet": "quiet", "--no-trunc": "no_trunc"}
 
@@ -33,17 +31,17 @@ def images(args: list[str]) -> int | None:
     name = _backend(request) if request is not None else None
     if request is None or name is None:
         return None
-    from ocitool.errors import EXIT_INTERRUPTED, OcitoolError
+    from ocitool.errors import EXIT_INTERRUPTED, OcitoolError, report
 
     try:
         return _list(name, request)
     except OcitoolError as exc:  # a timeout, or the engine vanished: report once, not twice
-        sys.stderr.write(f"ocitool: error: {' '.join(exc.one_line().split())}\n")
+        report(exc.one_line())
         return exc.exit_code
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:
-        sys.stderr.write("ocitool: error: interrupted\n")
+        report("interrupted")
         return EXIT_INTERRUPTED
 
 
@@ -126,9 +124,8 @@ def _list(name: str, request: _Request) -> int | None:
 
     if not result.ok:
         return None
-    parse_rows = _listing.docker_summaries if name == "docker" else _listing.podman_summaries
     try:
-        found = newest_first(parse_rows(result.stdout))
+        found = newest_first(_listing.summaries(name, result.stdout))
     except Exception:  # unforeseen output: the full CLI names the call that printed it
         return None
     if request.quiet:
