@@ -16,7 +16,7 @@ from ocitool.models import BackendName, Container, EngineInfo, Image, Layer, Sea
 from ocitool.runner import Completed, Runner
 
 if TYPE_CHECKING:
-    from backends.skopeo import Endpoint
+    from ocitool.backends.skopeo import Endpoint
     from ocitool.listing import ImageSummary
     from ocitool.structure import UsageInputs
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, cast
 
-import backends
+from ocitool.backends import registry as backends
 from ocitool.config import Config, load_config
 from ocitool.errors import (
     Conflict,

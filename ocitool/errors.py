@@ -8,7 +8,8 @@ documented in the README; keep the two in step.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import ClassVar
 
 # Exit codes, documented in the README ("Exit codes").
@@ -209,3 +210,28 @@ def last_meaningful_line(text: str) -> str:
         if line.strip():
             return line.strip()
     return ""
+
+
+class UnexpectedOutput(EngineError):
+    """An engine printed something ocitool cannot parse: named by the call that printed it."""
+
+    def __init__(self, argv: Sequence[str], error: Exception) -> None:
+        super().__init__(
+            argv,
+            None,
+            "",
+            message=f"unexpected output from '{' '.join(list(argv)[:3])}': "
+            f"{type(error).__name__}: {str(error)[:200]}",
+            hint="this engine version may print something ocitool does not know; "
+            "rerun with --debug and report it",
+        )
+
+
+@contextmanager
+def parsing_output(argv: Sequence[str]) -> Iterator[None]:
+    """Errors raised while parsing what `argv` printed become one UnexpectedOutput that
+    names that call; the caller's own mistakes (a bad argument) are never caught here."""
+    try:
+        yield
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise UnexpectedOutput(argv, exc) from exc

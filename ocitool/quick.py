@@ -53,7 +53,7 @@ def _backend(request: _Request) -> str | None:
 
     if os.path.exists(config_file()):
         return None  # the settings file is validated by pydantic: the full CLI reads it
-    import backends
+    from ocitool.backends import registry as backends
     from ocitool.errors import OcitoolError
 
     try:
@@ -112,14 +112,14 @@ def _take(option: str, request: _Request) -> bool:
 
 
 def _list(name: str, request: _Request) -> int | None:
-    from backends import list_argv
+    from ocitool.backends.registry import list_argv
     from ocitool.runner import Runner, resolve_timeout
 
     runner = Runner(timeout=resolve_timeout(None))
     # The engine starts first; what parses and prints its answer loads meanwhile.
     (result,), _ = runner.run_while([[name, *list_argv(all=request.all)]], _load_printing)
-    from backends import _listing
     from ocitool import render
+    from ocitool.backends.common import listing as _listing
     from ocitool.listing import newest_first
 
     if not result.ok:
@@ -136,5 +136,5 @@ def _list(name: str, request: _Request) -> int | None:
 
 
 def _load_printing() -> None:
-    from backends import _listing  # noqa: F401
     from ocitool import render  # noqa: F401
+    from ocitool.backends.common import listing as _listing  # noqa: F401

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from backends import skopeo
-from backends.skopeo import Endpoint, ProgressEvent
 from ocitool import credentials
+from ocitool.backends import skopeo
+from ocitool.backends.skopeo import Endpoint, ProgressEvent
 from ocitool.errors import Conflict, ImageNotFound, NotSupported, UsageError
 from ocitool.locations import Location, parse_location
 from ocitool.models import TransferResult

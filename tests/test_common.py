@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backends._common import as_digest, batches, json_documents, parse_int, parse_time, unique
+from ocitool.backends.common.parsing import (
+    as_digest,
+    batches,
+    json_documents,
+    parse_int,
+    parse_time,
+    unique,
+)
 from ocitool.render import human_size, since, split_name
 
 HEX = "2c38d4e2d7e9b680b429146299df18285d5937db6504fc3e4add24330b669de6"

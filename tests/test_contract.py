@@ -95,7 +95,9 @@ if BATCHED:
         client: Client, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         whole = client.images(all=True)
-        monkeypatch.setattr("backends._common.BATCH_CHARS", 150)  # two IDs per engine call
+        monkeypatch.setattr(
+            "ocitool.backends.common.parsing.BATCH_CHARS", 150
+        )  # two IDs per engine call
         calls_before = len(client.runner.calls)
         batched = client.images(all=True)
         listing = LIST_CALLS[client.backend_name] - 1  # the calls besides the inspect

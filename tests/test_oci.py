@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from backends.oci import runtime_root
-from backends.oci.store import REF_NAME, Store
+from ocitool.backends.oci.runtime import runtime_root
+from ocitool.backends.oci.store import REF_NAME, Store
 from ocitool.client import Client
 from tests.test_cli import ocitool as run_ocitool
 from tests.test_cli import one_error_line

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-import backends
-from backends._listing import human_bytes
 from ocitool.backend import Backend
+from ocitool.backends import registry as backends
+from ocitool.backends.common.listing import human_bytes
 from ocitool.config import Config
 from ocitool.errors import (
     BackendUnavailable,
@@ -41,7 +41,7 @@ AUTHOR = "Lab Author <lab@example.com>"
 def no_host_storage(monkeypatch: pytest.MonkeyPatch) -> None:
     """Recorded output only: podman's backend must not find this host's storage files
     (it would read image IDs there and ask for an inspect nobody recorded)."""
-    monkeypatch.setattr("backends.podman.storage_location", lambda: None)
+    monkeypatch.setattr("ocitool.backends.podman.backend.storage_location", lambda: None)
 
 
 def backend(engine: str, name: str) -> Backend:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import backends
+from ocitool.backends import registry as backends
 from ocitool.client import choose_backend
 from ocitool.config import Config, load_config
 from ocitool.errors import BackendUnavailable, UsageError
@@ -64,9 +64,9 @@ def test_auto_takes_the_default_docker_socket_only_when_it_answers(
     fake_program(bin_dir, "podman")
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker-config"))
-    monkeypatch.setattr("backends._docker_host.DEFAULT_HOST", f"unix://{tmp_path}/none.sock")
+    monkeypatch.setattr("ocitool.backends.docker.host.DEFAULT_HOST", f"unix://{tmp_path}/none.sock")
     assert choose_backend("auto", Config()) == "podman"
-    monkeypatch.setattr("backends._docker_host.DEFAULT_HOST", listening_socket)
+    monkeypatch.setattr("ocitool.backends.docker.host.DEFAULT_HOST", listening_socket)
     assert choose_backend("auto", Config()) == "docker"
 
 
@@ -93,7 +93,7 @@ def test_a_docker_context_is_followed(
     (config_dir / "config.json").write_text(json.dumps({"currentContext": "lab"}))
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
-    from backends._docker_host import docker_endpoint
+    from ocitool.backends.docker.host import docker_endpoint
 
     assert docker_endpoint() == (listening_socket, "context lab")
     monkeypatch.setenv("DOCKER_CONTEXT", "default")
@@ -106,7 +106,7 @@ def test_auto_follows_the_configured_order(
     fake_program(bin_dir, "docker")
     fake_program(bin_dir, "podman")
     monkeypatch.delenv("DOCKER_HOST", raising=False)
-    monkeypatch.setattr("backends._docker_host.DEFAULT_HOST", listening_socket)
+    monkeypatch.setattr("ocitool.backends.docker.host.DEFAULT_HOST", listening_socket)
     assert choose_backend("auto", Config(order=["podman", "docker"])) == "podman"
     assert choose_backend("auto", Config(order=["docker", "podman"])) == "docker"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from backends._archive import each_layer
-from backends._podman_store import storage_location
+from ocitool.backends.common.archive import each_layer
+from ocitool.backends.podman.store import storage_location
 from ocitool.client import ACCOUNTING, Client
 from ocitool.errors import StoreCorrupt
 from ocitool.layerfiles import analyse, final_files, scan_layer
@@ -116,7 +116,9 @@ def test_du_falls_back_to_the_cli_where_the_store_is_not_found(
 ) -> None:
     build_images("podman", lab)
     expected = _engine_du(Client(backend="podman"))
-    monkeypatch.setattr("backends.podman.storage_location", lambda: (str(tmp_path), "overlay"))
+    monkeypatch.setattr(
+        "ocitool.backends.podman.backend.storage_location", lambda: (str(tmp_path), "overlay")
+    )
     c = Client(backend="podman")
     assert c.backend.store_usage() is None
     assert c.du() == expected
@@ -135,7 +137,9 @@ def test_du_trusts_only_the_store_podman_itself_uses(lab: Lab, tmp_path: Path) -
     (copy / f"{driver}-layers").mkdir()
     shutil.copy(Path(root) / f"{driver}-layers" / "layers.json", copy / f"{driver}-layers")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("backends.podman.storage_location", lambda: (str(copy), driver))
+        patch.setattr(
+            "ocitool.backends.podman.backend.storage_location", lambda: (str(copy), driver)
+        )
         assert Client(backend="podman").backend.store_usage() is None
     assert Client(backend="podman").backend.store_usage() is not None  # the real one is
 
@@ -150,7 +154,7 @@ def test_podman_storage_is_found_as_containers_storage_finds_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     system = tmp_path / "etc" / "storage.conf"
-    monkeypatch.setattr("backends._podman_store.SYSTEM_CONFS", (str(system),))
+    monkeypatch.setattr("ocitool.backends.podman.store.SYSTEM_CONFS", (str(system),))
     monkeypatch.delenv("CONTAINERS_STORAGE_CONF", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)

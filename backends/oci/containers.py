@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from backends._common import parse_time
+from ocitool.backends.common.parsing import parse_time
 from ocitool.errors import NotSupported
 from ocitool.models import Container
 from ocitool.runner import Runner

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from backends.oci.containers import delete_state, load, remove_tree, save
+from ocitool.backends.oci.containers import delete_state, load, remove_tree, save
 from ocitool.errors import EngineTimeout
 from ocitool.runner import Runner
 

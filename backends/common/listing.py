@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from backends._common import as_digest, json_documents, parse_int, parse_time
+from ocitool.backends.common.parsing import as_digest, json_documents, parse_int, parse_time
 from ocitool.listing import ImageSummary
 
 LOCAL_PREFIX = "localhost/"

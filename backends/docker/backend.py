@@ -11,38 +11,29 @@ containers are read with one batched `container inspect`; and the 20.10 and
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from backends._cli import EngineCLI, container_conflict, hub_error
-from backends._common import (
+from ocitool.backends.common.cli import EngineCLI, hub_error
+from ocitool.backends.common.parsing import (
     as_digest,
     batches,
-    image_from_inspect,
     json_documents,
     parse_int,
-    parse_time,
     storage_root,
     tag_destination,
-    text_or_none,
     unique,
     with_tag,
 )
-from backends._docker_host import docker_endpoint
-from backends._docker_store import read_store
-from backends._history import Step, join_steps
-from backends.skopeo import Endpoint
+from ocitool.backends.docker import failures
+from ocitool.backends.docker.host import docker_endpoint
+from ocitool.backends.docker.parsers import join_history, parse_container, parse_image, parse_info
+from ocitool.backends.docker.store import read_store
+from ocitool.backends.skopeo import Endpoint
 from ocitool.errors import (
-    BackendUnavailable,
-    Conflict,
-    ContainerNotFound,
-    EngineError,
-    ImageInUse,
-    ImageNotFound,
     OcitoolError,
 )
 from ocitool.layers import chain_ids
@@ -51,17 +42,6 @@ from ocitool.runner import Completed, Runner
 from ocitool.structure import UsageInputs
 
 log = logging.getLogger("ocitool.docker")
-
-_NO_SUCH_IMAGE = re.compile(r"No such image: (\S+)", re.IGNORECASE)
-_IN_USE = re.compile(
-    r'unable to (?:remove repository reference|delete) "?([^" ]+)"? \(must force\) - '
-    r"container (\w+) is using"
-)
-_NAME_IN_USE = re.compile(r'container name "/?([^"]+)" is already in use')
-_RUNNING = re.compile(r"You cannot remove a running container (\w+)")
-_NO_SUCH_CONTAINER = re.compile(r"No such container: (\S+)", re.IGNORECASE)
-_CANNOT_CONNECT = re.compile(r"Cannot connect to the Docker daemon at (\S+?)\.? Is the")
-_PERMISSION = "permission denied while trying to connect to the Docker daemon"
 
 
 class DockerBackend(EngineCLI):
@@ -96,7 +76,7 @@ class DockerBackend(EngineCLI):
         docs: list[dict[str, Any]] = []
         for batch in batches(ids):
             result = self.run(["container", "inspect", "--", *batch])
-            if not result.ok and not _NO_SUCH_CONTAINER.search(result.stderr):
+            if not result.ok and not failures.NO_SUCH_CONTAINER.search(result.stderr):
                 self.raise_for(result)
             docs.extend(json_documents(result.stdout))  # a container may go meanwhile
         return [parse_container(d) for d in docs]
@@ -222,7 +202,7 @@ class DockerBackend(EngineCLI):
         for batch in batches(refs):
             result = self.run(["image", "inspect", "--", *batch])
             if not result.ok:
-                missing = _NO_SUCH_IMAGE.findall(result.stderr)
+                missing = failures.NO_SUCH_IMAGE.findall(result.stderr)
                 if not (tolerate_missing and missing):
                     self.raise_for(result, images=batch)
             docs.extend(json_documents(result.stdout))
@@ -232,140 +212,5 @@ class DockerBackend(EngineCLI):
     def raise_for(
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
     ) -> NoReturn:
-        """Map one failed docker call to the core error that describes it."""
-        err = result.stderr
-        if _CANNOT_CONNECT.search(err) or _PERMISSION in err or "error during connect" in err:
-            raise BackendUnavailable(
-                "docker",
-                unreachable_reason(err, self.endpoint).split(";")[0],
-                hint="is dockerd running? set DOCKER_HOST to its socket, or use --backend podman",
-            )
-        missing = _NO_SUCH_IMAGE.findall(err)
-        if missing:
-            raise ImageNotFound(_as_given(missing, images), backend="docker")
-        gone = _NO_SUCH_CONTAINER.findall(err)
-        if gone:
-            raise ContainerNotFound(_as_given(gone, containers), backend="docker")
-        used = _IN_USE.search(err)
-        if used:
-            raise ImageInUse(used.group(1), [used.group(2)], backend="docker")
-        conflict = _conflict(err, containers)
-        if conflict:
-            raise conflict
-        raise EngineError(result.argv, result.returncode, err)
-
-
-def _conflict(stderr: str, containers: Sequence[str]) -> Conflict | None:
-    conflict = container_conflict(stderr, containers, _NAME_IN_USE, _RUNNING)
-    if conflict:
-        return conflict
-    if "image has dependent child images" in stderr:
-        return Conflict(
-            "the image has dependent child images",
-            hint="remove the images built on it first, or remove it by name to untag it",
-        )
-    return None
-
-
-def unreachable_reason(stderr: str, endpoint: str) -> str:
-    if _PERMISSION in stderr:
-        return f"permission denied on {endpoint}; is this user in the docker group?"
-    if "error during connect" in stderr:
-        return f"daemon not reachable at {endpoint}; is dockerd running? set DOCKER_HOST"
-    match = _CANNOT_CONNECT.search(stderr)
-    where = match.group(1) if match else endpoint
-    return f"daemon not reachable at {where}; is dockerd running? set DOCKER_HOST"
-
-
-def _as_given(engine_names: list[str], asked: Sequence[str]) -> list[str]:
-    """Report names as the user typed them: docker appends `:latest` and a trailing `:`."""
-    found = []
-    for reported in engine_names:
-        name = reported.rstrip(":")
-        match = [a for a in asked if name in (a, f"{a}:latest")]
-        found.append(match[0] if match else name)
-    return unique(found)
-
-
-# -- parsers (pure: fed recorded output in tests) -------------------------------
-
-
-def parse_image(doc: Mapping[str, Any]) -> Image:
-    """One element of `docker image inspect`."""
-    return image_from_inspect(doc, backend="docker")
-
-
-def join_history(
-    rows: Sequence[Mapping[str, Any]], image: Image, ancestors: Sequence[Image]
-) -> list[Layer]:
-    """`docker history` rows (newest first) joined with the image's layers.
-
-    docker's history has neither diff IDs nor empty-layer flags, and a real
-    layer can be 0 bytes (`mkdir`). Each row whose image docker still knows
-    tells exactly how many layers exist up to it; rows between such anchors
-    (`<missing>`) are settled by size and by what created them.
-    """
-    known = {a.id: a for a in ancestors}
-    known[image.id] = image
-    steps = []
-    for row in reversed(rows):
-        produced = known.get(as_digest(row.get("ID")) or "")
-        steps.append(
-            Step(
-                size=parse_int(row.get("Size")),
-                created=produced.created if produced else parse_time(row.get("CreatedAt")),
-                created_by=text_or_none(row.get("CreatedBy")),
-                author=produced.author if produced else None,
-                comment=text_or_none(row.get("Comment")),
-                image_id=as_digest(row.get("ID")),
-                layers_so_far=len(produced.layers) if produced else None,
-            )
-        )
-    if steps:
-        steps[-1].layers_so_far = len(image.layers)
-    return join_steps(steps, image.diff_ids)
-
-
-def parse_container(doc: Mapping[str, Any]) -> Container:
-    """One element of `docker container inspect`."""
-    state = (doc.get("State") or {}).get("Status") or "unknown"
-    return Container(
-        id=doc["Id"],
-        name=str(doc.get("Name") or "").lstrip("/"),
-        image=(doc.get("Config") or {}).get("Image") or str(doc.get("Image") or ""),
-        image_id=as_digest(doc.get("Image")),
-        state=state if state in _STATES else "unknown",
-        created=parse_time(doc.get("Created")),
-    )
-
-
-_STATES = {"created", "running", "paused", "restarting", "removing", "exited", "dead"}
-
-
-def parse_info(
-    version: Completed, info: Completed | None, *, path: str, endpoint: str
-) -> EngineInfo:
-    """`docker version` and `docker info` as JSON; Server is null when the daemon is down."""
-    doc = (json_documents(version.stdout) or [{}])[0]
-    client = doc.get("Client") or {}
-    server = doc.get("Server") or {}
-    base: dict[str, Any] = {
-        "backend": "docker",
-        "found": True,
-        "path": path,
-        "endpoint": endpoint,
-        "client_version": text_or_none(client.get("Version")),
-    }
-    if not version.ok or not server:
-        return EngineInfo(**base, reason=unreachable_reason(version.stderr, endpoint))
-    idoc = (json_documents(info.stdout) or [{}])[0] if info is not None else {}
-    security = idoc.get("SecurityOptions") or []
-    return EngineInfo(
-        **base,
-        version=text_or_none(server.get("Version")),
-        api_version=text_or_none(server.get("ApiVersion")),
-        reachable=True,
-        rootless=any("name=rootless" in str(s) for s in security) if idoc else None,
-        storage_driver=text_or_none(idoc.get("Driver")),
-        storage_root=text_or_none(idoc.get("DockerRootDir")),
-    )
+        """Map one failed docker call to the core error that describes it (failures.py)."""
+        failures.raise_for(result, endpoint=self.endpoint, images=images, containers=containers)

@@ -23,8 +23,8 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from backends._common import as_digest, parse_time
-from backends._listing import local_name
+from ocitool.backends.common.listing import local_name
+from ocitool.backends.common.parsing import as_digest, parse_time
 from ocitool.layers import chain_ids
 from ocitool.structure import ImageStack, UsageInputs
 

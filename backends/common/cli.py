@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, NoReturn
 
-from backends import list_argv
-from backends._archive import each_layer
-from backends._common import as_digest, unique
-from backends._listing import summaries
+from ocitool.backends.common.archive import each_layer
+from ocitool.backends.common.listing import summaries
+from ocitool.backends.common.parsing import as_digest, unique
+from ocitool.backends.registry import list_argv
 from ocitool.errors import (
     BackendUnavailable,
     Conflict,

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends._common import image_config, parse_time, text_or_none
-from backends._history import config_step, history_key, join_steps
-from backends._history import producers as shared_producers
-from backends.oci.store import MANIFEST_TYPES, Store
+from ocitool.backends.common.history import config_step, history_key, join_steps
+from ocitool.backends.common.history import producers as shared_producers
+from ocitool.backends.common.parsing import image_config, parse_time, text_or_none
+from ocitool.backends.oci.store import MANIFEST_TYPES, Store
 from ocitool.errors import StoreCorrupt
 from ocitool.models import Image, Layer
 

@@ -10,39 +10,29 @@ its comment is `FROM <base>`, while inspect keeps the exact empty-layer flags.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from backends._cli import EngineCLI, container_conflict, hub_error
-from backends._common import (
+from ocitool.backends.common.cli import EngineCLI, hub_error
+from ocitool.backends.common.listing import LOCAL_PREFIX, local_name
+from ocitool.backends.common.parsing import (
     HEX64,
     as_digest,
     batches,
-    image_from_inspect,
     json_documents,
     parse_int,
-    parse_time,
     storage_root,
-    text_or_none,
     unique,
     with_tag,
 )
-from backends._history import HistoryEntry, Step, config_step, join_steps
-from backends._history import producers as shared_producers
-from backends._listing import LOCAL_PREFIX, local_name
-from backends._podman_store import listed_ids, read_store, storage_location
-from backends.skopeo import Endpoint
+from ocitool.backends.podman import failures
+from ocitool.backends.podman.parsers import join_history, parse_container, parse_image, parse_info
+from ocitool.backends.podman.store import listed_ids, read_store, storage_location
+from ocitool.backends.skopeo import Endpoint
 from ocitool.errors import (
-    BackendUnavailable,
-    Conflict,
-    ContainerNotFound,
-    EngineError,
-    ImageInUse,
-    ImageNotFound,
     OcitoolError,
     last_meaningful_line,
 )
@@ -53,14 +43,6 @@ from ocitool.runner import Completed, Runner
 from ocitool.structure import UsageInputs
 
 _MAX_GENERATIONS = 16  # parent-chain rounds for `history`; each is one batched inspect
-
-_NOT_KNOWN = re.compile(r"(?:^|\s)(\S+): image not known", re.MULTILINE)
-_NO_CONTAINER = re.compile(r"no such container:? (\S+)", re.IGNORECASE)
-_NO_CONTAINER_NAMED = re.compile(r'no container with name or ID "([^"]+)" found')
-_IN_USE = re.compile(r"image used by (\w+): image is in use by a container")
-_NAME_IN_USE = re.compile(r'the container name "([^"]+)" is already in use')
-_RUNNING = re.compile(r"cannot remove container (\w+) as it is running")
-_STATES = {"created", "running", "paused", "restarting", "removing", "exited", "dead"}
 
 
 class PodmanBackend(EngineCLI):
@@ -240,7 +222,9 @@ class PodmanBackend(EngineCLI):
         docs: list[dict[str, Any]] = []
         for batch in batches(refs):
             result = self.run(["image", "inspect", "--", *batch])
-            if not result.ok and not (tolerate_missing and _NOT_KNOWN.search(result.stderr)):
+            if not result.ok and not (
+                tolerate_missing and failures.NOT_KNOWN.search(result.stderr)
+            ):
                 self.raise_for(result, images=batch)
             docs.extend(json_documents(result.stdout))
         self._storage = storage_root(docs) or self._storage
@@ -249,52 +233,8 @@ class PodmanBackend(EngineCLI):
     def raise_for(
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
     ) -> NoReturn:
-        """Map one failed podman call to the core error that describes it."""
-        err = result.stderr
-        missing = _NOT_KNOWN.findall(err)
-        if missing:
-            raise ImageNotFound(_as_given(missing, images), backend="podman")
-        gone = _NO_CONTAINER.findall(err) or _NO_CONTAINER_NAMED.findall(err)
-        if gone:
-            raise ContainerNotFound(_as_given(gone, containers), backend="podman")
-        used = _IN_USE.search(err)
-        if used:
-            raise ImageInUse(
-                images[0] if images else "image", [used.group(1)[:12]], backend="podman"
-            )
-        conflict = _conflict(err, containers)
-        if conflict:
-            raise conflict
-        if "cannot re-exec process" in err or "newuidmap" in err:
-            raise BackendUnavailable(
-                "podman",
-                "rootless podman cannot start its user namespace",
-                hint="install uidmap and add this user to /etc/subuid and /etc/subgid",
-            )
-        raise EngineError(result.argv, result.returncode, err)
-
-
-def _conflict(stderr: str, containers: Sequence[str]) -> Conflict | None:
-    conflict = container_conflict(stderr, containers, _NAME_IN_USE, _RUNNING)
-    if conflict:
-        return conflict
-    if "more than one tag" in stderr:
-        return Conflict(
-            "the image has more than one tag",
-            hint="remove it by name, or pass --force to remove every tag",
-        )
-    return None
-
-
-def _as_given(engine_names: list[str], asked: Sequence[str]) -> list[str]:
-    """Missing names as the user typed them, in the order they were asked for."""
-    names = []
-    for reported in engine_names:
-        name = reported.removeprefix("inspecting object: ")
-        match = [a for a in asked if a in (name, local_name(name))]
-        names.append(match[0] if match else name)
-    order = {a: i for i, a in enumerate(asked)}
-    return sorted(unique(names), key=lambda n: order.get(n, len(order)))
+        """Map one failed podman call to the core error that describes it (failures.py)."""
+        failures.raise_for(result, images=images, containers=containers)
 
 
 def _stored_under(docs: Sequence[Mapping[str, Any]], graph_root: str) -> bool:
@@ -302,125 +242,3 @@ def _stored_under(docs: Sequence[Mapping[str, Any]], graph_root: str) -> bool:
     storage files read there are the ones podman itself uses."""
     found = storage_root(docs)
     return found is not None and found[0] == graph_root
-
-
-# -- parsers (pure: fed recorded output in tests) -------------------------------
-
-
-def parse_image(doc: Mapping[str, Any]) -> Image:
-    """One element of `podman image inspect`."""
-    diff_ids = (doc.get("RootFS") or {}).get("Layers") or []
-    image = image_from_inspect(
-        doc, backend="podman", layers=image_layers(doc, diff_ids), local_name=local_name
-    )
-    history = doc.get("History") or []
-    if (
-        "oci" in str(doc.get("ManifestType") or "")
-        and len(history) > 1
-        and image.comment == text_or_none(history[0].get("comment"))
-    ):
-        # An OCI config has no comment; podman shows its first step's (ENGINES.md §2).
-        image = image.model_copy(update={"comment": None})
-    return image
-
-
-def image_layers(doc: Mapping[str, Any], diff_ids: Sequence[str]) -> list[Layer]:
-    """Bottom-first layers, with what the config history says about each."""
-    history = doc.get("History") or []
-    if sum(not h.get("empty_layer") for h in history) != len(diff_ids):
-        return [Layer(diff_id=d) for d in diff_ids]  # history does not describe the layers
-    return [layer for layer in reversed(_steps_as_layers(doc, diff_ids)) if not layer.empty]
-
-
-def _steps_as_layers(
-    doc: Mapping[str, Any],
-    diff_ids: Sequence[str],
-    rows: Sequence[Mapping[str, Any]] = (),
-    producers: Mapping[int, str] | None = None,
-) -> list[Layer]:
-    """inspect's History (exact empty flags) joined with `podman history` rows if given."""
-    history = doc.get("History") or []
-    by_step = list(reversed(rows)) if len(rows) == len(history) else [{}] * len(history)
-    steps = [
-        config_step(h, image_id=(producers or {}).get(index), size=parse_int(row.get("size")))
-        for index, (h, row) in enumerate(zip(history, by_step, strict=True))
-    ]
-    return join_steps(steps, diff_ids)
-
-
-def join_history(
-    rows: Sequence[Mapping[str, Any]],
-    doc: Mapping[str, Any],
-    candidates: Sequence[Mapping[str, Any]] = (),
-) -> list[Layer]:
-    """`podman history` rows (newest first) joined with the image's inspect document.
-
-    podman's row IDs are per layer, not per step: a row can name an image
-    one step off, or another image with the same layer. So a row's image is
-    kept only where its own history is exactly this image's first steps, and
-    it is placed at the step its history ends with (`candidates` are the
-    inspect documents of the IDs the rows name).
-    """
-    diff_ids = (doc.get("RootFS") or {}).get("Layers") or []
-    if doc.get("History"):
-        return _steps_as_layers(doc, diff_ids, rows, producers(doc, candidates))
-    # No config history (rare: hand-made images): the rows alone, IDs unverified.
-    steps = [
-        Step(
-            size=parse_int(r.get("size")),
-            created=parse_time(r.get("created")),
-            created_by=text_or_none(r.get("CreatedBy")),
-            comment=text_or_none(r.get("comment")),
-        )
-        for r in reversed(rows)
-    ]
-    return join_steps(steps, diff_ids)
-
-
-def producers(doc: Mapping[str, Any], candidates: Sequence[Mapping[str, Any]]) -> dict[int, str]:
-    """Step index -> the local image whose history ends with that step."""
-
-    def lineage(d: Mapping[str, Any]) -> tuple[str, list[HistoryEntry], list[str]]:
-        return (
-            as_digest(d.get("Id")) or "",
-            d.get("History") or [],
-            (d.get("RootFS") or {}).get("Layers") or [],
-        )
-
-    return shared_producers(*lineage(doc), [lineage(c) for c in candidates])
-
-
-def parse_container(doc: Mapping[str, Any]) -> Container:
-    """One element of `podman ps --format json`."""
-    names = doc.get("Names") or []
-    state = str(doc.get("State") or "unknown").lower()
-    state = {"configured": "created", "initialized": "created", "stopped": "exited"}.get(
-        state, state
-    )
-    return Container(
-        id=doc["Id"],
-        name=names[0] if names else doc["Id"][:12],
-        image=local_name(str(doc.get("Image") or "")),
-        image_id=as_digest(doc.get("ImageID")),
-        state=state if state in _STATES else "unknown",
-        created=parse_time(doc.get("Created")),
-    )
-
-
-def parse_info(doc: Mapping[str, Any], *, path: str | None) -> EngineInfo:
-    """`podman info --format json`."""
-    host = doc.get("host") or {}
-    store = doc.get("store") or {}
-    version = doc.get("version") or {}
-    return EngineInfo(
-        backend="podman",
-        found=True,
-        path=path,
-        version=text_or_none(version.get("Version")),
-        client_version=text_or_none(version.get("Version")),
-        api_version=text_or_none(version.get("APIVersion")),
-        reachable=True,
-        rootless=bool((host.get("security") or {}).get("rootless")),
-        storage_driver=text_or_none(store.get("graphDriverName")),
-        storage_root=text_or_none(store.get("graphRoot")),
-    )

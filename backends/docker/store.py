@@ -21,7 +21,7 @@ import json
 import os
 from typing import Any, NamedTuple
 
-from backends._common import as_digest, parse_time
+from ocitool.backends.common.parsing import as_digest, parse_time
 from ocitool.layers import chain_ids
 from ocitool.structure import ImageStack, UsageInputs
 

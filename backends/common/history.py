@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from backends._common import parse_time, text_or_none
+from ocitool.backends.common.parsing import parse_time, text_or_none
 from ocitool.models import Layer
 
 # One entry of an image config's `history` (OCI and docker configs spell it alike).

@@ -1,0 +1,1 @@
+"""The docker backend (backend.py), driving the docker CLI against DOCKER_HOST."""

@@ -1,0 +1,96 @@
+"""How docker fails: each error text it prints, mapped to the core error that says it.
+
+The one place docker's stderr is read (ENGINES.md); the backend calls `raise_for`
+for every failed call, with the images and containers it named.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import NoReturn
+
+from ocitool.backends.common.cli import container_conflict
+from ocitool.backends.common.parsing import unique
+from ocitool.errors import (
+    BackendUnavailable,
+    Conflict,
+    ContainerNotFound,
+    EngineError,
+    ImageInUse,
+    ImageNotFound,
+)
+from ocitool.runner import Completed
+
+NO_SUCH_IMAGE = re.compile(r"No such image: (\S+)", re.IGNORECASE)
+_IN_USE = re.compile(
+    r'unable to (?:remove repository reference|delete) "?([^" ]+)"? \(must force\) - '
+    r"container (\w+) is using"
+)
+_NAME_IN_USE = re.compile(r'container name "/?([^"]+)" is already in use')
+_RUNNING = re.compile(r"You cannot remove a running container (\w+)")
+NO_SUCH_CONTAINER = re.compile(r"No such container: (\S+)", re.IGNORECASE)
+_CANNOT_CONNECT = re.compile(r"Cannot connect to the Docker daemon at (\S+?)\.? Is the")
+_PERMISSION = "permission denied while trying to connect to the Docker daemon"
+
+
+def raise_for(
+    result: Completed,
+    *,
+    endpoint: str,
+    images: Sequence[str] = (),
+    containers: Sequence[str] = (),
+) -> NoReturn:
+    """Map one failed docker call to the core error that describes it."""
+    err = result.stderr
+    if _CANNOT_CONNECT.search(err) or _PERMISSION in err or "error during connect" in err:
+        raise BackendUnavailable(
+            "docker",
+            unreachable_reason(err, endpoint).split(";")[0],
+            hint="is dockerd running? set DOCKER_HOST to its socket, or use --backend podman",
+        )
+    missing = NO_SUCH_IMAGE.findall(err)
+    if missing:
+        raise ImageNotFound(_as_given(missing, images), backend="docker")
+    gone = NO_SUCH_CONTAINER.findall(err)
+    if gone:
+        raise ContainerNotFound(_as_given(gone, containers), backend="docker")
+    used = _IN_USE.search(err)
+    if used:
+        raise ImageInUse(used.group(1), [used.group(2)], backend="docker")
+    conflict = _conflict(err, containers)
+    if conflict:
+        raise conflict
+    raise EngineError(result.argv, result.returncode, err)
+
+
+def _conflict(stderr: str, containers: Sequence[str]) -> Conflict | None:
+    conflict = container_conflict(stderr, containers, _NAME_IN_USE, _RUNNING)
+    if conflict:
+        return conflict
+    if "image has dependent child images" in stderr:
+        return Conflict(
+            "the image has dependent child images",
+            hint="remove the images built on it first, or remove it by name to untag it",
+        )
+    return None
+
+
+def unreachable_reason(stderr: str, endpoint: str) -> str:
+    if _PERMISSION in stderr:
+        return f"permission denied on {endpoint}; is this user in the docker group?"
+    if "error during connect" in stderr:
+        return f"daemon not reachable at {endpoint}; is dockerd running? set DOCKER_HOST"
+    match = _CANNOT_CONNECT.search(stderr)
+    where = match.group(1) if match else endpoint
+    return f"daemon not reachable at {where}; is dockerd running? set DOCKER_HOST"
+
+
+def _as_given(engine_names: list[str], asked: Sequence[str]) -> list[str]:
+    """Report names as the user typed them: docker appends `:latest` and a trailing `:`."""
+    found = []
+    for reported in engine_names:
+        name = reported.rstrip(":")
+        match = [a for a in asked if name in (a, f"{a}:latest")]
+        found.append(match[0] if match else name)
+    return unique(found)

@@ -1,0 +1,644 @@
+"""The daemonless backend: ocitool's own OCI image layout, with umoci and runc.
+
+No daemon and no root. Reads come straight from the layout (backends.oci.store
+and .images); writes go through umoci while holding the store's lock; runs
+unpack a bundle with umoci (`--rootless` when not root) and run it with runc
+(or crun). Names live in index.json as `org.opencontainers.image.ref.name`,
+spelled as the other backends spell them (`commit_test:first`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import IO, Final, cast
+
+from ocitool.backends.common.parsing import tag_destination, with_tag
+from ocitool.backends.oci import containers as records
+from ocitool.backends.oci import failures
+from ocitool.backends.oci.changes import umoci_options
+from ocitool.backends.oci.containers import Record
+from ocitool.backends.oci.parsers import (
+    HIDDEN_TAG,
+    StoredImage,
+    parents,
+    producers,
+    read_store,
+    steps,
+    to_model,
+)
+from ocitool.backends.oci.runtime import Runtime, wait_for
+from ocitool.backends.oci.store import Store, Tagged
+from ocitool.backends.oci.tarballs import uncompressed
+from ocitool.backends.skopeo import Endpoint
+from ocitool.errors import (
+    BackendUnavailable,
+    Conflict,
+    ContainerNotFound,
+    EngineTimeout,
+    ImageNotFound,
+    NotSupported,
+    OcitoolError,
+)
+from ocitool.layers import chain_ids
+from ocitool.listing import ImageSummary
+from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
+from ocitool.runner import Completed, InterruptedCall, InterruptedWrite, Runner
+from ocitool.structure import UsageInputs
+
+log = logging.getLogger("ocitool.oci")
+
+
+class OciBackend:
+    name: Final = "oci"
+    keeps_untagged_parents: Final = False  # removing a tag drops the image; shared blobs stay
+
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        store: Path,
+        umoci: str = "umoci",
+        runtime: str | None = None,
+    ) -> None:
+        self.runner = runner
+        self.store = Store(store)
+        self.umoci = umoci
+        self.runtime = Runtime(runner, runtime)
+
+    # -- reads -------------------------------------------------------------------
+
+    def images(self, *, all: bool = False) -> list[Image]:
+        stored = self._read()
+        found = parents(stored)
+        return [to_model(image, found.get(image.id)) for image in stored]
+
+    def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
+        """The store is read directly, so the full images cost no more than summaries."""
+        return [
+            ImageSummary(i.id, i.names, i.repo_digests, i.created, i.size)
+            for i in self.images(all=all)
+        ]
+
+    def store_usage(self) -> UsageInputs | None:
+        return None  # images() and layer_sizes() already read the store itself
+
+    def inspect(self, refs: Sequence[str]) -> list[Image]:
+        stored = self._read()
+        found = parents(stored)
+        return [to_model(image, found.get(image.id)) for image in self._resolve(refs, stored)]
+
+    def history(self, ref: str) -> list[Layer]:
+        stored = self._read()
+        image = self._resolve([ref], stored)[0]
+        return steps(image, producers(image, stored))
+
+    def list_ids(self, *, all: bool = False) -> list[str]:
+        return [image.id for image in self._read()]
+
+    def containers(self, *, all: bool = False) -> list[Container]:
+        found = self._records()
+        running = self.runtime.running() if found else set()
+        models = [record.model(record.id in running) for record in found]
+        return models if all else [c for c in models if c.state == "running"]
+
+    def info(self) -> EngineInfo:
+        path = shutil.which(self.umoci)
+        base = {
+            "backend": "oci",
+            "path": path,
+            "storage_driver": "oci-layout",
+            "storage_root": str(self.store.path),
+            "rootless": os.geteuid() != 0,
+        }
+        if path is None:
+            return EngineInfo(
+                **base, found=False, reason=f"executable {self.umoci!r} not found on PATH"
+            )
+        try:
+            version = self.runner.run([self.umoci, "--version"], timeout=10)
+            self.store.ensure()
+            with self.store.locked(exclusive=False):
+                self.store.index()
+        except OcitoolError as exc:
+            return EngineInfo(**base, found=True, reason=exc.message)
+        runtime = self.runtime.path_or_none()
+        return EngineInfo(
+            **base,
+            found=True,
+            version=version.stdout.strip().rsplit(" ", 1)[-1] or None,
+            reachable=True,
+            endpoint=runtime,
+            reason=None if runtime else "no runc or crun on PATH: images work, run does not",
+        )
+
+    def canonical_name(self, ref: str) -> str:
+        """Names are stored as the other backends show them: no docker.io/library/."""
+        for prefix in ("localhost/", "docker.io/library/", "docker.io/"):
+            if ref.startswith(prefix):
+                ref = ref.removeprefix(prefix)
+                break
+        return with_tag(ref)
+
+    # -- image writes --------------------------------------------------------------
+
+    def import_image(
+        self, tarball: Path, ref: str, *, message: str | None, changes: Sequence[str]
+    ) -> str:
+        options = umoci_options(changes)  # a bad --change fails before anything is written
+        self._require_umoci()
+        target = self.canonical_name(ref)
+        scratch = f"ocitool-import-{secrets.token_hex(8)}"
+        with (
+            self._writing(),
+            uncompressed(tarball, scratch=self.store.path) as layer,
+            _interrupted_write(None),
+        ):
+            try:
+                self._umoci(["new", f"--image={self._at(scratch)}"])
+                self._umoci(
+                    [
+                        "raw",
+                        "add-layer",
+                        f"--image={self._at(scratch)}",
+                        f"--history.comment={message or ''}",
+                        f"--history.created_by=ocitool import {tarball.name}",
+                        "--",
+                        str(layer),
+                    ]
+                )
+                if options:
+                    self._umoci(
+                        ["config", f"--image={self._at(scratch)}", "--no-history", *options]
+                    )
+                self._retag(scratch, target)
+            finally:
+                self._untag([scratch])
+            return self._image_of(target)
+
+    def commit(
+        self,
+        container: str,
+        ref: str,
+        *,
+        author: str | None,
+        message: str | None,
+        changes: Sequence[str],
+    ) -> str:
+        options = umoci_options(changes)
+        record = self._record(container)
+        target = self.canonical_name(ref)
+        bundle = self.store.containers_dir / record.id / "bundle"
+        with self._writing(), _interrupted_write(lambda: self._image_of_or_none(target)):
+            self._ensure_tag(record)
+            history = [
+                *([f"--history.author={author}"] if author is not None else []),
+                f"--history.comment={message or ''}",
+                f"--history.created_by={records.created_by(record.command)}",
+            ]
+            # As docker and podman do: the image is created now, by the author, and
+            # runs the container's command unless a --change says otherwise.
+            config = [f"--created={records.now()}"]
+            config += [f"--author={author}"] if author is not None else []
+            if record.command and not any(c.strip().upper().startswith("CMD") for c in changes):
+                config += ["--clear=config.cmd", *[f"--config.cmd={a}" for a in record.command]]
+            # Built under a scratch tag and named at the end, so a Ctrl-C between the two
+            # umoci steps never leaves the target naming a half-configured image.
+            scratch = f"ocitool-commit-{secrets.token_hex(8)}"
+            try:
+                self._umoci(["repack", f"--image={self._at(scratch)}", *history, "--", str(bundle)])
+                self._umoci(
+                    ["config", f"--image={self._at(scratch)}", "--no-history", *config, *options]
+                )
+                self._retag(scratch, target)
+            finally:
+                self._untag([scratch])
+            return self._image_of(target)
+
+    def tag(self, source: str, target: str) -> None:
+        with self._writing():
+            stored = self._read()
+            image = self._resolve([source], stored)[0]
+            name = self.canonical_name(target)
+            self.store.write_index(_named(self.store.index(), image.manifest_digest, name))
+
+    def remove_images(self, refs: Sequence[str]) -> None:
+        """Untag each name (an ID: the image's every entry), then collect garbage."""
+        self._require_umoci()  # the index is not touched unless gc can follow
+        self.store.ensure()
+        with self.store.locked(exclusive=True):
+            stored = self._read()
+            doomed_names: set[str] = set()
+            doomed_images: set[str] = set()
+            for ref, image in zip(refs, self._resolve(refs, stored), strict=True):
+                name = self.canonical_name(ref)
+                if name in image.names:
+                    doomed_names.add(name)
+                else:
+                    doomed_images.add(image.manifest_digest)
+                    doomed_names.update(image.tags)
+            for image in stored:  # an image whose last name goes loses its hidden tag too
+                if image.names and set(image.names) <= doomed_names:
+                    doomed_names.update(image.tags)
+            manifests = {i.manifest_digest: i.id for i in stored}
+            doomed_ids = {manifests[d] for d in doomed_images}
+            keep = [
+                e
+                for e in self.store.index()
+                if e.name not in doomed_names and manifests.get(e.digest) not in doomed_ids
+            ]
+            self.store.write_index(keep)
+            self._umoci(["gc", f"--layout={self.store.path}"])
+
+    @contextmanager
+    def skopeo_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
+        """The store as skopeo's `oci:` transport, under the store's lock for the copy."""
+        if writing:
+            tag_destination(name, "oci")
+            with self._writing():
+                tag = self.canonical_name(name)
+                yield Endpoint(f"oci:{self.store.path}:{tag}", label=f"oci:{tag}")
+            return
+        image = self._resolve([name], self._read())[0]
+        tag = self.canonical_name(name)
+        if tag not in image.tags:
+            tag = image.tags[0] if image.tags else self._tag_for(image)
+        with self.store.locked(exclusive=False):
+            yield Endpoint(f"oci:{self.store.path}:{tag}", label=f"oci:{name}")
+
+    def layer_sizes(self, images: Sequence[Image]) -> dict[str, int]:
+        """ChainID -> the compressed blob's size on disk, read from the manifests."""
+        return {
+            chain: layer.size or 0
+            for image in images
+            for chain, layer in zip(chain_ids(image.diff_ids), image.layers, strict=True)
+        }
+
+    def read_layers(self, names: Sequence[str], on_layer: Callable[[IO[bytes]], None]) -> None:
+        """Each distinct layer of these images, from its blob, decompressed as it is read."""
+        stored = self._resolve(names, self._read())
+        blobs: dict[str, tuple[str, int | None]] = {}
+        for image in stored:
+            for layer in image.manifest.get("layers") or []:
+                blobs.setdefault(layer["digest"], (layer.get("mediaType", ""), layer.get("size")))
+        with self.store.locked(exclusive=False):
+            for digest, (media_type, size) in blobs.items():
+                if not media_type.endswith(("tar", "gzip")):
+                    raise NotSupported(
+                        f"layer {digest} is {media_type or 'of no media type'}; "
+                        "ocitool reads tar and gzip layers",
+                        hint="convert the image: skopeo copy --dest-compress-format gzip",
+                    )
+                with self.store.open_blob(digest, size) as raw:
+                    gzipped = media_type.endswith("gzip")
+                    on_layer(cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if gzipped else raw)
+
+    def search_hub(self, term: str, limit: int) -> list[SearchResult]:
+        raise NotSupported(
+            "the oci backend has no Docker Hub search",
+            hint="search a registry: ocitool search TERM --registry HOST",
+        )
+
+    def save(self, names: Sequence[str], path: Path, archive_format: str) -> None:
+        raise NotSupported(
+            "the oci store has no multi-image docker archive writer",
+            hint="use --format oci-archive",
+        )
+
+    def load(self, path: Path) -> list[str]:
+        raise NotSupported("the oci store loads through skopeo, image by image")
+
+    # -- containers ------------------------------------------------------------------
+
+    def create(
+        self,
+        image: str,
+        command: Sequence[str],
+        *,
+        name: str | None,
+        interactive: bool,
+        tty: bool,
+        remove: bool,
+        network: str | None,
+        pull: str,
+        env: Sequence[str],
+        detach: bool = False,
+    ) -> str:
+        if pull == "always":
+            raise NotSupported(
+                "the oci backend cannot pull images yet",
+                hint="use --pull never or missing with an image in the store",
+            )
+        if tty and detach:
+            raise _NO_DETACHED_TERMINAL
+        self.runtime.path()  # no runtime: say so before unpacking anything
+        stored = self._read()
+        found = self._resolve([image], stored)[0]
+        if name and any(r.name == name for r in self._records()):
+            raise Conflict(
+                f"container name {name} is already in use",
+                hint=f"choose another --name, or remove the old one: ocitool rm {name}",
+            )
+        container_id = secrets.token_hex(32)
+        directory = self.store.containers_dir / container_id
+        directory.mkdir(parents=True, mode=0o700)
+        try:
+            tag = found.tags[0] if found.tags else self._tag_for(found)
+            with self.store.locked(exclusive=False):
+                self._umoci(
+                    [
+                        "unpack",
+                        *(["--rootless"] if os.geteuid() != 0 else []),
+                        f"--image={self._at(tag)}",
+                        "--",
+                        str(directory / "bundle"),
+                    ]
+                )
+            args = records.configure_bundle(
+                directory / "bundle",
+                command=list(command),
+                tty=tty,
+                env=list(env),
+                network=network,
+                hostname=(name or container_id[:12]),
+            )
+            records.save(
+                directory,
+                Record(
+                    id=container_id,
+                    name=name or f"oci_{container_id[:12]}",
+                    image=image,
+                    image_id=found.id,
+                    image_tag=tag,
+                    command=list(command) or args,
+                    created=records.now(),
+                    remove=remove,
+                ),
+            )
+        except BaseException:
+            records.remove_tree(directory)
+            raise
+        return container_id
+
+    def container_name(self, container: str) -> str | None:
+        return self._record(container).name
+
+    def start(self, containers: Sequence[str]) -> None:
+        """Each container under its supervisor; fails, as docker's start does, when the
+        runtime could not start the container's process (no such command, say)."""
+        for record in [self._record(c) for c in containers]:
+            if record.id in self.runtime.running():
+                continue
+            directory = self.store.containers_dir / record.id
+            if records.wants_terminal(directory / "bundle"):
+                raise _NO_DETACHED_TERMINAL
+            runtime, root = self.runtime.path(), self.runtime.root()
+            records.delete_state(self.runner, runtime, root, record.id)
+            log = directory / "output.log"
+            offset = log.stat().st_size if log.exists() else 0
+            self.runner.background(
+                [_python(), "-m", "ocitool.backends.oci.supervise", str(directory), runtime, root],
+                log_path=log,
+            )
+            wait_for(partial(self._started, record.id, directory), seconds=10)
+            failure = records.start_failure(log, offset)
+            if failure is not None:
+                raise failures.start_failed(record.name, runtime, failure)
+
+    def _started(self, container_id: str, directory: Path) -> bool:
+        """Past runc's `created` state (where a bad command fails), or already ended."""
+        return self.runtime.states().get(container_id) in ("running", "paused") or _ended(directory)
+
+    def start_attached(self, container: str, *, interactive: bool, terminal: bool) -> Completed:
+        record = self._record(container)
+        directory = self.store.containers_dir / record.id
+        argv = [
+            self.runtime.path(),
+            "--root",
+            self.runtime.root(),
+            "run",
+            "--bundle",
+            str(directory / "bundle"),
+            record.id,
+        ]
+        records.delete_state(self.runner, argv[0], argv[2], record.id)
+        record.state, record.exit_code = "running", None
+        records.save(directory, record)
+        try:
+            if terminal:
+                code = self.runner.attached(argv, timeout=self.runner.run_timeout)
+                result = Completed(tuple(argv), code, "", "", 0.0)
+            else:
+                result = self.runner.run(argv, timeout=self.runner.run_timeout)
+        except EngineTimeout:
+            # runc was killed, not its container: stop that too, as the limit promised
+            records.delete_state(self.runner, argv[0], argv[2], record.id)
+            raise
+        finally:
+            record.state = "exited"
+            records.save(directory, record)
+        record.exit_code = result.returncode
+        records.save(directory, record)
+        if record.remove:
+            records.remove_tree(directory)
+        return result
+
+    def stop(self, containers: Sequence[str], *, timeout: int | None) -> None:
+        for record in [self._record(c) for c in containers]:
+            self._kill(record, grace=10 if timeout is None else timeout)
+
+    def remove_containers(self, containers: Sequence[str], *, force: bool) -> None:
+        chosen = [self._record(c) for c in containers]
+        running = self.runtime.running()
+        for record in chosen:
+            if record.id in running:
+                if not force:
+                    raise Conflict(
+                        f"container {record.name} is running",
+                        hint=f"stop it first (ocitool stop {record.name}) or use rm --force",
+                    )
+                self._kill(record, grace=0)
+        runtime = self.runtime.path_or_none()
+        for record in chosen:
+            if runtime is not None:
+                records.delete_state(self.runner, runtime, self.runtime.root(), record.id)
+            records.remove_tree(self.store.containers_dir / record.id)
+
+    def _kill(self, record: Record, *, grace: int) -> None:
+        directory = self.store.containers_dir / record.id
+        self.runtime.kill(record.id, grace=grace, ended=lambda: _ended(directory))
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _read(self) -> list[StoredImage]:
+        self.store.ensure()
+        started = time.monotonic()
+        with self.store.locked(exclusive=False):
+            stored = read_store(self.store)
+        log.debug(
+            "read %d images from %s in %.3fs",
+            len(stored),
+            self.store.path,
+            time.monotonic() - started,
+        )
+        return stored
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Exclusive, on a store checked first: a damaged store is never written to."""
+        self.store.ensure()
+        with self.store.writing():
+            read_store(self.store)
+            yield
+
+    def _require_umoci(self) -> None:
+        if shutil.which(self.umoci) is None:
+            raise BackendUnavailable(
+                "umoci",
+                f"executable {self.umoci!r} not found on PATH",
+                hint="install umoci (Debian: apt-get install umoci) or pick another backend",
+            )
+
+    def _at(self, tag: str) -> str:
+        return f"{self.store.path}:{tag}"
+
+    def _umoci(self, args: Sequence[str]) -> Completed:
+        try:
+            result = self.runner.run([self.umoci, *args], finish_on_interrupt=True)
+        except InterruptedCall as stop:
+            raise _Stopped(stop.result.ok) from None
+        return failures.check(result)
+
+    def _resolve(self, refs: Sequence[str], stored: list[StoredImage]) -> list[StoredImage]:
+        """Names, full IDs, ID prefixes; every missing one is named in one error."""
+        found, missing = [], []
+        for ref in refs:
+            image = _match(ref, self.canonical_name(ref), stored)
+            if image is None:
+                missing.append(ref)
+            else:
+                found.append(image)
+        if missing:
+            raise ImageNotFound(missing, backend="oci")
+        return found
+
+    def _image_of(self, tag: str) -> str:
+        image = _match(tag, tag, self._read())
+        if image is None:
+            raise failures.left_nothing(tag)
+        return image.id
+
+    def _image_of_or_none(self, tag: str) -> str | None:
+        image = _match(tag, tag, read_store(self.store))
+        return image.id if image else None
+
+    def _retag(self, source_tag: str, target: str) -> None:
+        entries = self.store.index()
+        source = next(e for e in entries if e.name == source_tag)
+        self.store.write_index(_named(entries, source.digest, target))
+
+    def _untag(self, names: Sequence[str]) -> None:
+        entries = self.store.index()
+        if any(e.name in names for e in entries):
+            self.store.write_index([e for e in entries if e.name not in names])
+
+    def _tag_for(self, image: StoredImage) -> str:
+        """umoci works on tags; an untagged image gets a hidden one while it is used."""
+        tag = HIDDEN_TAG + image.id.removeprefix("sha256:")[:12]
+        with self.store.locked(exclusive=True):
+            entries = self.store.index()
+            if not any(e.name == tag for e in entries):
+                self.store.write_index(_named(entries, image.manifest_digest, tag))
+        return tag
+
+    def _ensure_tag(self, record: Record) -> None:
+        """The image a container came from must still be named for umoci's repack."""
+        stored = self._read()
+        if any(record.image_tag in image.tags for image in stored):
+            return
+        image = next((i for i in stored if i.id == record.image_id), None)
+        if image is None:
+            raise Conflict(
+                f"the image container {record.name} was made from is gone",
+                hint="commit needs it; remove the container instead",
+            )
+        record.image_tag = self._tag_for(image)
+
+    def _records(self) -> list[Record]:
+        directory = self.store.containers_dir
+        if not directory.is_dir():
+            return []
+        found = [records.load(d) for d in sorted(directory.iterdir()) if d.is_dir()]
+        return [r for r in found if r is not None]
+
+    def _record(self, container: str) -> Record:
+        for record in self._records():
+            if container in (record.name, record.id) or (
+                len(container) >= 3 and record.id.startswith(container)
+            ):
+                return record
+        raise ContainerNotFound([container], backend="oci")
+
+
+@contextmanager
+def _interrupted_write(made: Callable[[], str | None] | None) -> Iterator[None]:
+    """A commit or import stopped by Ctrl-C says which image exists now (if any)."""
+    try:
+        yield
+    except _Stopped:
+        raise InterruptedWrite(made() if made else None) from None
+
+
+class _Stopped(KeyboardInterrupt):
+    """Ctrl-C between umoci steps; the step under way was let finish."""
+
+    def __init__(self, finished: bool) -> None:
+        super().__init__()
+        self.finished = finished
+
+
+def _named(entries: list[Tagged], manifest: str, name: str) -> list[Tagged]:
+    """The index with `name` on this manifest: moved from wherever it was, and the
+    manifest's unnamed entries (kept so nothing was lost) dropped now it has a name."""
+    entry = next(e for e in entries if e.digest == manifest)
+    kept = [e for e in entries if e.name != name and not (e.name is None and e.digest == manifest)]
+    return [*kept, Tagged(name, entry.digest, entry.size, entry.media_type)]
+
+
+_NO_DETACHED_TERMINAL = NotSupported(
+    "a detached oci container cannot have a terminal (runc needs a console socket for one)",
+    hint="drop -t (output is kept in the container's output.log), or run it attached",
+)
+
+
+def _match(ref: str, name: str, stored: list[StoredImage]) -> StoredImage | None:
+    for image in stored:
+        if name in image.tags or ref in image.tags:  # other layouts use plain tags
+            return image
+    bare = ref.removeprefix("sha256:")
+    if len(bare) >= 3 and all(c in "0123456789abcdef" for c in bare):
+        hits = [i for i in stored if i.id.removeprefix("sha256:").startswith(bare)]
+        if len(hits) == 1:
+            return hits[0]
+    if "@sha256:" in ref:
+        digest = ref.split("@", 1)[1]
+        return next((i for i in stored if digest in (i.manifest_digest, i.id)), None)
+    return None
+
+
+def _ended(directory: Path) -> bool:
+    record = records.load(directory)
+    return record is None or record.state != "running"
+
+
+def _python() -> str:
+    return sys.executable

@@ -1,0 +1,1 @@
+"""The podman backend (backend.py), driving the podman CLI, root or rootless."""

@@ -1,0 +1,80 @@
+"""How podman fails: each error text it prints, mapped to the core error that says it.
+
+The one place podman's stderr is read (ENGINES.md); the backend calls `raise_for`
+for every failed call, with the images and containers it named.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import NoReturn
+
+from ocitool.backends.common.cli import container_conflict
+from ocitool.backends.common.listing import local_name
+from ocitool.backends.common.parsing import unique
+from ocitool.errors import (
+    BackendUnavailable,
+    Conflict,
+    ContainerNotFound,
+    EngineError,
+    ImageInUse,
+    ImageNotFound,
+)
+from ocitool.runner import Completed
+
+NOT_KNOWN = re.compile(r"(?:^|\s)(\S+): image not known", re.MULTILINE)
+_NO_CONTAINER = re.compile(r"no such container:? (\S+)", re.IGNORECASE)
+_NO_CONTAINER_NAMED = re.compile(r'no container with name or ID "([^"]+)" found')
+_IN_USE = re.compile(r"image used by (\w+): image is in use by a container")
+_NAME_IN_USE = re.compile(r'the container name "([^"]+)" is already in use')
+_RUNNING = re.compile(r"cannot remove container (\w+) as it is running")
+
+
+def raise_for(
+    result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
+) -> NoReturn:
+    """Map one failed podman call to the core error that describes it."""
+    err = result.stderr
+    missing = NOT_KNOWN.findall(err)
+    if missing:
+        raise ImageNotFound(_as_given(missing, images), backend="podman")
+    gone = _NO_CONTAINER.findall(err) or _NO_CONTAINER_NAMED.findall(err)
+    if gone:
+        raise ContainerNotFound(_as_given(gone, containers), backend="podman")
+    used = _IN_USE.search(err)
+    if used:
+        raise ImageInUse(images[0] if images else "image", [used.group(1)[:12]], backend="podman")
+    conflict = _conflict(err, containers)
+    if conflict:
+        raise conflict
+    if "cannot re-exec process" in err or "newuidmap" in err:
+        raise BackendUnavailable(
+            "podman",
+            "rootless podman cannot start its user namespace",
+            hint="install uidmap and add this user to /etc/subuid and /etc/subgid",
+        )
+    raise EngineError(result.argv, result.returncode, err)
+
+
+def _conflict(stderr: str, containers: Sequence[str]) -> Conflict | None:
+    conflict = container_conflict(stderr, containers, _NAME_IN_USE, _RUNNING)
+    if conflict:
+        return conflict
+    if "more than one tag" in stderr:
+        return Conflict(
+            "the image has more than one tag",
+            hint="remove it by name, or pass --force to remove every tag",
+        )
+    return None
+
+
+def _as_given(engine_names: list[str], asked: Sequence[str]) -> list[str]:
+    """Missing names as the user typed them, in the order they were asked for."""
+    names = []
+    for reported in engine_names:
+        name = reported.removeprefix("inspecting object: ")
+        match = [a for a in asked if a in (name, local_name(name))]
+        names.append(match[0] if match else name)
+    order = {a: i for i, a in enumerate(asked)}
+    return sorted(unique(names), key=lambda n: order.get(n, len(order)))

@@ -1,0 +1,149 @@
+"""The engine backends, loaded lazily by name.
+
+Only this package knows how each engine is found and reached; the core asks
+it for a backend, or for a cheap yes/no on whether one can work here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from ocitool.backends.docker.host import docker_endpoint
+from ocitool.debuglog import debug
+from ocitool.defaults import DEFAULT_ORDER, DEFAULT_PROGRAMS
+from ocitool.errors import BackendUnavailable, UsageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ocitool.backend import Backend
+    from ocitool.config import Config
+    from ocitool.models import EngineInfo
+    from ocitool.runner import Runner
+
+NAMES = ("docker", "podman", "oci")
+
+
+def load(name: str, runner: Runner, config: Config, *, store: Path | None = None) -> Backend:
+    if name == "docker":
+        from ocitool.backends.docker.backend import DockerBackend
+
+        return DockerBackend(runner, executable=config.docker.executable, host=config.docker.host)
+    if name == "podman":
+        from ocitool.backends.podman.backend import PodmanBackend
+
+        return PodmanBackend(runner, executable=config.podman.executable)
+    if name == "oci":
+        from ocitool.backends.oci.backend import OciBackend
+        from ocitool.config import store_path
+
+        return OciBackend(
+            runner,
+            store=store or store_path(config),
+            umoci=config.oci.umoci,
+            runtime=config.oci.runtime,
+        )
+    raise UsageError(f"unknown backend {name!r}", hint=f"choose one of {', '.join(NAMES)}, auto")
+
+
+def list_argv(*, all: bool = False) -> list[str]:
+    """The list call docker and podman share: docker prints NDJSON, podman one array
+    (parsed by backends._listing; here, so the quick path can start it first)."""
+    return ["image", "ls", "--no-trunc", "--format", "{{json .}}", *(["--all"] if all else [])]
+
+
+def choose(
+    requested: str | None,
+    *,
+    configured: str = "auto",
+    order: Sequence[str] = DEFAULT_ORDER,
+    programs: Mapping[str, str] = DEFAULT_PROGRAMS,
+    docker_host: str | None = None,
+) -> str:
+    """The backend to use: the explicit choice, else OCITOOL_BACKEND, else the config.
+
+    `auto` takes the first engine in `order` that can work here, with no engine
+    process started. Plain values rather than the Config, so the quick `images`
+    path can choose exactly as the full CLI does without loading pydantic.
+    """
+    name = requested or os.environ.get("OCITOOL_BACKEND") or configured
+    if name != "auto":
+        if name not in NAMES:
+            raise UsageError(
+                f"unknown backend {name!r}", hint=f"choose one of {', '.join(NAMES)}, auto"
+            )
+        return name
+    reasons = []
+    for candidate in order:
+        reason = unusable_reason(candidate, programs[candidate], docker_host=docker_host)
+        if reason is None:
+            debug("ocitool", "auto: picked %s (order %s)", candidate, ",".join(order))
+            return candidate
+        reasons.append(f"{candidate}: {reason}")
+    raise BackendUnavailable(
+        "auto",
+        "no usable engine; " + "; ".join(reasons),
+        hint="run 'ocitool backends' for details, or choose one with --backend",
+    )
+
+
+def unusable_reason(name: str, program: str, *, docker_host: str | None = None) -> str | None:
+    """Why `name` cannot work here, or None; no engine process is started.
+
+    `auto` calls this on every command, so it only looks at PATH and, for
+    docker, tries to connect to a local socket (microseconds). `program` is the
+    engine's executable (umoci for oci: with no daemon, found is enough).
+    """
+    if name not in NAMES:
+        return f"unknown backend {name!r}"
+    if shutil.which(program) is None:
+        return f"executable {program!r} not found on PATH"
+    if name == "docker":
+        return _docker_endpoint_problem(docker_host)
+    return None
+
+
+def _docker_endpoint_problem(configured: str | None) -> str | None:
+    host, source = docker_endpoint(configured)
+    if source != "default":
+        return None  # the user pointed at a docker daemon: use it, and fail clearly if down
+    return _unix_socket_problem(host)
+
+
+def _unix_socket_problem(host: str) -> str | None:
+    if not host.startswith("unix://"):
+        return None  # tcp:// or ssh://: only a real call can tell
+    import socket  # only for auto's probe of the default socket
+
+    path = host.removeprefix("unix://")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        try:
+            sock.connect(path)
+        except FileNotFoundError:
+            return (
+                f"daemon not reachable at {host} (no such socket);"
+                " is dockerd running? set DOCKER_HOST"
+            )
+        except PermissionError:
+            return f"permission denied on {host}; is this user in the docker group?"
+        except OSError as exc:
+            return f"daemon not reachable at {host} ({exc.strerror}); is dockerd running?"
+    return None
+
+
+def programs(config: Config) -> dict[str, str]:
+    """Each backend's program as the config names it (see unusable_reason)."""
+    return {
+        "docker": config.docker.executable,
+        "podman": config.podman.executable,
+        "oci": config.oci.umoci,
+    }
+
+
+def survey(runner: Runner, config: Config) -> list[EngineInfo]:
+    """Every backend's EngineInfo, for `ocitool backends`."""
+    return [load(name, runner, config).info() for name in NAMES]
