@@ -1,7 +1,8 @@
-"""The engine backends, loaded lazily by name.
+"""The engine backends by name: how each is found, chosen, loaded and surveyed.
 
-Only this package knows how each engine is found and reached; the core asks
-it for a backend, or for a cheap yes/no on whether one can work here.
+Only this module knows which backends exist and how each engine is reached;
+the core (ocitool.engines) asks it for a backend, for a cheap yes/no on
+whether one can work here, for what each declares it can do, and for the mover.
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ from ocitool.errors import BackendUnavailable, UsageError
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ocitool.backend import Backend
     from ocitool.config import Config
+    from ocitool.engine import Engine
     from ocitool.models import EngineInfo
+    from ocitool.movers import Mover
     from ocitool.runner import Runner
 
 NAMES = ("docker", "podman", "oci")
 
 
-def load(name: str, runner: Runner, config: Config, *, store: Path | None = None) -> Backend:
+def load(name: str, runner: Runner, config: Config, *, store: Path | None = None) -> Engine:
     if name == "docker":
         from ocitool.backends.docker.backend import DockerBackend
 
@@ -49,10 +51,26 @@ def load(name: str, runner: Runner, config: Config, *, store: Path | None = None
     raise UsageError(f"unknown backend {name!r}", hint=f"choose one of {', '.join(NAMES)}, auto")
 
 
-def list_argv(*, all: bool = False) -> list[str]:
-    """The list call docker and podman share: docker prints NDJSON, podman one array
-    (parsed by backends._listing; here, so the quick path can start it first)."""
-    return ["image", "ls", "--no-trunc", "--format", "{{json .}}", *(["--all"] if all else [])]
+def declared(name: str) -> frozenset[str]:
+    """The capabilities a backend declares, read without loading the backend itself."""
+    if name == "docker":
+        from ocitool.backends.docker import CAPABILITIES
+    elif name == "podman":
+        from ocitool.backends.podman import CAPABILITIES
+    elif name == "oci":
+        from ocitool.backends.oci import CAPABILITIES
+    else:
+        raise UsageError(
+            f"unknown backend {name!r}", hint=f"choose one of {', '.join(NAMES)}, auto"
+        )
+    return CAPABILITIES
+
+
+def mover(runner: Runner, config: Config) -> Mover:
+    """The program every copy goes through (skopeo)."""
+    from ocitool.backends.skopeo import Skopeo
+
+    return Skopeo(runner, config.oci.skopeo)
 
 
 def choose(
@@ -66,8 +84,7 @@ def choose(
     """The backend to use: the explicit choice, else OCITOOL_BACKEND, else the config.
 
     `auto` takes the first engine in `order` that can work here, with no engine
-    process started. Plain values rather than the Config, so the quick `images`
-    path can choose exactly as the full CLI does without loading pydantic.
+    process started.
     """
     name = requested or os.environ.get("OCITOOL_BACKEND") or configured
     if name != "auto":
@@ -145,5 +162,27 @@ def programs(config: Config) -> dict[str, str]:
 
 
 def survey(runner: Runner, config: Config) -> list[EngineInfo]:
-    """Every backend's EngineInfo, for `ocitool backends`."""
-    return [load(name, runner, config).info() for name in NAMES]
+    """Every backend's EngineInfo, for `ocitool backends`: the engines are asked at once
+    (each probe is a process or two that mostly waits), so the slowest sets the time."""
+    import threading
+
+    backends = [load(name, runner, config) for name in NAMES]
+    found: dict[str, EngineInfo] = {}
+    failed: list[BaseException] = []
+
+    def probe(backend: Engine) -> None:
+        try:
+            found[backend.name] = backend.info()
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            failed.append(exc)
+
+    threads = [threading.Thread(target=probe, args=(b,), daemon=True) for b in backends]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failed:
+        raise failed[0]
+    return [
+        found[name].model_copy(update={"capabilities": sorted(declared(name))}) for name in NAMES
+    ]

@@ -3,8 +3,8 @@
 One `skopeo copy` streams an image from any of these to any other without a
 temporary file. This module knows skopeo's transport syntax, its options per
 side (`--src-…`/`--dest-…`), its progress lines (on stdout, ENGINES.md §7)
-and its error texts, so the rest of ocitool sees Endpoints, events and the
-core errors.
+and its error texts, so the rest of ocitool sees a Mover (ocitool.movers),
+events and the core errors.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -25,62 +24,65 @@ from ocitool.errors import (
     OcitoolError,
     UsageError,
 )
+from ocitool.movers import Endpoint, ProgressEvent
 from ocitool.runner import Completed, Runner
 
 Role = Literal["src", "dest"]
-ProgressEvent = Callable[[str, dict[str, str]], None]
 _FATAL = re.compile(r'level=fatal msg="((?:[^"\\]|\\.)*)"')
 _COPYING = re.compile(r"^Copying (blob|config) (sha256:[0-9a-f]{64})")
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """One side of a copy, as skopeo addresses it."""
-
-    ref: str  # transport:reference
-    daemon_host: str | None = None  # docker-daemon: skopeo ignores DOCKER_HOST
-    tls_verify: bool = True
-    cert_dir: Path | None = None
-    authfile: Path | None = None
-    label: str = ""  # how ocitool names it to the user
-    extra: list[str] = field(default_factory=list)
-
-    def options(self, role: Role) -> list[str]:
-        options = []
-        if self.daemon_host:
-            options.append(f"--{role}-daemon-host={self.daemon_host}")
-        if not self.tls_verify:
-            options.append(f"--{role}-tls-verify=false")
-        if self.cert_dir:
-            options.append(f"--{role}-cert-dir={self.cert_dir}")
-        if self.authfile and self.authfile.exists():
-            options.append(f"--{role}-authfile={self.authfile}")
-        return options
+def options(endpoint: Endpoint, role: Role) -> list[str]:
+    """skopeo's `--src-…`/`--dest-…` options for one side of a copy."""
+    found = []
+    if endpoint.daemon_host:
+        found.append(f"--{role}-daemon-host={endpoint.daemon_host}")
+    if not endpoint.tls_verify:
+        found.append(f"--{role}-tls-verify=false")
+    if endpoint.cert_dir:
+        found.append(f"--{role}-cert-dir={endpoint.cert_dir}")
+    if endpoint.authfile and endpoint.authfile.exists():
+        found.append(f"--{role}-authfile={endpoint.authfile}")
+    return found
 
 
-def registry(
-    reference: str, *, tls_verify: bool, cert_dir: Path | None, authfile: Path | None
-) -> Endpoint:
-    return Endpoint(
-        f"docker://{reference}",
-        tls_verify=tls_verify,
-        cert_dir=cert_dir,
-        authfile=authfile,
-        label=f"docker://{reference}",
-    )
+class Skopeo:
+    """The Mover (ocitool.movers) that ocitool copies with."""
 
+    name = "skopeo"
 
-def archive(kind: str, path: Path, name: str | None) -> Endpoint:
-    ref = f"{kind}:{path}" + (f":{name}" if name else "")
-    return Endpoint(ref, label=ref)
+    def __init__(self, runner: Runner, executable: str = "skopeo") -> None:
+        self.runner = runner
+        self.executable = executable
 
+    def available(self) -> bool:
+        return shutil.which(self.executable) is not None
 
-def layout(path: Path, tag: str) -> Endpoint:
-    return Endpoint(f"oci:{path}:{tag}", label=f"oci:{path}:{tag}")
+    @staticmethod
+    def registry(
+        reference: str, *, tls_verify: bool, cert_dir: Path | None, authfile: Path | None
+    ) -> Endpoint:
+        return Endpoint(
+            f"docker://{reference}",
+            label=f"docker://{reference}",
+            tls_verify=tls_verify,
+            cert_dir=cert_dir,
+            authfile=authfile,
+        )
 
+    @staticmethod
+    def archive(kind: str, path: Path, name: str | None) -> Endpoint:
+        ref = f"{kind}:{path}" + (f":{name}" if name else "")
+        return Endpoint(ref, label=ref)
 
-def available(executable: str = "skopeo") -> bool:
-    return shutil.which(executable) is not None
+    @staticmethod
+    def layout(path: Path, tag: str) -> Endpoint:
+        return Endpoint(f"oci:{path}:{tag}", label=f"oci:{path}:{tag}")
+
+    def copy(
+        self, source: Endpoint, destination: Endpoint, *, on_event: ProgressEvent | None = None
+    ) -> str | None:
+        return copy(self.runner, source, destination, on_event=on_event, executable=self.executable)
 
 
 def copy(
@@ -97,8 +99,8 @@ def copy(
         argv = [
             executable,
             "copy",
-            *source.options("src"),
-            *destination.options("dest"),
+            *options(source, "src"),
+            *options(destination, "dest"),
             f"--digestfile={digestfile}",
             "--",
             source.ref,

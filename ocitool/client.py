@@ -3,44 +3,30 @@
     from ocitool import Client
     Client(backend="podman").images()
 
-A Client validates every image reference before a backend sees it, picks the
-backend (explicit, OCITOOL_BACKEND, the config file, or `auto`), and returns
-the core models.
+A Client picks its backend (explicit, OCITOOL_BACKEND, the config file, or
+`auto`), validates every reference before a backend sees it, and returns the
+core models. Each method hands its work to the module that holds that idea:
+reads to the engine's core (ocitool.engine), writes to ocitool.lifecycle,
+structure to ocitool.analysis, moving images to ocitool.transfer.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING
 
-from ocitool.backends import registry as backends
-from ocitool.config import Config, load_config
-from ocitool.errors import (
-    Conflict,
-    EngineError,
-    ImageInUse,
-    ImageNotFound,
-    Interrupted,
-    InvalidReference,
-    OcitoolError,
-    UsageError,
-)
-from ocitool.listing import ImageSummary, newest_first
-from ocitool.references import (
-    ImageRef,
-    is_image_id,
-    validate_container_name,
-    validate_image_arg,
-)
-from ocitool.runner import InterruptedWrite, Runner, resolve_timeout
+from ocitool.engines import Engines, choose_backend
+from ocitool.errors import OcitoolError, UsageError
+from ocitool.listing import newest_first
+from ocitool.references import validate_image_arg
 
 if TYPE_CHECKING:
-    from ocitool.backend import Backend
-    from ocitool.layerfiles import LayerScan
+    from ocitool.config import Config
+    from ocitool.engine import Engine
+    from ocitool.lifecycle import PullPolicy
+    from ocitool.listing import ImageSummary
     from ocitool.models import (
-        Blocker,
         Container,
         EngineInfo,
         FileAnalysis,
@@ -55,29 +41,8 @@ if TYPE_CHECKING:
         TreeNode,
         UsageReport,
     )
-    from ocitool.removal import Target
+    from ocitool.runner import Runner
     from ocitool.transfer import Transfers
-
-log = logging.getLogger("ocitool")
-notes = logging.getLogger("ocitool.notes")
-PullPolicy = Literal["always", "missing", "never"]
-# What each engine counts as a layer's size (README, "Image structure").
-ACCOUNTING = {
-    "docker": "bytes of file contents, as docker counts a layer",
-    "podman": "bytes of the uncompressed layer tar, as podman's storage records it",
-    "oci": "bytes of the compressed layer blob on disk",
-}
-
-
-def choose_backend(requested: str | None, config: Config) -> str:
-    """The backend a Client(backend=requested) uses under this config (backends.choose)."""
-    return backends.choose(
-        requested,
-        configured=config.backend,
-        order=config.order,
-        programs=backends.programs(config),
-        docker_host=config.docker.host,
-    )
 
 
 class Client:
@@ -91,31 +56,25 @@ class Client:
         runner: Runner | None = None,
         store: str | Path | None = None,
     ) -> None:
+        from ocitool.config import load_config
+        from ocitool.runner import Runner, resolve_timeout
+
         self.config = config or load_config()
-        self.store = Path(store) if store is not None else None  # the oci backend's store
         self.runner = runner or Runner(timeout=resolve_timeout(self.config.timeout))
         self.backend_name = choose_backend(backend, self.config)
-        self._backends: dict[str, Backend] = {}
-
-    def backend_for(self, name: str) -> Backend:
-        """A backend with this client's runner and config (for copies across engines).
-
-        One instance per name, so both ends of a copy within one store share its lock
-        instead of waiting on each other."""
-        if name not in self._backends:
-            if name not in backends.NAMES:
-                raise UsageError(f"unknown backend {name!r}")
-            loaded = backends.load(name, self.runner, self.config, store=self.store)
-            self._backends[name] = cast("Backend", _Guarded(loaded, self.runner))
-        return self._backends[name]
-
-    @staticmethod
-    def checked(ref: str) -> str:
-        return validate_image_arg(ref)
+        self.engines = Engines(
+            self.config,
+            self.runner,
+            selected=self.backend_name,
+            store=Path(store) if store is not None else None,  # the oci backend's store
+        )
 
     @property
-    def backend(self) -> Backend:
-        return self.backend_for(self.backend_name)
+    def backend(self) -> Engine:
+        """The selected backend's core (ocitool.engine.Engine)."""
+        return self.engines.selected
+
+    # -- reads ---------------------------------------------------------------------
 
     def images(self, *, all: bool = False) -> list[Image]:
         """Local images, newest first, one entry per image ID."""
@@ -128,12 +87,13 @@ class Client:
 
     def inspect(self, *refs: str) -> list[Image]:
         """The named images in argument order, read with one engine call."""
-        checked = _validated(refs)
+        checked = [validate_image_arg(r) for r in refs]
         if not checked:
             raise UsageError("no image given", hint="name at least one image, e.g. myapp:1.0")
         return self.backend.inspect(checked)
 
     def image(self, ref: str) -> Image:
+        """One image in detail."""
         return self.inspect(ref)[0]
 
     def history(self, ref: str) -> list[Layer]:
@@ -147,9 +107,28 @@ class Client:
     ps = containers
 
     def info(self) -> EngineInfo:
+        """The selected engine's version, reachability and storage."""
         return self.backend.info()
 
-    # -- the image lifecycle ---------------------------------------------------
+    @staticmethod
+    def survey(
+        config: Config | None = None, runner: Runner | None = None, requested: str | None = None
+    ) -> list[EngineInfo]:
+        """Every backend's status and capabilities: found, version, rootless, reachable,
+        and why not; `selected` marks the one a Client(backend=requested) would use."""
+        from ocitool.backends import registry
+        from ocitool.config import load_config
+        from ocitool.runner import Runner
+
+        config = config or load_config()
+        infos = registry.survey(runner or Runner(), config)
+        try:
+            chosen = choose_backend(requested, config)
+        except OcitoolError:
+            return infos
+        return [i.model_copy(update={"selected": i.backend == chosen}) for i in infos]
+
+    # -- the image lifecycle ---------------------------------------------------------
 
     def import_image(
         self,
@@ -160,20 +139,11 @@ class Client:
         changes: Sequence[str] = (),
     ) -> Image:
         """A rootfs tarball as a one-layer image named `ref`."""
-        path = Path(tarball)
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file", hint="give the path of a tar archive")
-        target = target_name(ref)
-        previous = self._current(target)
-        try:
-            new_id = self.backend.import_image(
-                path, target, message=message or f"imported from {path.name}", changes=changes
-            )
-        except InterruptedWrite as stop:
-            raise self._interrupted("import", stop.image_id) from None
-        except KeyboardInterrupt:
-            raise self._interrupted("import", None, abandoned=True) from None
-        return self._created(new_id, target, previous)
+        from ocitool import lifecycle
+
+        return lifecycle.import_image(
+            self.backend, Path(tarball), ref, message=message, changes=changes
+        )
 
     def commit(
         self,
@@ -185,26 +155,17 @@ class Client:
         changes: Sequence[str] = (),
     ) -> Image:
         """The container's changes as a new image named `ref`, author and message kept."""
-        container = validate_container_name(container)
-        target = target_name(ref)
-        previous = self._current(target)
-        try:
-            new_id = self.backend.commit(
-                container, target, author=author, message=message, changes=changes
-            )
-        except InterruptedWrite as stop:
-            raise self._interrupted("commit", stop.image_id) from None
-        except KeyboardInterrupt:
-            raise self._interrupted("commit", None, abandoned=True) from None
-        return self._created(new_id, target, previous)
+        from ocitool import lifecycle
+
+        return lifecycle.commit(
+            self.backend, container, ref, author=author, message=message, changes=changes
+        )
 
     def tag(self, source: str, target: str) -> Image:
         """Give the image `source` the name `target` (moving it if it names another image)."""
-        source = validate_image_arg(source)
-        name = target_name(target)
-        previous = self._current(name)
-        self.backend.tag(source, name)
-        return self._created(self.backend.inspect([name])[0].id, name, previous)
+        from ocitool import lifecycle
+
+        return lifecycle.tag(self.backend, source, target)
 
     def rmi(
         self,
@@ -219,41 +180,15 @@ class Client:
         removed only with `remove_containers`; otherwise they block, and the
         error names them. `dry_run` changes nothing and reports the plan.
         """
-        from ocitool.removal import observed, plan_removal
+        from ocitool import lifecycle
 
-        checked = _validated(refs)
-        if not checked:
-            raise UsageError("no image given", hint="name at least one image to remove")
-        found = self.backend.inspect(checked)
-        targets = [self._target(ref, image) for ref, image in zip(checked, found, strict=True)]
-        before = self.backend.images(all=True)
-        plan = plan_removal(
-            targets,
-            before,
-            self.backend.containers(all=True),
+        return lifecycle.rmi(
+            self.backend,
+            refs,
             force=force,
+            dry_run=dry_run,
             remove_containers=remove_containers,
-            keeps_untagged_parents=self.backend.keeps_untagged_parents,
         )
-        if dry_run:
-            return plan.result
-        if plan.result.blocked:
-            raise blocked_error(plan.result.blocked, self.backend_name)
-        if plan.containers:
-            self.backend.remove_containers([c.id for c in plan.containers], force=True)
-        removed = [c.name for c in plan.containers]
-        try:
-            self.backend.remove_images(plan.engine_refs)
-        except BaseException:
-            done = observed(before, self.backend.images(all=True), targets, removed)
-            if done.untagged or done.deleted:
-                notes.warning(
-                    "before it failed, rmi untagged %s and deleted %s",
-                    done.untagged or "nothing",
-                    done.deleted or "nothing",
-                )
-            raise
-        return observed(before, self.backend.images(all=True), targets, removed)
 
     def run(
         self,
@@ -275,132 +210,77 @@ class Client:
         With `terminal` the command uses the caller's stdin/stdout/stderr (the
         CLI); otherwise its output is captured in the result (the API).
         """
-        from ocitool.models import RunResult
+        from ocitool import lifecycle
 
-        image = validate_image_arg(image)
-        if name is not None:
-            name = validate_container_name(name)
-        if network is not None:
-            network = validate_container_name(network)
-        if pull not in ("always", "missing", "never"):
-            raise UsageError(f"unknown pull policy {pull!r}", hint="use always, missing or never")
-        container_id = self.backend.create(
+        return lifecycle.run(
+            self.engines,
             image,
-            list(command),
+            command,
             name=name,
             interactive=interactive,
             tty=tty,
             remove=remove,
+            detach=detach,
             network=network,
             pull=pull,
-            env=list(env),
-            detach=detach,
-        )
-        name = name or self.backend.container_name(container_id)
-        if detach:
-            self.backend.start([container_id])
-            return RunResult(id=container_id, name=name)
-        done = self.backend.start_attached(container_id, interactive=interactive, terminal=terminal)
-        return RunResult(
-            id=container_id,
-            name=name,
-            exit_code=done.returncode,
-            removed=remove,
-            stdout=None if terminal else done.stdout,
-            stderr=None if terminal else done.stderr,
+            env=env,
+            terminal=terminal,
         )
 
     def start(self, *containers: str) -> None:
-        self.backend.start(_containers(containers))
+        """Start stopped containers in the background."""
+        from ocitool.lifecycle import containers as checked
+
+        self.backend.start(checked(containers))
 
     def stop(self, *containers: str, timeout: int | None = None) -> None:
-        self.backend.stop(_containers(containers), timeout=timeout)
+        """Stop running containers: SIGTERM, then SIGKILL after `timeout` seconds."""
+        from ocitool.lifecycle import containers as checked
+
+        self.backend.stop(checked(containers), timeout=timeout)
 
     def remove(self, *containers: str, force: bool = False) -> None:
         """Remove the named containers (`force` stops running ones first)."""
-        self.backend.remove_containers(_containers(containers), force=force)
+        from ocitool.lifecycle import containers as checked
 
-    # -- structure -----------------------------------------------------------------
+        self.backend.remove_containers(checked(containers), force=force)
+
+    # -- structure -------------------------------------------------------------------
 
     def du(self) -> UsageReport:
         """Every image's size, shared size, unique size (what removing it alone frees) and
-        added size; every layer counted once, in a constant number of engine calls.
+        added size; every layer counted once, in a constant number of engine calls."""
+        from ocitool import analysis
 
-        Where the engine's own store is local and readable, the backend reads it
-        directly (store_usage: one round of calls at once); otherwise it lists,
-        inspects and reads its layer sizes as everywhere else."""
-        from ocitool.structure import UsageInputs, held_by, usage
-
-        inputs = self.backend.store_usage()
-        if inputs is None:
-            images = self.backend.images()
-            sizes = self.backend.layer_sizes(images)
-            inputs = UsageInputs(images, sizes, held_by(self.backend.containers(all=True)))
-        return usage(*inputs, accounting=ACCOUNTING[self.backend_name])
+        return analysis.du(self.engines)
 
     def tree(self) -> list[TreeNode]:
         """The images' family tree by shared layers, untagged parents included."""
-        from ocitool.structure import tree
+        from ocitool import analysis
 
-        return tree(self.backend.images(all=True))
+        return analysis.tree(self.engines)
 
     def layers(self, ref: str) -> list[LayerUsage]:
         """An image's history steps, each with the other images sharing its layer."""
-        from ocitool.structure import layer_usage
+        from ocitool import analysis
 
-        image = self.image(ref)
-        return layer_usage(image, self.backend.history(image.id), self.backend.images(all=True))
+        return analysis.layers(self.engines, validate_image_arg(ref))
 
     def layer_files(self, ref: str, *, limit: int | None = None) -> FileAnalysis:
         """What each layer adds, changes and removes, and the bytes later layers waste."""
-        from ocitool.layerfiles import DEFAULT_LIMIT, analyse
+        from ocitool import analysis
 
-        image = self.image(ref)
-        scans = self._scan([image.id], [image], limit=limit or DEFAULT_LIMIT, contents=False)
-        steps = [s.created_by for s in reversed(self.backend.history(image.id)) if not s.empty]
-        result = analyse([scans[d] for d in image.diff_ids], steps)
-        return result.model_copy(update={"image": ref, "image_id": image.id})
+        return analysis.layer_files(self.engines, validate_image_arg(ref), limit=limit)
 
     def diff(self, a: str, b: str, *, files: bool = False) -> ImageDiff:
         """From image a to image b: shared and own layers, config changes, and files."""
-        from ocitool.layerfiles import DEFAULT_LIMIT, final_files
-        from ocitool.structure import diff, file_changes
+        from ocitool import analysis
 
-        first, second = self.inspect(a, b)
-        result = diff(first, second).model_copy(update={"a": a, "b": b})
-        if not files:
-            return result
-        scans = self._scan(
-            [first.id, second.id], [first, second], limit=DEFAULT_LIMIT, contents=True
+        return analysis.diff(
+            self.engines, validate_image_arg(a), validate_image_arg(b), files=files
         )
-        before = final_files(scans[d] for d in first.diff_ids)
-        after = final_files(scans[d] for d in second.diff_ids)
-        return result.model_copy(update={"files": file_changes(before, after)})
 
-    def _scan(
-        self, refs: list[str], images: list[Image], *, limit: int, contents: bool
-    ) -> dict[str, LayerScan]:
-        """Every distinct layer of the images, read once from the engine as a stream."""
-        from ocitool.layerfiles import scan_layer
-
-        scans: dict[str, LayerScan] = {}
-
-        def on_layer(stream: IO[bytes]) -> None:
-            scan = scan_layer(stream, limit=limit, contents=contents)
-            scans[scan.diff_id] = scan
-
-        self.backend.read_layers(refs, on_layer)
-        missing = [d for image in images for d in image.diff_ids if d not in scans]
-        if missing:
-            raise EngineError(
-                ("read layers",),
-                None,
-                "",
-                message=f"the engine did not hand over layer {missing[0]}",
-            )
-        return scans
-
-    # -- distribution ------------------------------------------------------------
+    # -- distribution ------------------------------------------------------------------
 
     def transfers(
         self, *, tls_verify: bool | None = None, cert_dir: Path | None = None
@@ -412,17 +292,20 @@ class Client:
         tls = None
         if tls_verify is not None or cert_dir is not None:
             tls = Tls(verify=tls_verify is not False, cert_dir=cert_dir)
-        return Transfers(self, tls=tls)
+        return Transfers(self.engines, tls=tls)
 
     def copy(self, source: str, destination: str, *, force: bool = False) -> TransferResult:
+        """Copy an image between any two locations (README, "Locations")."""
         return self.transfers().copy(source, destination, force=force)
 
     def push(
         self, image: str, destination: str | None = None, *, force: bool = False
     ) -> TransferResult:
+        """Push an image to a registry, under its own name or `destination`."""
         return self.transfers().push(image, destination, force=force)
 
     def pull(self, reference: str) -> TransferResult:
+        """Pull an image from a registry into the selected backend."""
         return self.transfers().pull(reference)
 
     def save(
@@ -432,11 +315,13 @@ class Client:
         archive_format: str = "docker-archive",
         force: bool = False,
     ) -> TransferResult:
+        """Several images in one archive file."""
         return self.transfers().save(
             images, Path(output), archive_format=archive_format, force=force
         )
 
     def load(self, archive: str | Path) -> list[TransferResult]:
+        """Every image in a docker or OCI archive, with its names."""
         return self.transfers().load(Path(archive))
 
     def login(
@@ -449,26 +334,20 @@ class Client:
         cert_dir: Path | None = None,
     ) -> list[Path]:
         """Check the credentials against the registry, then store them for every engine."""
-        from ocitool import credentials
-        from ocitool.registry import Registry, Tls
+        from ocitool import logins
 
-        if not user or not password:
-            raise UsageError(
-                "a login needs a username and a password",
-                hint="-u USER, and the password on stdin (--password-stdin)",
-            )
-        verify = (
-            tls_verify
-            if tls_verify is not None
-            else (registry not in self.config.insecure_registries)
+        return logins.login(
+            registry,
+            user,
+            password,
+            tls_verify=tls_verify,
+            cert_dir=cert_dir,
+            insecure=registry in self.config.insecure_registries,
         )
-        Registry(
-            registry, tls=Tls(verify=verify, cert_dir=cert_dir), credentials=(user, password)
-        ).check_login()
-        return credentials.save(registry, user, password)
 
     @staticmethod
     def logout(registry: str) -> bool:
+        """Forget the credentials for a registry; False if there were none."""
         from ocitool import credentials
 
         return credentials.remove(registry)
@@ -488,153 +367,10 @@ class Client:
         from ocitool.search import search
 
         return search(
-            self,
+            self.engines,
             term,
             registry=registry,
             limit=limit,
             tags=tags,
             transfers=self.transfers(tls_verify=tls_verify, cert_dir=cert_dir),
         )
-
-    # -- helpers -----------------------------------------------------------------
-
-    def _current(self, name: str) -> Image | None:
-        try:
-            return self.backend.inspect([name])[0]
-        except ImageNotFound:
-            return None
-
-    def _created(self, image_id: str, name: str, previous: Image | None) -> Image:
-        image = self.backend.inspect([image_id])[0]
-        if previous is not None and previous.id != image.id:
-            left = [n for n in previous.names if n != name]
-            fate = (
-                f"still tagged {', '.join(left)}"
-                if left
-                else f"now untagged but kept; 'ocitool rmi {previous.id}' removes it"
-            )
-            notes.warning(
-                "%s moved from %s to %s; %s is %s",
-                name,
-                previous.short_id,
-                image.short_id,
-                previous.short_id,
-                fate,
-            )
-        return image
-
-    def _target(self, ref: str, image: Image) -> Target:
-        from ocitool.removal import Target
-
-        name = self.backend.canonical_name(ref)
-        by_id = (
-            is_image_id(ref)
-            or "@" in ref
-            or (name not in image.names and image.id.removeprefix("sha256:").startswith(ref))
-        )
-        return Target(ref=ref, image=image, name=None if by_id else name)
-
-    def _interrupted(
-        self, what: str, image_id: str | None, *, abandoned: bool = False
-    ) -> Interrupted:
-        """Say exactly what an interrupted write left behind: the engine was let finish
-        and said which image it made, or it was abandoned by a second Ctrl-C."""
-        if image_id:
-            made = self.backend.inspect([image_id])[0]
-            return Interrupted(
-                f"{what} interrupted, but the engine had already created {made.id} "
-                f"({', '.join(made.names) or 'untagged'})",
-                hint=f"keep it, or remove it with 'ocitool rmi {made.id}'",
-            )
-        if abandoned:
-            return Interrupted(
-                f"{what} abandoned; no image exists yet, but the engine may still finish it",
-                hint="check 'ocitool images -a' in a moment",
-            )
-        return Interrupted(f"{what} interrupted; no image was created")
-
-    @staticmethod
-    def survey(
-        config: Config | None = None, runner: Runner | None = None, requested: str | None = None
-    ) -> list[EngineInfo]:
-        """Every backend's status: found, version, rootless, reachable, and why not;
-        `selected` marks the one a Client(backend=requested) would use."""
-        config = config or load_config()
-        infos = backends.survey(runner or Runner(), config)
-        try:
-            chosen = choose_backend(requested, config)
-        except OcitoolError:
-            return infos
-        return [i.model_copy(update={"selected": i.backend == chosen}) for i in infos]
-
-
-class _Guarded:
-    """A backend whose parse failures become one EngineError naming the engine call.
-
-    An engine version that prints something unforeseen must give the user a
-    clear line, not a Python traceback (that stays available with --debug).
-    """
-
-    def __init__(self, backend: Backend, runner: Runner) -> None:
-        self._backend = backend
-        self._runner = runner
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._backend, name)
-        if not callable(attr):
-            return attr
-
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return attr(*args, **kwargs)
-            except (ValueError, KeyError, IndexError, TypeError) as exc:
-                argv = self._runner.calls[-1] if self._runner.calls else (name,)
-                raise EngineError(
-                    argv,
-                    None,
-                    "",
-                    message=f"unexpected output from '{' '.join(argv[:3])}': "
-                    f"{type(exc).__name__}: {str(exc)[:200]}",
-                    hint="this engine version may print something ocitool does not know; "
-                    "rerun with --debug and report it",
-                ) from exc
-
-        return guarded
-
-
-def _validated(refs: Iterable[str]) -> list[str]:
-    return [validate_image_arg(r) for r in refs]
-
-
-def _containers(names: Iterable[str]) -> list[str]:
-    checked = [validate_container_name(n) for n in names]
-    if not checked:
-        raise UsageError("no container given", hint="name at least one container")
-    return checked
-
-
-def target_name(ref: str) -> str:
-    """A name an image can be given: a valid reference with no digest."""
-    parsed = ImageRef.parse(ref)
-    if parsed.digest:
-        raise InvalidReference(
-            ref,
-            "a new image name cannot carry a digest",
-            hint="use NAME:TAG, e.g. commit_test:first",
-        )
-    return str(parsed)
-
-
-def blocked_error(blocked: Sequence[Blocker], backend: str) -> ImageInUse | Conflict:
-    """The error for a removal that cannot go ahead: in-use first, as users meet it most."""
-    for blocker in blocked:
-        if blocker.reason == "in-use":
-            names = " ".join(c.name for c in blocker.containers)
-            return ImageInUse(
-                blocker.image,
-                [f"{c.name} ({c.short_id}, {c.state})" for c in blocker.containers],
-                backend=backend,
-                hint=f"stop and remove them first (ocitool stop {names}; ocitool rm {names}),"
-                " or pass --rm-containers to remove them with the image",
-            )
-    return Conflict(f"cannot remove: {blocked[0].message}")

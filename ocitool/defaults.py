@@ -1,6 +1,6 @@
 """Default engine programs, the order `auto` tries them in, and where the settings
-file lives: plain values, importable without pydantic, so the quick `images` path
-(ocitool.quick) and the validated Config (ocitool.config) share one source."""
+file lives: plain values, importable without pydantic, for backend selection
+(ocitool.backends.registry) and the settings (ocitool.config)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,12 @@ UMOCI: Final = "umoci"
 DEFAULT_PROGRAMS: Final[dict[str, str]] = {"docker": DOCKER, "podman": PODMAN, "oci": UMOCI}
 
 
+# Where a missing program comes from on Debian, for the hint (most are named as run).
+DEBIAN_PACKAGES: Final[dict[str, str]] = {"docker": "docker.io", "dockerd": "docker.io"}
+
+
 def config_file() -> str:
-    """OCITOOL_CONFIG, else platformdirs' user config dir (`~/.config/ocitool/config.toml`);
-    a string, as pathlib costs the quick path ~4 ms to import (config.config_path)."""
+    """OCITOOL_CONFIG, else platformdirs' user config dir (`~/.config/ocitool/config.toml`)."""
     explicit = os.environ.get("OCITOOL_CONFIG")
     if explicit:
         return explicit

@@ -1,7 +1,7 @@
 """What `ocitool images` shows, read from the engine's one list call.
 
 A summary needs no inspect, so the table and `-q` cost one quick engine call.
-It is a NamedTuple, not a pydantic model or a dataclass, so the quick path (ocitool.quick)
+It is a NamedTuple, not a pydantic model or a dataclass, so the `images` table
 can build it without loading pydantic; `Client.images()` gives the full models.
 """
 

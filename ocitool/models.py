@@ -143,6 +143,10 @@ class EngineInfo(Model):
     selected: bool = Field(
         False, description="The backend ocitool uses here when none is named (--backend)."
     )
+    capabilities: list[str] = Field(
+        default_factory=list,
+        description="What the backend can do beyond the core (README, 'Capabilities').",
+    )
 
 
 class Blocker(Model):

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, model_validator
-
 from ocitool.errors import InvalidReference
 
 __all__ = [
@@ -275,32 +273,53 @@ def _parse_parts(text: str) -> tuple[str | None, str, str | None, str | None]:
     return domain, path, tag, (digest if at else None)
 
 
-class ImageRef(BaseModel):
+class ImageRef:
     """A validated image reference, split into the parts engines and registries use.
 
-    Frozen so a checked reference cannot be changed into an unchecked one; every
-    instance, however built, is validated against the grammar.
+    Immutable, so a checked reference cannot be changed into an unchecked one;
+    every instance, however built, is validated against the grammar. A plain
+    class, so checking a reference needs no pydantic (ocitool.schema describes it).
     """
 
-    model_config = ConfigDict(frozen=True)
-
-    domain: str | None = None
+    __slots__ = ("digest", "domain", "path", "tag")
+    domain: str | None
     path: str
-    tag: str | None = None
-    digest: str | None = None
+    tag: str | None
+    digest: str | None
 
-    @model_validator(mode="after")
-    def _validate_parts(self) -> ImageRef:
-        """Re-parse the assembled string, so direct construction cannot skip the checks."""
+    def __init__(
+        self,
+        *,
+        path: str,
+        domain: str | None = None,
+        tag: str | None = None,
+        digest: str | None = None,
+    ) -> None:
+        for key, value in (("domain", domain), ("path", path), ("tag", tag), ("digest", digest)):
+            object.__setattr__(self, key, value)
+        # Re-parse the assembled string, so direct construction cannot skip the checks.
         text = str(self)
-        parts = _parse_parts(text)
-        if parts != (self.domain, self.path, self.tag, self.digest):
+        if _parse_parts(text) != (domain, path, tag, digest):
             raise InvalidReference(
                 text,
                 "parts do not round-trip: the registry must contain '.' or ':' or be"
                 " 'localhost', and no part may contain another part's separator",
             )
-        return self
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"ImageRef is frozen: cannot set {key}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ImageRef) and self._parts() == other._parts()
+
+    def __hash__(self) -> int:
+        return hash(self._parts())
+
+    def __repr__(self) -> str:
+        return f"ImageRef({str(self)!r})"
+
+    def _parts(self) -> tuple[str | None, str, str | None, str | None]:
+        return (self.domain, self.path, self.tag, self.digest)
 
     @classmethod
     def parse(cls, text: str) -> ImageRef:

@@ -36,7 +36,7 @@ NONE = "<none>"
 
 def print_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any]) -> None:
     """One JSON document on stdout."""
-    from pydantic import BaseModel  # here, so the quick `images` table never loads it
+    from pydantic import BaseModel  # here, so a table never loads it
 
     if isinstance(data, BaseModel):
         doc: Any = data.model_dump(mode="json")
@@ -363,6 +363,14 @@ def backends_table(infos: Sequence[EngineInfo]) -> None:
         for i in infos
     ]
     table(("  BACKEND", "FOUND", "VERSION", "ROOTLESS", "REACHABLE", "NOTE"), rows)
+    from ocitool.capabilities import ALL
+
+    # What each can do beyond the core, so a missing one is seen before it is tried.
+    sys.stdout.write("\n")
+    matrix = [
+        (c.name, *("yes" if c.name in i.capabilities else "no" for i in infos), c.does) for c in ALL
+    ]
+    table(("CAPABILITY", *(i.backend.upper() for i in infos), "LETS YOU"), matrix)
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, header: bool = True) -> None:

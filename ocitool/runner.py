@@ -16,6 +16,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from ocitool.debuglog import debug, enabled
+from ocitool.defaults import DEBIAN_PACKAGES
 from ocitool.errors import BackendUnavailable, EngineTimeout, UsageError
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ class Runner:
     """Runs argv lists with a timeout; counts calls so tests can prove batching.
 
     A plain class, as Completed is a NamedTuple: `dataclasses` would cost the
-    quick `images` path ~10 ms of imports."""
+    `images` table ~10 ms of imports."""
 
     def __init__(
         self,
@@ -105,6 +106,21 @@ class Runner:
         self.run_timeout = default_run_timeout() if run_timeout is None else run_timeout
         self.env = env
         self.calls = [] if calls is None else calls
+        self._meanwhile: list[Callable[[], object]] = []
+
+    def meanwhile(self, work: Callable[[], object]) -> None:
+        """Do `work` (an import the answer will need) while the next engine call runs,
+        not before it: the engine starts first, and its ~20 ms are not waited for idly."""
+        self._meanwhile.append(work)
+
+    def _while_running(self, proc: subprocess.Popen[Any]) -> None:
+        pending, self._meanwhile = self._meanwhile, []
+        try:
+            for work in pending:
+                work()
+        except BaseException:
+            _kill_group(proc)
+            raise
 
     def run(
         self,
@@ -134,6 +150,8 @@ class Runner:
                 stdin = stack.enter_context(stdin_file.open("rb"))
             proc = self._spawn_captured(args, env, stdin=stdin)
             with proc:
+                if input is None and not finish_on_interrupt:  # a write's Ctrl-C is its own
+                    self._while_running(proc)
                 pending = input
                 while True:
                     try:
@@ -149,7 +167,7 @@ class Runner:
                             _kill_group(proc)
                             raise
                         interrupted, pending = True, None
-                        import logging  # only here: the quick path never loads it
+                        import logging  # only here: most commands never load it
 
                         logging.getLogger("ocitool.notes").warning(
                             "waiting for %s to finish what it started; "
@@ -194,6 +212,8 @@ class Runner:
             for argv in argvs:
                 args = self._checked(argv)
                 procs.append((args, self._spawn_captured(args, env)))
+            if procs:
+                self._while_running(procs[0][1])
             done = work()
             for args, proc in procs:
                 left = max(0.01, self.timeout - (time.monotonic() - started))
@@ -258,7 +278,7 @@ class Runner:
         args = self._checked(argv)
         limit = timeout or self.timeout
         started = time.monotonic()
-        import threading  # only for streams: the quick path never loads it
+        import threading  # only for streams: most commands never load it
 
         proc = self._spawn_captured(args, env, text=False, errors=None)
         errors: list[bytes] = []
@@ -477,9 +497,6 @@ def _missing(program: str) -> BackendUnavailable:
     return BackendUnavailable(
         name,
         f"executable {program!r} not found on PATH",
-        hint=f"install {name} (Debian: apt-get install {_PACKAGES.get(name, name)})"
+        hint=f"install {name} (Debian: apt-get install {DEBIAN_PACKAGES.get(name, name)})"
         " or pick another backend with --backend",
     )
-
-
-_PACKAGES = {"docker": "docker.io", "dockerd": "docker.io"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ocitool.models import (
@@ -18,7 +19,16 @@ from ocitool.models import (
     SearchResult,
     TransferResult,
 )
-from ocitool.references import ImageRef
+
+
+class ImageRef(BaseModel):
+    """An image reference as ocitool splits it (ocitool.references.ImageRef)."""
+
+    domain: str | None = None
+    path: str
+    tag: str | None = None
+    digest: str | None = None
+
 
 MODELS = (
     Image,

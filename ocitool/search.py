@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ocitool import capabilities as can
 from ocitool.errors import NotSupported, UsageError
 from ocitool.models import SearchResult
 from ocitool.references import ImageRef
 
 if TYPE_CHECKING:
-    from ocitool.client import Client
+    from ocitool.engines import Engines
     from ocitool.transfer import Transfers
 
 
 def search(
-    client: Client,
+    engines: Engines,
     term: str,
     *,
     registry: str | None,
@@ -36,7 +37,7 @@ def search(
         if domain:
             host, text = domain, term.removeprefix(f"{domain}/")
     if host is None:
-        return client.backend.search_hub(term, limit)
+        return engines.need(can.HUB_SEARCH).search_hub(term, limit)
     hub = transfers.registry(host)
     try:
         repositories = [r for r in hub.catalog(limit=10_000) if text in r][:limit]

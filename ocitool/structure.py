@@ -9,13 +9,11 @@ is computed from layer lists and per-layer sizes in O(images + layers).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
-from typing import NamedTuple, Protocol, TypeVar
+from typing import TypeVar
 
 from ocitool.layers import chain_ids
 from ocitool.models import (
     ConfigChange,
-    Container,
     FileChange,
     Image,
     ImageDiff,
@@ -25,36 +23,11 @@ from ocitool.models import (
     TreeNode,
     UsageReport,
 )
+from ocitool.usage import Stacked
 
 
 def label(image: Image) -> str:
     return image.names[0] if image.names else image.short_id
-
-
-class Stacked(Protocol):
-    """What the layer accounting needs of an image; Image has it, and so has ImageStack."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def names(self) -> list[str]: ...
-    @property
-    def diff_ids(self) -> list[str]: ...
-    @property
-    def parent(self) -> str | None: ...
-    @property
-    def created(self) -> datetime | None: ...
-
-
-class ImageStack(NamedTuple):
-    """An image as `du` needs it, read from an engine's store without building the
-    full model (200 pydantic Images cost more than reading their configs)."""
-
-    id: str
-    names: list[str]
-    diff_ids: list[str]
-    parent: str | None
-    created: datetime | None
 
 
 S = TypeVar("S", bound=Stacked)
@@ -67,23 +40,6 @@ def users(images: Iterable[S]) -> dict[str, list[S]]:
         for chain in chain_ids(image.diff_ids):
             found.setdefault(chain, []).append(image)
     return found
-
-
-class UsageInputs(NamedTuple):
-    """What `du` is computed from, however the backend read it."""
-
-    images: Sequence[Stacked]
-    sizes: dict[str, int]  # ChainID -> bytes, in the engine's accounting
-    held: dict[str, int]  # image ID -> containers created from it
-
-
-def held_by(containers: Iterable[Container]) -> dict[str, int]:
-    """image ID -> how many of these containers were created from it."""
-    held: dict[str, int] = {}
-    for container in containers:
-        if container.image_id:
-            held[container.image_id] = held.get(container.image_id, 0) + 1
-    return held
 
 
 def usage(

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from ocitool import quick
 from tests.conftest import BASE, BASE_ALIAS, ENGINES, Lab, build_images
 
 BAD_REFS = ["-rf", "--privileged", "UPPER/case", "a b", "foo@sha256:123"]
@@ -89,31 +88,11 @@ def test_unexpected_engine_output_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" in debug.stderr
 
 
-def test_unexpected_list_output_is_one_line_on_the_quick_path_too(tmp_path: Path) -> None:
+def test_unexpected_list_output_is_one_line(tmp_path: Path) -> None:
     fake_engine(tmp_path, "docker", 'echo "{\\"ID\\": 7}"')
     proc = ocitool("--backend", "docker", "images", env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
     assert proc.returncode == 1
     assert "unexpected output from 'docker image ls'" in one_error_line(proc)
-
-
-@pytest.mark.parametrize(
-    ("args", "taken"),
-    [
-        (["images"], True),
-        (["-b", "docker", "images", "-aq"], True),
-        (["--backend=podman", "images", "--format", "table", "--no-trunc"], True),
-        (["images", "--format=table", "--quiet", "--all"], True),
-        (["images", "--format", "json"], False),
-        (["images", "-h"], False),
-        (["images", "--backend", "docker"], False),  # typer takes global options first
-        (["--store", "x", "images"], False),
-        (["images", "-x"], False),
-        (["images", "table"], False),
-        (["ps"], False),
-    ],
-)
-def test_what_the_quick_images_path_takes(args: list[str], taken: bool) -> None:
-    assert (quick.parse(args) is not None) is taken
 
 
 @pytest.mark.parametrize("command", [["ps"], ["images"], ["images", "--format", "json"]])
@@ -271,28 +250,13 @@ def _cells(table: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("args", [[], ["-q"], ["-a", "--no-trunc"], ["-aq"]])
-def test_the_quick_images_path_prints_what_the_full_cli_prints(built: str, args: list[str]) -> None:
-    quick = ocitool("--backend", built, "images", *args)
-    full = ocitool("--debug", "--backend", built, "images", *args)  # --debug: the full CLI
-    assert quick.returncode == full.returncode == 0, quick.stderr + full.stderr
-    assert quick.stderr == ""
-    assert _cells(quick.stdout) == _cells(full.stdout)
-
-
-def test_the_quick_images_path_loads_neither_typer_nor_pydantic(built: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "ocitool", "--backend", built, "images"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0 and "REPOSITORY" in proc.stdout
-    loaded = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
-    if built == "oci":  # the store is read in-process by the full backend
-        assert "pydantic" in loaded
-    else:
-        assert not loaded & {"typer", "click", "rich", "pydantic"}
+def test_debug_takes_the_same_road(built: str, args: list[str]) -> None:
+    """--debug only adds the log: the same output, from the same code."""
+    plain = ocitool("--backend", built, "images", *args)
+    debug = ocitool("--debug", "--backend", built, "images", *args)
+    assert plain.returncode == debug.returncode == 0, plain.stderr + debug.stderr
+    assert plain.stderr == ""
+    assert _cells(plain.stdout) == _cells(debug.stdout)
 
 
 def test_debug_logs_every_engine_command(built: str) -> None:

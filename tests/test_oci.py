@@ -192,7 +192,7 @@ def test_a_detached_container_cannot_have_a_terminal(store: Path) -> None:
     before = snapshot(store)
     proc = ocitool(store, "run", "-d", "-t", "--name", "oci-dt", "oci-test/base:1", "sh")
     assert proc.returncode == 6, proc.stderr
-    assert "cannot have a terminal" in one_error_line(proc)
+    assert "cannot give a detached container a terminal (run -d -t)" in one_error_line(proc)
     assert snapshot(store) == before  # refused before anything was made
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from ocitool.backend import Backend
 from ocitool.backends import registry as backends
 from ocitool.backends.common.listing import human_bytes
 from ocitool.config import Config
+from ocitool.engine import Engine as Backend
 from ocitool.errors import (
     BackendUnavailable,
     Conflict,

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from ocitool.backends import registry as backends
-from ocitool.client import choose_backend
-from ocitool.config import Config, load_config
+from ocitool.config import Config, DockerSettings, load_config
+from ocitool.engines import choose_backend
 from ocitool.errors import BackendUnavailable, UsageError
 
 
@@ -130,7 +130,7 @@ def test_auto_spawns_no_process(bin_dir: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_docker_socket_problems_are_explained(tmp_path: Path) -> None:
     missing = f"unix://{tmp_path}/nope.sock"
-    config = Config.model_validate({"docker": {"host": missing}})
+    config = Config(docker=DockerSettings(host=missing))
     assert backends._unix_socket_problem(missing) == (
         f"daemon not reachable at {missing} (no such socket); is dockerd running? set DOCKER_HOST"
     )

@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from ocitool import capabilities as can
 from ocitool.backends.common.archive import each_layer
 from ocitool.backends.podman.store import storage_location
-from ocitool.client import ACCOUNTING, Client
+from ocitool.client import Client
 from ocitool.errors import StoreCorrupt
 from ocitool.layerfiles import analyse, final_files, scan_layer
 from ocitool.models import ImageUsage, UsageReport
-from ocitool.structure import file_changes, held_by, usage
+from ocitool.structure import file_changes, usage
+from ocitool.usage import held_by
 from tests import lab as lab_setup
 from tests.conftest import BASE, ENGINES, Lab, build_images
 from tests.test_cli import ocitool
@@ -74,9 +76,10 @@ RUN echo b > /b
 def _engine_du(c: Client) -> UsageReport:
     """du as the engine's CLI alone tells it: list, inspect, history sizes, containers."""
     images = c.backend.images()
-    sizes = c.backend.layer_sizes(images)
+    sizes = c.engines.need(can.LAYER_SIZES).layer_sizes(images)
+    assert sizes is not None
     held = held_by(c.backend.containers(all=True))
-    return usage(images, sizes, held, accounting=ACCOUNTING[c.backend_name])
+    return usage(images, sizes, held, accounting=c.backend.size_accounting)
 
 
 @pytest.mark.parametrize("engine", ["docker", "podman"])
@@ -98,7 +101,7 @@ def test_du_from_the_engine_store_says_what_its_cli_says(engine: str, lab: Lab) 
     run([engine, "import", "--message", "one", str(lab.tar), "structure/dangle:1"])
     run([engine, "import", "--message", "two", str(lab.tar), "structure/dangle:1"])
     c = Client(backend=engine)
-    store = c.backend.store_usage()
+    store = c.engines.need(can.STORE_USAGE).store_usage()
     assert store is not None, "the engine's store was not read here"
     listed = {i.id for i in c.image_summaries()}
     assert {i.id for i in store.images} == listed  # hidden intermediates stay hidden
@@ -107,7 +110,9 @@ def test_du_from_the_engine_store_says_what_its_cli_says(engine: str, lab: Lab) 
     assert c.du() == _engine_du(c)
     if engine == "podman":  # podman's images() reads the IDs from its files too
         for every in (False, True):
-            by_cli = c.backend.list_ids(all=every)  # the engine's own list call
+            by_cli = [
+                s.id for s in c.backend.image_summaries(all=every)
+            ]  # the engine's own list call
             assert sorted(i.id for i in c.images(all=every)) == sorted(by_cli)
 
 
@@ -120,9 +125,9 @@ def test_du_falls_back_to_the_cli_where_the_store_is_not_found(
         "ocitool.backends.podman.backend.storage_location", lambda: (str(tmp_path), "overlay")
     )
     c = Client(backend="podman")
-    assert c.backend.store_usage() is None
+    assert c.engines.need(can.STORE_USAGE).store_usage() is None
     assert c.du() == expected
-    assert sorted(i.id for i in c.images()) == sorted(c.backend.list_ids())
+    assert sorted(i.id for i in c.images()) == sorted(s.id for s in c.backend.image_summaries())
 
 
 def test_du_trusts_only_the_store_podman_itself_uses(lab: Lab, tmp_path: Path) -> None:
@@ -140,8 +145,10 @@ def test_du_trusts_only_the_store_podman_itself_uses(lab: Lab, tmp_path: Path) -
         patch.setattr(
             "ocitool.backends.podman.backend.storage_location", lambda: (str(copy), driver)
         )
-        assert Client(backend="podman").backend.store_usage() is None
-    assert Client(backend="podman").backend.store_usage() is not None  # the real one is
+        assert Client(backend="podman").engines.need(can.STORE_USAGE).store_usage() is None
+    assert (
+        Client(backend="podman").engines.need(can.STORE_USAGE).store_usage() is not None
+    )  # the real one is
 
 
 def _conf(path: Path, text: str) -> str:

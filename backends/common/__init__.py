@@ -1,1 +1,6 @@
 """What docker and podman share: a CLI with docker's verbs, its listing and history."""
+
+from ocitool import capabilities as can
+
+# What a docker-style engine CLI can do beyond the core: everything ocitool asks.
+CLI_CAPABILITIES = frozenset(c.name for c in can.ALL)

@@ -8,30 +8,34 @@ their own error texts (`raise_for`). Every positional argument follows `--`.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
+from importlib import import_module
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn, TypeVar
 
-from ocitool.backends.common.archive import each_layer
-from ocitool.backends.common.listing import summaries
+from ocitool.backends.common.listing import list_argv, summaries
 from ocitool.backends.common.parsing import as_digest, unique
-from ocitool.backends.registry import list_argv
+from ocitool.engine import Exited
 from ocitool.errors import (
     BackendUnavailable,
     Conflict,
     EngineError,
     OcitoolError,
     StoreCorrupt,
+    parsing_output,
 )
-from ocitool.layers import chain_ids
 from ocitool.listing import ImageSummary
-from ocitool.models import Image, Layer
 from ocitool.runner import Completed, InterruptedCall, InterruptedWrite, Runner
+
+if TYPE_CHECKING:
+    pass
 
 # Enough for the engine's own stop timeout plus a kill, for `stop -t N`.
 _STOP_GRACE = 30
 # `ocitool backends` must answer even when an engine hangs.
 PROBE_TIMEOUT = 10.0
+T = TypeVar("T")
 
 
 class EngineCLI:
@@ -40,6 +44,7 @@ class EngineCLI:
     name: str
     runner: Runner
     executable: str
+    parsers: str  # the module that turns this engine's output into models (loaded late)
 
     def __init__(self, runner: Runner, executable: str) -> None:
         self.runner = runner
@@ -61,12 +66,16 @@ class EngineCLI:
         stdin_file: Path | None = None,
         finishing: bool = False,
         timeout: float | None = None,
+        models: bool = True,
     ) -> Completed:
         """One engine call; `finishing` lets a write complete even after Ctrl-C.
 
         `timeout` may shorten the runner's limit (probes) or, for long
-        transfers, lengthen it up to the runner's run_timeout.
+        transfers, lengthen it up to the runner's run_timeout. Where the answer
+        becomes `models`, their parsers (and pydantic) load while the engine runs.
         """
+        if models and self.parsers not in sys.modules:
+            self.runner.meanwhile(lambda: import_module(self.parsers))
         return self.runner.run(
             [self.executable, *args],
             env=self.engine_env(),
@@ -88,20 +97,25 @@ class EngineCLI:
         """Map a failed call to the core error that describes it (per engine)."""
         raise EngineError(result.argv, result.returncode, result.stderr)
 
-    def history(self, ref: str) -> list[Layer]:
-        raise NotImplementedError  # each engine reads its own history
-
     # -- listing ---------------------------------------------------------------
 
     def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
         """What `images` shows, from the one list call both engines share."""
-        return summaries(self.name, self.ok(self.run(list_argv(all=all))).stdout)
+        result = self.ok(self.run(list_argv(all=all), models=False))
+        with parsing_output(result.argv):
+            return summaries(self.name, result.stdout)
 
     def list_ids(self, *, all: bool = False) -> list[str]:
         """Image IDs (`sha256:`), one per image: both engines repeat an ID per tag."""
         argv = ["image", "ls", "--quiet", "--no-trunc", *(["--all"] if all else [])]
-        out = self.ok(self.run(argv)).stdout.split()
+        out = self.ok(self.run(argv, models=False)).stdout.split()
         return [d for d in unique(as_digest(i) or "" for i in out) if d]
+
+    def parsed(self, result: Completed, parse: Callable[[str], T]) -> T:
+        """What a call printed, parsed; output that does not parse is one
+        UnexpectedOutput naming this call (never a caller's own mistake)."""
+        with parsing_output(result.argv):
+            return parse(result.stdout)
 
     # -- images ----------------------------------------------------------------
 
@@ -156,6 +170,8 @@ class EngineCLI:
     def tag(self, source: str, target: str) -> None:
         self.ok(self.run(["tag", "--", source, target]), images=[source])
 
+    save_formats: tuple[str, ...] = ("docker-archive",)
+
     def save(self, names: Sequence[str], path: Path, archive_format: str) -> None:
         """The engine's own save: several images in one docker archive, in one pass."""
         argv = [
@@ -170,6 +186,10 @@ class EngineCLI:
     def save_options(self, archive_format: str, count: int) -> list[str]:
         return []
 
+    def loads(self, kind: str, images: int) -> bool:
+        """Both engines' own load reads docker archives (ENGINES.md §7)."""
+        return kind == "docker-archive"
+
     def load(self, path: Path) -> list[str]:
         """The engine's own load; returns what it loaded (names, or IDs of untagged ones)."""
         result = self.ok(self.run(["load", f"--input={path}"], timeout=self.runner.run_timeout))
@@ -182,6 +202,8 @@ class EngineCLI:
 
     def read_layers(self, names: Sequence[str], on_layer: Callable[[IO[bytes]], None]) -> None:
         """Each distinct layer tar of these images, streamed from the engine's save."""
+        from ocitool.backends.common.archive import each_layer
+
         argv = [
             self.executable,
             "save",
@@ -204,16 +226,6 @@ class EngineCLI:
             self.raise_for(result, images=names)
         if broken:
             raise broken[0]
-
-    def layer_sizes_from_history(self, images: Sequence[Image]) -> dict[str, int]:
-        """ChainID -> size from each image's history: one engine call per image, the way
-        when the engine's own layer records cannot be read."""
-        sizes: dict[str, int] = {}
-        for image in images:
-            steps = [s for s in reversed(self.history(image.id)) if s.diff_id]
-            for chain, step in zip(chain_ids(image.diff_ids), steps, strict=False):
-                sizes[chain] = step.size or 0
-        return sizes
 
     def remove_images(self, refs: Sequence[str]) -> None:
         """Plain `rmi`, never `-f`: podman's -f also removes containers (ENGINES.md §5)."""
@@ -258,17 +270,18 @@ class EngineCLI:
     def start(self, containers: Sequence[str]) -> None:
         self.ok(self.run(["start", "--", *containers]), containers=containers)
 
-    def start_attached(self, container: str, *, interactive: bool, terminal: bool) -> Completed:
+    def start_attached(self, container: str, *, interactive: bool, terminal: bool) -> Exited:
         """Start and wait; on the user's terminal, or captured for the API."""
         argv = ["start", "--attach", *(["--interactive"] if interactive else []), "--", container]
         if terminal:
             code = self.runner.attached(
                 [self.executable, *argv], env=self.engine_env(), timeout=self.runner.run_timeout
             )
-            return Completed(tuple(argv), code, "", "", 0.0)
-        return self.runner.run(
+            return Exited(code)
+        done = self.runner.run(
             [self.executable, *argv], env=self.engine_env(), timeout=self.runner.run_timeout
         )
+        return Exited(done.returncode, done.stdout, done.stderr)
 
     def stop(self, containers: Sequence[str], *, timeout: int | None) -> None:
         argv = [

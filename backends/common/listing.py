@@ -1,8 +1,7 @@
 """The engines' one list call, parsed into ImageSummary rows (no inspect, no pydantic).
 
 `ocitool images` shows only what this call prints, so its table and `-q` need one
-engine call, and the quick path (ocitool.quick) can run it straight from the
-entry point. `Client.images()` still inspects, for the full models.
+engine call. `Client.images()` still inspects, for the full models.
 """
 
 from __future__ import annotations
@@ -18,6 +17,11 @@ NONE = "<none>"
 # docker prints sizes in decimal units (go-units' HumanSize): `1.982MB`, `4B`, `12.3kB`.
 _HUMAN_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kMGTPEZY]?B)$")
 _UNITS = {unit: 1000**power for power, unit in enumerate(("B", "kB", "MB", "GB", "TB", "PB"))}
+
+
+def list_argv(*, all: bool = False) -> list[str]:
+    """The list call docker and podman share: docker prints NDJSON, podman one array."""
+    return ["image", "ls", "--no-trunc", "--format", "{{json .}}", *(["--all"] if all else [])]
 
 
 def local_name(name: str) -> str:

@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from ocitool.backends.common.cli import EngineCLI, hub_error
 from ocitool.backends.common.parsing import (
@@ -28,25 +28,30 @@ from ocitool.backends.common.parsing import (
     unique,
     with_tag,
 )
-from ocitool.backends.docker import failures
+from ocitool.backends.docker import CAPABILITIES, failures
 from ocitool.backends.docker.host import docker_endpoint
-from ocitool.backends.docker.parsers import join_history, parse_container, parse_image, parse_info
 from ocitool.backends.docker.store import read_store
-from ocitool.backends.skopeo import Endpoint
 from ocitool.errors import (
     OcitoolError,
+    parsing_output,
 )
 from ocitool.layers import chain_ids
-from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
+from ocitool.movers import Endpoint
 from ocitool.runner import Completed, Runner
-from ocitool.structure import UsageInputs
+from ocitool.usage import StoreInventory
+
+if TYPE_CHECKING:
+    from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 
 log = logging.getLogger("ocitool.docker")
 
 
 class DockerBackend(EngineCLI):
     name: Final = "docker"
+    parsers = "ocitool.backends.docker.parsers"
+    capabilities: Final = CAPABILITIES
     keeps_untagged_parents: Final = True  # a parent stays, hidden, while a child needs it
+    size_accounting: Final = "bytes of file contents, as docker counts a layer"
 
     def __init__(self, runner: Runner, *, executable: str = "docker", host: str | None = None):
         super().__init__(runner, executable)
@@ -63,25 +68,34 @@ class DockerBackend(EngineCLI):
 
     def history(self, ref: str) -> list[Layer]:
         argv = ["history", "--no-trunc", "--human=false", "--format", "{{json .}}", "--", ref]
-        rows = json_documents(self.ok(self.run(argv), images=[ref]).stdout)
+        listed = self.ok(self.run(argv), images=[ref])
+        rows = self.parsed(listed, json_documents)
         # One inspect for the image and every ancestor docker still knows, which
         # pins down where each layer sits in the history (join_history).
-        ancestors = [i for i in unique(as_digest(r.get("ID")) or "" for r in rows) if i]
+        with parsing_output(listed.argv):
+            ancestors = [i for i in unique(as_digest(r.get("ID")) or "" for r in rows) if i]
         images = self._inspect([ref, *ancestors], tolerate_missing=True)
-        return join_history(rows, images[0], images[1:])
+        with parsing_output(listed.argv):
+            from ocitool.backends.docker.parsers import join_history
+
+            return join_history(rows, images[0], images[1:])
 
     def containers(self, *, all: bool = False) -> list[Container]:
         argv = ["container", "ls", "--quiet", "--no-trunc", *(["--all"] if all else [])]
         ids = unique(self.ok(self.run(argv)).stdout.split())
-        docs: list[dict[str, Any]] = []
+        found: list[Container] = []
         for batch in batches(ids):
             result = self.run(["container", "inspect", "--", *batch])
             if not result.ok and not failures.NO_SUCH_CONTAINER.search(result.stderr):
                 self.raise_for(result)
-            docs.extend(json_documents(result.stdout))  # a container may go meanwhile
-        return [parse_container(d) for d in docs]
+            # a container may go meanwhile: the others are still printed
+            found += self.parsed(result, _containers)
+        return found
 
     def info(self) -> EngineInfo:
+        from ocitool.backends.docker.parsers import parse_info
+        from ocitool.models import EngineInfo
+
         path = shutil.which(self.executable)
         endpoint = self.endpoint
         if path is None:
@@ -100,9 +114,13 @@ class DockerBackend(EngineCLI):
             return EngineInfo(
                 backend="docker", found=True, path=path, endpoint=endpoint, reason=exc.message
             )
-        return parse_info(
-            version, info if info is not None and info.ok else None, path=path, endpoint=endpoint
-        )
+        with parsing_output(version.argv):
+            return parse_info(
+                version,
+                info if info is not None and info.ok else None,
+                path=path,
+                endpoint=endpoint,
+            )
 
     def canonical_name(self, ref: str) -> str:
         """A name as the models spell it: docker drops `docker.io/library/`, adds `:latest`."""
@@ -113,7 +131,7 @@ class DockerBackend(EngineCLI):
         )
         return with_tag(name)
 
-    def store_usage(self) -> UsageInputs | None:
+    def store_usage(self) -> StoreInventory | None:
         """One `docker info` (where the root is, how many images and containers), then
         the daemon's own files (backends._docker_store) instead of a list and an
         inspect of every image and container.
@@ -127,8 +145,7 @@ class DockerBackend(EngineCLI):
         (info,), early = self.runner.run_while(
             [argv], lambda: read_store(*known) if known else None, env=self.engine_env()
         )
-        self.ok(info)
-        doc = next(iter(json_documents(info.stdout)), {})
+        doc = self.parsed(self.ok(info), lambda out: next(iter(json_documents(out)), {}))
         root, driver = doc.get("DockerRootDir"), doc.get("Driver")
         if not (isinstance(root, str) and isinstance(driver, str) and root and driver):
             return None
@@ -137,13 +154,13 @@ class DockerBackend(EngineCLI):
         store = early if known == (root, driver) and early else read_store(root, driver)
         return store.usage(*counts) if store and None not in counts else None
 
-    def layer_sizes(self, images: Sequence[Image]) -> dict[str, int]:
+    def layer_sizes(self, images: Sequence[Image]) -> dict[str, int] | None:
         """ChainID -> docker's layer size (file bytes), from the daemon's layer store.
 
         docker keeps each layer's size in `<DockerRootDir>/image/<driver>/layerdb/
         sha256/<chainID>/size`, found from the paths inspect already printed; reading
         them costs no engine call, where a `docker history` per image would. Where
-        they cannot be read (a remote daemon, or not root) the histories are read.
+        they cannot be read (a remote daemon, or not root): None, and the histories are read.
         """
         where = self._storage or self._storage_from_info()
         wanted = {c for image in images for c in chain_ids(image.diff_ids)}
@@ -156,7 +173,7 @@ class DockerBackend(EngineCLI):
                 }
             except (OSError, ValueError):
                 log.debug("docker's layer store is not readable here; reading histories")
-        return self.layer_sizes_from_history(images)
+        return None
 
     def search_hub(self, term: str, limit: int) -> list[SearchResult]:
         """Docker Hub through the daemon (it has no v2 search; ENGINES.md §6)."""
@@ -164,23 +181,14 @@ class DockerBackend(EngineCLI):
         result = self.run(argv)
         if not result.ok:
             raise hub_error(result)
-        return [
-            SearchResult(
-                name=str(d.get("Name", "")),
-                registry="docker.io",
-                description=str(d.get("Description") or ""),
-                stars=parse_int(d.get("StarCount")) or 0,
-                official=str(d.get("IsOfficial", "")).lower() in ("true", "[ok]"),
-            )
-            for d in json_documents(result.stdout)
-        ]
+        return self.parsed(result, _search_results)
 
     @contextmanager
-    def skopeo_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
+    def copy_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
         """skopeo reaches the daemon itself, and ignores DOCKER_HOST (ENGINES.md §7)."""
         if writing:
             tag_destination(name, "docker")
-        yield Endpoint(f"docker-daemon:{name}", daemon_host=self.endpoint, label=f"docker:{name}")
+        yield Endpoint(f"docker-daemon:{name}", label=f"docker:{name}", daemon_host=self.endpoint)
 
     # -- plumbing ------------------------------------------------------------
 
@@ -199,18 +207,45 @@ class DockerBackend(EngineCLI):
 
     def _inspect(self, refs: list[str], *, tolerate_missing: bool) -> list[Image]:
         docs: list[dict[str, Any]] = []
+        images: list[Image] = []
         for batch in batches(refs):
             result = self.run(["image", "inspect", "--", *batch])
             if not result.ok:
                 missing = failures.NO_SUCH_IMAGE.findall(result.stderr)
                 if not (tolerate_missing and missing):
                     self.raise_for(result, images=batch)
-            docs.extend(json_documents(result.stdout))
+            from ocitool.backends.docker.parsers import parse_image
+
+            with parsing_output(result.argv):
+                found = json_documents(result.stdout)
+                images += [parse_image(d) for d in found]
+            docs += found
         self._storage = storage_root(docs) or self._storage
-        return [parse_image(d) for d in docs]
+        return images
 
     def raise_for(
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
     ) -> NoReturn:
         """Map one failed docker call to the core error that describes it (failures.py)."""
         failures.raise_for(result, endpoint=self.endpoint, images=images, containers=containers)
+
+
+def _containers(out: str) -> list[Container]:
+    from ocitool.backends.docker.parsers import parse_container
+
+    return [parse_container(d) for d in json_documents(out)]
+
+
+def _search_results(out: str) -> list[SearchResult]:
+    from ocitool.models import SearchResult
+
+    return [
+        SearchResult(
+            name=str(d.get("Name", "")),
+            registry="docker.io",
+            description=str(d.get("Description") or ""),
+            stars=parse_int(d.get("StarCount")) or 0,
+            official=str(d.get("IsOfficial", "")).lower() in ("true", "[ok]"),
+        )
+        for d in json_documents(out)
+    ]

@@ -1,6 +1,6 @@
 """Where the docker CLI will connect, worked out as the CLI does, without starting it.
 
-`auto` asks this on every command, and the quick `images` path too, so it
+`auto` asks this on every command, so it
 reads two small files at most and imports nothing heavy.
 """
 

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from ocitool.backends.common.parsing import as_digest, parse_time
 from ocitool.layers import chain_ids
-from ocitool.structure import ImageStack, UsageInputs
+from ocitool.usage import ImageStack, StoreInventory
 
 _FAMILIAR = ("docker.io/library/", "docker.io/")
 
@@ -32,11 +32,11 @@ class DockerStore(NamedTuple):
     """What du needs from the daemon's files, and how many images and containers
     they held, to be checked against what the daemon says (usage)."""
 
-    inputs: UsageInputs
+    inputs: StoreInventory
     images: int
     containers: int
 
-    def usage(self, images: int | None, containers: int | None) -> UsageInputs | None:
+    def usage(self, images: int | None, containers: int | None) -> StoreInventory | None:
         """The inputs, if the daemon counts what was read: else it is not its store,
         or the store changed as it was read."""
         return self.inputs if (images, containers) == (self.images, self.containers) else None
@@ -71,7 +71,7 @@ def read_store(root: str, driver: str) -> DockerStore | None:
                         sizes[chain] = int(handle.read())
     except (OSError, ValueError):
         return None
-    return DockerStore(UsageInputs(found, sizes, held), len(ids), len(names))
+    return DockerStore(StoreInventory(found, sizes, held), len(ids), len(names))
 
 
 def _references(path: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:

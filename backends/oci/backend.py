@@ -22,9 +22,10 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Final, cast
 
+from ocitool import capabilities as can
 from ocitool.backends.common.parsing import tag_destination, with_tag
+from ocitool.backends.oci import CAPABILITIES, failures
 from ocitool.backends.oci import containers as records
-from ocitool.backends.oci import failures
 from ocitool.backends.oci.changes import umoci_options
 from ocitool.backends.oci.containers import Record
 from ocitool.backends.oci.parsers import (
@@ -39,7 +40,7 @@ from ocitool.backends.oci.parsers import (
 from ocitool.backends.oci.runtime import Runtime, wait_for
 from ocitool.backends.oci.store import Store, Tagged
 from ocitool.backends.oci.tarballs import uncompressed
-from ocitool.backends.skopeo import Endpoint
+from ocitool.engine import Exited
 from ocitool.errors import (
     BackendUnavailable,
     Conflict,
@@ -51,15 +52,17 @@ from ocitool.errors import (
 )
 from ocitool.layers import chain_ids
 from ocitool.listing import ImageSummary
-from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
+from ocitool.models import Container, EngineInfo, Image, Layer
+from ocitool.movers import Endpoint
 from ocitool.runner import Completed, InterruptedCall, InterruptedWrite, Runner
-from ocitool.structure import UsageInputs
 
 log = logging.getLogger("ocitool.oci")
 
 
 class OciBackend:
     name: Final = "oci"
+    capabilities: Final = CAPABILITIES
+    size_accounting: Final = "bytes of the compressed layer blob on disk"
     keeps_untagged_parents: Final = False  # removing a tag drops the image; shared blobs stay
 
     def __init__(
@@ -89,9 +92,6 @@ class OciBackend:
             for i in self.images(all=all)
         ]
 
-    def store_usage(self) -> UsageInputs | None:
-        return None  # images() and layer_sizes() already read the store itself
-
     def inspect(self, refs: Sequence[str]) -> list[Image]:
         stored = self._read()
         found = parents(stored)
@@ -101,9 +101,6 @@ class OciBackend:
         stored = self._read()
         image = self._resolve([ref], stored)[0]
         return steps(image, producers(image, stored))
-
-    def list_ids(self, *, all: bool = False) -> list[str]:
-        return [image.id for image in self._read()]
 
     def containers(self, *, all: bool = False) -> list[Container]:
         found = self._records()
@@ -260,7 +257,7 @@ class OciBackend:
             self._umoci(["gc", f"--layout={self.store.path}"])
 
     @contextmanager
-    def skopeo_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
+    def copy_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
         """The store as skopeo's `oci:` transport, under the store's lock for the copy."""
         if writing:
             tag_destination(name, "oci")
@@ -302,21 +299,6 @@ class OciBackend:
                     gzipped = media_type.endswith("gzip")
                     on_layer(cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if gzipped else raw)
 
-    def search_hub(self, term: str, limit: int) -> list[SearchResult]:
-        raise NotSupported(
-            "the oci backend has no Docker Hub search",
-            hint="search a registry: ocitool search TERM --registry HOST",
-        )
-
-    def save(self, names: Sequence[str], path: Path, archive_format: str) -> None:
-        raise NotSupported(
-            "the oci store has no multi-image docker archive writer",
-            hint="use --format oci-archive",
-        )
-
-    def load(self, path: Path) -> list[str]:
-        raise NotSupported("the oci store loads through skopeo, image by image")
-
     # -- containers ------------------------------------------------------------------
 
     def create(
@@ -333,13 +315,6 @@ class OciBackend:
         env: Sequence[str],
         detach: bool = False,
     ) -> str:
-        if pull == "always":
-            raise NotSupported(
-                "the oci backend cannot pull images yet",
-                hint="use --pull never or missing with an image in the store",
-            )
-        if tty and detach:
-            raise _NO_DETACHED_TERMINAL
         self.runtime.path()  # no runtime: say so before unpacking anything
         stored = self._read()
         found = self._resolve([image], stored)[0]
@@ -400,7 +375,7 @@ class OciBackend:
                 continue
             directory = self.store.containers_dir / record.id
             if records.wants_terminal(directory / "bundle"):
-                raise _NO_DETACHED_TERMINAL
+                raise can.lacking(self.name, can.DETACHED_TERMINAL)
             runtime, root = self.runtime.path(), self.runtime.root()
             records.delete_state(self.runner, runtime, root, record.id)
             log = directory / "output.log"
@@ -418,7 +393,7 @@ class OciBackend:
         """Past runc's `created` state (where a bad command fails), or already ended."""
         return self.runtime.states().get(container_id) in ("running", "paused") or _ended(directory)
 
-    def start_attached(self, container: str, *, interactive: bool, terminal: bool) -> Completed:
+    def start_attached(self, container: str, *, interactive: bool, terminal: bool) -> Exited:
         record = self._record(container)
         directory = self.store.containers_dir / record.id
         argv = [
@@ -450,7 +425,11 @@ class OciBackend:
         records.save(directory, record)
         if record.remove:
             records.remove_tree(directory)
-        return result
+        return (
+            Exited(result.returncode, result.stdout, result.stderr)
+            if not terminal
+            else Exited(result.returncode)
+        )
 
     def stop(self, containers: Sequence[str], *, timeout: int | None) -> None:
         for record in [self._record(c) for c in containers]:
@@ -612,12 +591,6 @@ def _named(entries: list[Tagged], manifest: str, name: str) -> list[Tagged]:
     entry = next(e for e in entries if e.digest == manifest)
     kept = [e for e in entries if e.name != name and not (e.name is None and e.digest == manifest)]
     return [*kept, Tagged(name, entry.digest, entry.size, entry.media_type)]
-
-
-_NO_DETACHED_TERMINAL = NotSupported(
-    "a detached oci container cannot have a terminal (runc needs a console socket for one)",
-    hint="drop -t (output is kept in the container's output.log), or run it attached",
-)
 
 
 def _match(ref: str, name: str, stored: list[StoredImage]) -> StoredImage | None:

@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from ocitool.backends.common.cli import EngineCLI, hub_error
 from ocitool.backends.common.listing import LOCAL_PREFIX, local_name
@@ -28,26 +28,32 @@ from ocitool.backends.common.parsing import (
     unique,
     with_tag,
 )
-from ocitool.backends.podman import failures
-from ocitool.backends.podman.parsers import join_history, parse_container, parse_image, parse_info
+from ocitool.backends.podman import CAPABILITIES, failures
 from ocitool.backends.podman.store import listed_ids, read_store, storage_location
-from ocitool.backends.skopeo import Endpoint
 from ocitool.errors import (
     OcitoolError,
     last_meaningful_line,
+    parsing_output,
 )
 from ocitool.layers import chain_ids
-from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
+from ocitool.movers import Endpoint
 from ocitool.references import ImageRef
 from ocitool.runner import Completed, Runner
-from ocitool.structure import UsageInputs
+from ocitool.usage import StoreInventory
 
 _MAX_GENERATIONS = 16  # parent-chain rounds for `history`; each is one batched inspect
 
 
+if TYPE_CHECKING:
+    from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
+
+
 class PodmanBackend(EngineCLI):
     name: Final = "podman"
+    parsers = "ocitool.backends.podman.parsers"
+    capabilities: Final = CAPABILITIES
     keeps_untagged_parents: Final = False  # `rmi` of a parent's last tag drops its record
+    size_accounting: Final = "bytes of the uncompressed layer tar, as podman's storage records it"
 
     def __init__(self, runner: Runner, *, executable: str = "podman"):
         super().__init__(runner, executable)
@@ -67,7 +73,7 @@ class PodmanBackend(EngineCLI):
         if stored and location:
             docs = self._inspect_docs(stored, tolerate_missing=True)
             if len(docs) == len(stored) and _stored_under(docs, location[0]):
-                return [parse_image(d) for d in docs]
+                return self._parsed_images(docs)
         return self._inspect(self.list_ids(all=all), tolerate_missing=True)
 
     def inspect(self, refs: Sequence[str]) -> list[Image]:
@@ -77,8 +83,11 @@ class PodmanBackend(EngineCLI):
         doc = self._inspect_docs([ref], tolerate_missing=False)[0]
         # By ID, so a tag moved meanwhile cannot mix two images' histories.
         result = self.ok(self.run(["history", "--format", "json", "--", doc["Id"]]), images=[ref])
-        rows = json_documents(result.stdout)
-        return join_history(rows, doc, self._ancestors(doc, rows))
+        rows = self.parsed(result, json_documents)
+        with parsing_output(result.argv):
+            from ocitool.backends.podman.parsers import join_history
+
+            return join_history(rows, doc, self._ancestors(doc, rows))
 
     def _ancestors(
         self, doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
@@ -101,9 +110,12 @@ class PodmanBackend(EngineCLI):
 
     def containers(self, *, all: bool = False) -> list[Container]:
         argv = ["ps", "--format", "json", *(["--all"] if all else [])]
-        return [parse_container(d) for d in json_documents(self.ok(self.run(argv)).stdout)]
+        return self.parsed(self.ok(self.run(argv)), _containers)
 
     def info(self) -> EngineInfo:
+        from ocitool.backends.podman.parsers import parse_info
+        from ocitool.models import EngineInfo
+
         path = shutil.which(self.executable)
         if path is None:
             return EngineInfo(
@@ -122,13 +134,13 @@ class PodmanBackend(EngineCLI):
                 path=path,
                 reason=f"podman info failed: {last_meaningful_line(result.stderr) or '?'}",
             )
-        return parse_info(json_documents(result.stdout)[0], path=path)
+        return self.parsed(result, lambda out: parse_info(json_documents(out)[0], path=path))
 
     def canonical_name(self, ref: str) -> str:
         """A name as the models spell it: without podman's `localhost/`, with a tag."""
         return with_tag(local_name(ref))
 
-    def store_usage(self) -> UsageInputs | None:
+    def store_usage(self) -> StoreInventory | None:
         """podman's storage files read directly (backends._podman_store), then one
         `podman ps -a` for the containers and, at the same time, an inspect of one
         stored image, whose paths must name the same graph root: the files are then
@@ -144,18 +156,18 @@ class PodmanBackend(EngineCLI):
                 [self.executable, "image", "inspect", "--", probe],
             ]
         )
-        containers = json_documents(self.ok(listed).stdout)
-        if not (probed.ok and _stored_under(json_documents(probed.stdout), location[0])):
+        containers = self.parsed(self.ok(listed), json_documents)
+        if not (probed.ok and _stored_under(self.parsed(probed, json_documents), location[0])):
             return None
         return store.usage(containers)
 
-    def layer_sizes(self, images: Sequence[Image]) -> dict[str, int]:
+    def layer_sizes(self, images: Sequence[Image]) -> dict[str, int] | None:
         """ChainID -> podman's layer size (bytes of the uncompressed tar), from its storage.
 
         containers/storage records every layer in `<graphRoot>/<driver>-layers/
         layers.json` with its `diff-size`: one file read for every layer, after one
         `podman info` at most (inspect's paths usually name the storage already).
-        Where it cannot be read, each image's history is.
+        Where it cannot be read: None, and each image's history is read.
         """
         root, driver = self._storage or self._storage_from_info()
         path = Path(root) / f"{driver}-layers" / "layers.json"
@@ -172,26 +184,17 @@ class PodmanBackend(EngineCLI):
                 for chain, diff_id in zip(chain_ids(image.diff_ids), image.diff_ids, strict=True)
             }
         except (OSError, ValueError, KeyError, TypeError):
-            return self.layer_sizes_from_history(images)
+            return None
 
     def search_hub(self, term: str, limit: int) -> list[SearchResult]:
         """The registries podman searches (registries.conf); prints nothing for no match."""
         result = self.run(["search", f"--limit={limit}", "--format", "json", "--", term])
         if not result.ok:
             raise hub_error(result)
-        return [
-            SearchResult(
-                name=local_name(str(d.get("Name", ""))),
-                registry=str(d.get("Index") or ""),
-                description=str(d.get("Description") or ""),
-                stars=parse_int(d.get("Stars")) or 0,
-                official=str(d.get("Official", "")).lower() in ("true", "[ok]"),
-            )
-            for d in json_documents(result.stdout)
-        ]
+        return self.parsed(result, _search_results)
 
     @contextmanager
-    def skopeo_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
+    def copy_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
         """skopeo reads a short name as docker.io's (ENGINES.md §7): local ones get localhost/."""
         bare = name.removeprefix("sha256:")
         if HEX64.match(bare):
@@ -205,6 +208,10 @@ class PodmanBackend(EngineCLI):
         several = ["--multi-image-archive"] if count > 1 else []
         return [f"--format={archive_format}", *several]
 
+    def loads(self, kind: str, images: int) -> bool:
+        """podman also loads an OCI archive, of one image only (ENGINES.md §7)."""
+        return kind == "docker-archive" or (kind == "oci-archive" and images == 1)
+
     def commit_options(self) -> list[str]:
         # The OCI format drops the commit message (ENGINES.md §0); docker's keeps it.
         return ["--format", "docker"]
@@ -212,7 +219,13 @@ class PodmanBackend(EngineCLI):
     # -- plumbing ------------------------------------------------------------
 
     def _inspect(self, refs: list[str], *, tolerate_missing: bool) -> list[Image]:
-        return [parse_image(d) for d in self._inspect_docs(refs, tolerate_missing=tolerate_missing)]
+        return self._parsed_images(self._inspect_docs(refs, tolerate_missing=tolerate_missing))
+
+    def _parsed_images(self, docs: Sequence[Mapping[str, Any]]) -> list[Image]:
+        from ocitool.backends.podman.parsers import parse_image
+
+        with parsing_output((self.executable, "image", "inspect")):
+            return [parse_image(d) for d in docs]
 
     def _storage_from_info(self) -> tuple[str, str]:
         info = self.info()
@@ -226,8 +239,9 @@ class PodmanBackend(EngineCLI):
                 tolerate_missing and failures.NOT_KNOWN.search(result.stderr)
             ):
                 self.raise_for(result, images=batch)
-            docs.extend(json_documents(result.stdout))
-        self._storage = storage_root(docs) or self._storage
+            docs.extend(self.parsed(result, json_documents))
+        with parsing_output((self.executable, "image", "inspect")):
+            self._storage = storage_root(docs) or self._storage
         return docs
 
     def raise_for(
@@ -242,3 +256,24 @@ def _stored_under(docs: Sequence[Mapping[str, Any]], graph_root: str) -> bool:
     storage files read there are the ones podman itself uses."""
     found = storage_root(docs)
     return found is not None and found[0] == graph_root
+
+
+def _containers(out: str) -> list[Container]:
+    from ocitool.backends.podman.parsers import parse_container
+
+    return [parse_container(d) for d in json_documents(out)]
+
+
+def _search_results(out: str) -> list[SearchResult]:
+    from ocitool.models import SearchResult
+
+    return [
+        SearchResult(
+            name=local_name(str(d.get("Name", ""))),
+            registry=str(d.get("Index") or ""),
+            description=str(d.get("Description") or ""),
+            stars=parse_int(d.get("Stars")) or 0,
+            official=str(d.get("Official", "")).lower() in ("true", "[ok]"),
+        )
+        for d in json_documents(out)
+    ]

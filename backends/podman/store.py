@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from ocitool.backends.common.listing import local_name
 from ocitool.backends.common.parsing import as_digest, parse_time
 from ocitool.layers import chain_ids
-from ocitool.structure import ImageStack, UsageInputs
+from ocitool.usage import ImageStack, StoreInventory
 
 SYSTEM_CONFS = ("/etc/containers/storage.conf", "/usr/share/containers/storage.conf")
 ROOTFUL_GRAPH_ROOT = "/var/lib/containers/storage"
@@ -73,10 +73,10 @@ def storage_location() -> tuple[str, str | None] | None:
 
 
 class PodmanStore(NamedTuple):
-    inputs: UsageInputs
+    inputs: StoreInventory
     image_ids: frozenset[str]  # every stored image, to check podman's containers against
 
-    def usage(self, containers: Sequence[Mapping[str, Any]]) -> UsageInputs | None:
+    def usage(self, containers: Sequence[Mapping[str, Any]]) -> StoreInventory | None:
         """The inputs with each image's containers (from `podman ps -a`), if every one
         of their images is in this store: else it is not the one podman uses."""
         held: dict[str, int] = {}
@@ -145,7 +145,7 @@ def read_store(graph_root: str, driver: str | None) -> PodmanStore | None:
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     ids = frozenset(f"sha256:{r['id']}" for r in files.records)
-    return PodmanStore(UsageInputs(found, sizes, {}), ids)
+    return PodmanStore(StoreInventory(found, sizes, {}), ids)
 
 
 def _only_driver(graph_root: str) -> str | None:

@@ -1,0 +1,158 @@
+"""What a backend may do beyond the core (ocitool.engine): small, named capabilities.
+
+A backend declares the names it has in `capabilities`. A Capability carries its
+name, its words for `ocitool backends` and for the error, and, where it is a set
+of calls, the Protocol the backend then implements (tests/test_seam.py checks
+both ways). The client asks for a capability in one
+place (ocitool.engines.Engines.need), and a backend that lacks it gives one
+NotSupported, worded the same on every backend, that names what would do it.
+`ocitool backends` lists each backend's capabilities from the same table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from ocitool.errors import NotSupported
+
+if TYPE_CHECKING:
+    from ocitool.models import Image, SearchResult
+    from ocitool.movers import Endpoint
+    from ocitool.usage import StoreInventory
+
+
+class HubSearch(Protocol):
+    def search_hub(self, term: str, limit: int) -> list[SearchResult]:
+        """Docker Hub's search (or the engine's registries.conf search list)."""
+        ...
+
+
+class NativeArchives(Protocol):
+    save_formats: tuple[str, ...]
+    """The archive formats the engine's own save writes with several images in one file."""
+
+    def save(self, names: Sequence[str], path: Path, archive_format: str) -> None:
+        """The engine's own save of several images into one archive, in one pass."""
+        ...
+
+    def loads(self, kind: str, images: int) -> bool:
+        """Whether the engine's own load reads this archive (kind, and how many images)."""
+        ...
+
+    def load(self, path: Path) -> list[str]:
+        """The engine's own load of every image in an archive; the names (or IDs) loaded."""
+        ...
+
+
+class StoreUsage(Protocol):
+    def store_usage(self) -> StoreInventory | None:
+        """du's inputs read from the engine's own store with the engine asked only what
+        exists; None when that store is not local and readable here right now."""
+        ...
+
+
+class LayerSizes(Protocol):
+    def layer_sizes(self, images: Sequence[Image]) -> dict[str, int] | None:
+        """ChainID -> the layer's size in the engine's accounting, from its own records,
+        in a constant number of engine calls; None where they cannot be read here."""
+        ...
+
+
+class LayerStreams(Protocol):
+    def read_layers(self, names: Sequence[str], on_layer: Callable[[IO[bytes]], None]) -> None:
+        """Every distinct layer tar of these images, uncompressed, handed to `on_layer`."""
+        ...
+
+
+class CopyEndpoint(Protocol):
+    def copy_endpoint(self, name: str, *, writing: bool) -> AbstractContextManager[Endpoint]:
+        """Where a mover reads (or writes) image `name` in this engine's store, held
+        under whatever lock the store needs while the copy runs."""
+        ...
+
+
+C = TypeVar("C")
+
+
+class Capability(Generic[C]):
+    """One thing a backend may or may not do; `C` is what the client may call on it."""
+
+    def __init__(self, name: str, does: str, instead: str, protocol: type | None = None) -> None:
+        self.name = name
+        self.does = does  # what it lets a user do, after "cannot"
+        self.instead = instead  # what else would do it, for the hint
+        self.protocol = protocol
+
+    def __repr__(self) -> str:
+        return f"Capability({self.name!r})"
+
+
+HUB_SEARCH: Capability[HubSearch] = Capability(
+    "hub-search",
+    "search Docker Hub",
+    "search a registry instead: ocitool search TERM --registry HOST",
+    HubSearch,
+)
+NATIVE_ARCHIVES: Capability[NativeArchives] = Capability(
+    "native-archives",
+    "put several images in one docker archive (the engine's own save and load)",
+    "save them one per file, or use --format oci-archive",
+    NativeArchives,
+)
+STORE_USAGE: Capability[StoreUsage] = Capability(
+    "store-usage",
+    "read its own store for du",
+    "du lists and inspects the images instead",
+    StoreUsage,
+)
+LAYER_SIZES: Capability[LayerSizes] = Capability(
+    "layer-sizes",
+    "read layer sizes from its own records",
+    "sizes come from each image's history",
+    LayerSizes,
+)
+LAYER_STREAMS: Capability[LayerStreams] = Capability(
+    "layer-streams",
+    "hand over its layers as tar streams (layers --files, diff --files)",
+    "copy the image to a backend that can",
+    LayerStreams,
+)
+COPY_ENDPOINT: Capability[CopyEndpoint] = Capability(
+    "copy-endpoint",
+    "be one end of a copy",
+    "copy the image through a backend that can",
+    CopyEndpoint,
+)
+DETACHED_TERMINAL: Capability[object] = Capability(
+    "detached-terminal",
+    "give a detached container a terminal (run -d -t)",
+    "drop -t (the output is kept), or run it attached",
+)
+PULL_ON_RUN: Capability[object] = Capability(
+    "pull-on-run",
+    "pull an image when a container is run (--pull always)",
+    "pull it first (ocitool pull), then run with --pull missing",
+)
+ALL: tuple[Capability[Any], ...] = (
+    HUB_SEARCH,
+    NATIVE_ARCHIVES,
+    STORE_USAGE,
+    LAYER_SIZES,
+    LAYER_STREAMS,
+    COPY_ENDPOINT,
+    DETACHED_TERMINAL,
+    PULL_ON_RUN,
+)
+BY_NAME = {c.name: c for c in ALL}
+
+
+def lacking(backend: str, capability: Capability[C], *, can: Sequence[str] = ()) -> NotSupported:
+    """The one wording for a capability a backend lacks: what it cannot do, what would
+    do it instead, and which backends can (ocitool.engines knows them)."""
+    who = f"; the {' and '.join(can)} backend{'s' if len(can) > 1 else ''} can" if can else ""
+    return NotSupported(
+        f"the {backend} backend cannot {capability.does}", hint=capability.instead + who
+    )

@@ -1,0 +1,34 @@
+"""About ocitool itself: backends (with their capabilities) and schema."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ocitool.cli.options import (
+    Format,
+    FormatOpt,
+)
+from ocitool.cli.state import state
+
+if TYPE_CHECKING:
+    pass
+
+
+def backends(format: FormatOpt = Format.table) -> None:
+    """Show each engine: found, version, rootless, reachable, and why not."""
+    from ocitool import render
+    from ocitool.client import Client
+
+    infos = Client.survey(requested=state.backend)
+    if format is Format.json:
+        render.print_json(infos)
+    else:
+        render.backends_table(infos)
+
+
+def schema() -> None:
+    """Print the JSON Schema of ocitool's models."""
+    from ocitool import render
+    from ocitool.schema import json_schema
+
+    render.print_json(json_schema())

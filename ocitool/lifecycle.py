@@ -1,0 +1,280 @@
+"""The chapter's writes on any engine: import, commit, tag, run, and rmi.
+
+Each validates its arguments, asks the engine's core (ocitool.engine) for the
+write, and reports what really happened: a tag that moved is a note naming
+where it went and what the old image still has, an interrupted write says
+which image the engine had already made, and a removal is planned from the
+image and container lists (ocitool.removal) and observed afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from ocitool import capabilities as can
+from ocitool.errors import (
+    Conflict,
+    ImageInUse,
+    ImageNotFound,
+    Interrupted,
+    InvalidReference,
+    UsageError,
+)
+from ocitool.references import ImageRef, is_image_id, validate_container_name, validate_image_arg
+from ocitool.runner import InterruptedWrite
+
+if TYPE_CHECKING:
+    from ocitool.engine import Engine
+    from ocitool.engines import Engines
+    from ocitool.models import Blocker, Image, RemoveResult, RunResult
+    from ocitool.removal import Target
+
+notes = logging.getLogger("ocitool.notes")
+PullPolicy = Literal["always", "missing", "never"]
+
+
+def import_image(
+    engine: Engine, tarball: Path, ref: str, *, message: str | None, changes: Sequence[str]
+) -> Image:
+    if not tarball.is_file():
+        raise UsageError(f"{tarball}: no such file", hint="give the path of a tar archive")
+    target = target_name(ref)
+    previous = current(engine, target)
+    try:
+        new_id = engine.import_image(
+            tarball, target, message=message or f"imported from {tarball.name}", changes=changes
+        )
+    except InterruptedWrite as stop:
+        raise interrupted(engine, "import", stop.image_id) from None
+    except KeyboardInterrupt:
+        raise interrupted(engine, "import", None, abandoned=True) from None
+    return created(engine, new_id, target, previous)
+
+
+def commit(
+    engine: Engine,
+    container: str,
+    ref: str,
+    *,
+    author: str | None,
+    message: str | None,
+    changes: Sequence[str],
+) -> Image:
+    container = validate_container_name(container)
+    target = target_name(ref)
+    previous = current(engine, target)
+    try:
+        new_id = engine.commit(container, target, author=author, message=message, changes=changes)
+    except InterruptedWrite as stop:
+        raise interrupted(engine, "commit", stop.image_id) from None
+    except KeyboardInterrupt:
+        raise interrupted(engine, "commit", None, abandoned=True) from None
+    return created(engine, new_id, target, previous)
+
+
+def tag(engine: Engine, source: str, target: str) -> Image:
+    source = validate_image_arg(source)
+    name = target_name(target)
+    previous = current(engine, name)
+    engine.tag(source, name)
+    return created(engine, engine.inspect([name])[0].id, name, previous)
+
+
+def run(
+    engines: Engines,
+    image: str,
+    command: Sequence[str],
+    *,
+    name: str | None,
+    interactive: bool,
+    tty: bool,
+    remove: bool,
+    detach: bool,
+    network: str | None,
+    pull: PullPolicy,
+    env: Sequence[str],
+    terminal: bool,
+) -> RunResult:
+    from ocitool.models import RunResult
+
+    image = validate_image_arg(image)
+    if name is not None:
+        name = validate_container_name(name)
+    if network is not None:
+        network = validate_container_name(network)
+    if pull not in ("always", "missing", "never"):
+        raise UsageError(f"unknown pull policy {pull!r}", hint="use always, missing or never")
+    if pull == "always":
+        engines.need(can.PULL_ON_RUN)
+    if tty and detach:
+        engines.need(can.DETACHED_TERMINAL)
+    engine = engines.selected
+    container_id = engine.create(
+        image,
+        list(command),
+        name=name,
+        interactive=interactive,
+        tty=tty,
+        remove=remove,
+        network=network,
+        pull=pull,
+        env=list(env),
+        detach=detach,
+    )
+    name = name or engine.container_name(container_id)
+    if detach:
+        engine.start([container_id])
+        return RunResult(id=container_id, name=name)
+    done = engine.start_attached(container_id, interactive=interactive, terminal=terminal)
+    return RunResult(
+        id=container_id,
+        name=name,
+        exit_code=done.exit_code,
+        removed=remove,
+        stdout=done.stdout,
+        stderr=done.stderr,
+    )
+
+
+def containers(names: Iterable[str]) -> list[str]:
+    checked = [validate_container_name(n) for n in names]
+    if not checked:
+        raise UsageError("no container given", hint="name at least one container")
+    return checked
+
+
+def rmi(
+    engine: Engine,
+    refs: Sequence[str],
+    *,
+    force: bool,
+    dry_run: bool,
+    remove_containers: bool,
+) -> RemoveResult:
+    """Remove images the same way on every engine: planned from the lists, asked of
+    the engine as plain removals only, and observed afterwards (ocitool.removal)."""
+    from ocitool.removal import observed, plan_removal
+
+    checked = [validate_image_arg(r) for r in refs]
+    if not checked:
+        raise UsageError("no image given", hint="name at least one image to remove")
+    found = engine.inspect(checked)
+    targets = [_target(engine, ref, image) for ref, image in zip(checked, found, strict=True)]
+    before = engine.images(all=True)
+    plan = plan_removal(
+        targets,
+        before,
+        engine.containers(all=True),
+        force=force,
+        remove_containers=remove_containers,
+        keeps_untagged_parents=engine.keeps_untagged_parents,
+    )
+    if dry_run:
+        return plan.result
+    if plan.result.blocked:
+        raise blocked_error(plan.result.blocked, engine.name)
+    if plan.containers:
+        engine.remove_containers([c.id for c in plan.containers], force=True)
+    removed = [c.name for c in plan.containers]
+    try:
+        engine.remove_images(plan.engine_refs)
+    except BaseException:
+        done = observed(before, engine.images(all=True), targets, removed)
+        if done.untagged or done.deleted:
+            notes.warning(
+                "before it failed, rmi untagged %s and deleted %s",
+                done.untagged or "nothing",
+                done.deleted or "nothing",
+            )
+        raise
+    return observed(before, engine.images(all=True), targets, removed)
+
+
+def blocked_error(blocked: Sequence[Blocker], backend: str) -> ImageInUse | Conflict:
+    """The error for a removal that cannot go ahead: in-use first, as users meet it most."""
+    for blocker in blocked:
+        if blocker.reason == "in-use":
+            names = " ".join(c.name for c in blocker.containers)
+            return ImageInUse(
+                blocker.image,
+                [f"{c.name} ({c.short_id}, {c.state})" for c in blocker.containers],
+                backend=backend,
+                hint=f"stop and remove them first (ocitool stop {names}; ocitool rm {names}),"
+                " or pass --rm-containers to remove them with the image",
+            )
+    return Conflict(f"cannot remove: {blocked[0].message}")
+
+
+def target_name(ref: str) -> str:
+    """A name an image can be given: a valid reference with no digest."""
+    parsed = ImageRef.parse(ref)
+    if parsed.digest:
+        raise InvalidReference(
+            ref,
+            "a new image name cannot carry a digest",
+            hint="use NAME:TAG, e.g. commit_test:first",
+        )
+    return str(parsed)
+
+
+def current(engine: Engine, name: str) -> Image | None:
+    try:
+        return engine.inspect([name])[0]
+    except ImageNotFound:
+        return None
+
+
+def created(engine: Engine, image_id: str, name: str, previous: Image | None) -> Image:
+    """The new image, with a note when `name` moved to it from another image."""
+    image = engine.inspect([image_id])[0]
+    if previous is not None and previous.id != image.id:
+        left = [n for n in previous.names if n != name]
+        fate = (
+            f"still tagged {', '.join(left)}"
+            if left
+            else f"now untagged but kept; 'ocitool rmi {previous.id}' removes it"
+        )
+        notes.warning(
+            "%s moved from %s to %s; %s is %s",
+            name,
+            previous.short_id,
+            image.short_id,
+            previous.short_id,
+            fate,
+        )
+    return image
+
+
+def interrupted(
+    engine: Engine, what: str, image_id: str | None, *, abandoned: bool = False
+) -> Interrupted:
+    """Say exactly what an interrupted write left behind: the engine was let finish
+    and said which image it made, or it was abandoned by a second Ctrl-C."""
+    if image_id:
+        made = engine.inspect([image_id])[0]
+        return Interrupted(
+            f"{what} interrupted, but the engine had already created {made.id} "
+            f"({', '.join(made.names) or 'untagged'})",
+            hint=f"keep it, or remove it with 'ocitool rmi {made.id}'",
+        )
+    if abandoned:
+        return Interrupted(
+            f"{what} abandoned; no image exists yet, but the engine may still finish it",
+            hint="check 'ocitool images -a' in a moment",
+        )
+    return Interrupted(f"{what} interrupted; no image was created")
+
+
+def _target(engine: Engine, ref: str, image: Image) -> Target:
+    from ocitool.removal import Target
+
+    name = engine.canonical_name(ref)
+    by_id = (
+        is_image_id(ref)
+        or "@" in ref
+        or (name not in image.names and image.id.removeprefix("sha256:").startswith(ref))
+    )
+    return Target(ref=ref, image=image, name=None if by_id else name)

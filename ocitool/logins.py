@@ -1,0 +1,37 @@
+"""`ocitool login`: check credentials against the registry, then keep them for every engine.
+
+The password arrives from stdin (the CLI) or the caller (the API), is sent only
+to the registry's /v2/ endpoint, and is written only to the credential files
+(ocitool.credentials), never to argv or output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ocitool.errors import UsageError
+
+
+def login(
+    registry: str,
+    user: str,
+    password: str,
+    *,
+    tls_verify: bool | None,
+    cert_dir: Path | None,
+    insecure: bool,
+) -> list[Path]:
+    """The files the credentials were saved to, once the registry accepted them."""
+    from ocitool import credentials
+    from ocitool.registry import Registry, Tls
+
+    if not user or not password:
+        raise UsageError(
+            "a login needs a username and a password",
+            hint="-u USER, and the password on stdin (--password-stdin)",
+        )
+    verify = tls_verify if tls_verify is not None else not insecure
+    Registry(
+        registry, tls=Tls(verify=verify, cert_dir=cert_dir), credentials=(user, password)
+    ).check_login()
+    return credentials.save(registry, user, password)
