@@ -7,12 +7,13 @@ DiffID(n)) names a layer together with everything under it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 
 
 def chain_ids(diff_ids: Sequence[str]) -> list[str]:
     """The ChainID of each layer of an image, bottom first."""
+    import hashlib  # here: listing and inspecting never compute a ChainID
+
     chains: list[str] = []
     for diff_id in diff_ids:
         if not chains:

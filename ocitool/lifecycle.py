@@ -9,7 +9,6 @@ image and container lists (ocitool.removal) and observed afterwards.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -23,6 +22,7 @@ from ocitool.errors import (
     InvalidReference,
     UsageError,
 )
+from ocitool.notes import note
 from ocitool.references import ImageRef, is_image_id, validate_container_name, validate_image_arg
 from ocitool.runner import InterruptedWrite
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from ocitool.models import Blocker, Image, RemoveResult, RunResult
     from ocitool.removal import Target
 
-notes = logging.getLogger("ocitool.notes")
 PullPolicy = Literal["always", "missing", "never"]
 
 
@@ -184,7 +183,7 @@ def rmi(
     except BaseException:
         done = observed(before, engine.images(all=True), targets, removed)
         if done.untagged or done.deleted:
-            notes.warning(
+            note(
                 "before it failed, rmi untagged %s and deleted %s",
                 done.untagged or "nothing",
                 done.deleted or "nothing",
@@ -237,7 +236,7 @@ def created(engine: Engine, image_id: str, name: str, previous: Image | None) ->
             if left
             else f"now untagged but kept; 'ocitool rmi {previous.id}' removes it"
         )
-        notes.warning(
+        note(
             "%s moved from %s to %s; %s is %s",
             name,
             previous.short_id,

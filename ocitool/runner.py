@@ -167,9 +167,9 @@ class Runner:
                             _kill_group(proc)
                             raise
                         interrupted, pending = True, None
-                        import logging  # only here: most commands never load it
+                        from ocitool.notes import note
 
-                        logging.getLogger("ocitool.notes").warning(
+                        note(
                             "waiting for %s to finish what it started; "
                             "press Ctrl-C again to abandon it",
                             os.path.basename(args[0]),

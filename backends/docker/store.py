@@ -16,7 +16,6 @@ None, and du falls back to the engine's list and inspect.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import Any, NamedTuple
@@ -97,6 +96,8 @@ def _familiar(name: str) -> str:
 def _config(base: str, hex_id: str) -> dict[str, Any]:
     with open(os.path.join(base, "imagedb", "content", "sha256", hex_id), "rb") as handle:
         data = handle.read()
+    import hashlib  # only du checks configs: most commands never load it
+
     if hashlib.sha256(data).hexdigest() != hex_id:
         raise ValueError(f"image config {hex_id} does not match its ID")
     config: dict[str, Any] = json.loads(data)

@@ -15,8 +15,6 @@ layer tree and the configs' histories.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import tomllib
@@ -159,6 +157,9 @@ def _only_driver(graph_root: str) -> str | None:
 
 def _config(graph_root: str, driver: str, image_id: str) -> dict[str, Any]:
     """The image's config, stored as big data under its digest, base64-named."""
+    import base64
+    import hashlib  # only du checks configs: most commands never load them
+
     key = base64.b64encode(f"sha256:{image_id}".encode()).decode()
     with open(os.path.join(graph_root, f"{driver}-images", image_id, f"={key}"), "rb") as handle:
         data = handle.read()

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, cast
 
 import typer
 from typer.core import TyperGroup
 
-from ocitool import __version__
+from ocitool import __version__, notes
 from ocitool.cli.state import state
 from ocitool.debuglog import enable_debug
 
@@ -153,19 +152,7 @@ def main_options(
         os.environ["OCITOOL_STORE"] = str(store)  # beats the config file, as the flag should
     if debug:
         enable_debug()
-    _show_notes()
-
-
-def _show_notes() -> None:
-    """Notes (a moved tag, a partial removal) go to stderr as one line each."""
-    import logging
-
-    notes = logging.getLogger("ocitool.notes")
-    if not notes.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("ocitool: note: %(message)s"))
-        notes.addHandler(handler)
-        notes.propagate = False
+    notes.to_stderr()  # a moved tag, a partial removal: one line each
 
 
 def execute(args: list[str], *, debug: bool = False) -> int:
