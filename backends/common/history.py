@@ -112,7 +112,7 @@ def join_steps(steps: Sequence[Step], diff_ids: Sequence[str]) -> list[Layer]:
         _assign(segment, flags, diff_ids[first_layer:last_layer], layer_of)
     unsure = sum(1 for i in range(len(steps)) if empty[i] is None and layer_of[i] is None)
     return _unrecorded(diff_ids, layer_of, unsure) + [
-        Layer(
+        Layer.model_construct(
             diff_id=layer_of[i],
             size=0 if empty[i] else step.size,
             created=step.created,
@@ -138,7 +138,7 @@ def _unrecorded(
         if claimed[diff_id]:
             claimed[diff_id] -= 1
         else:
-            missing.append(Layer(diff_id=diff_id, empty=False))
+            missing.append(Layer.model_construct(diff_id=diff_id, empty=False))
     return missing[unsure:][::-1]
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ocitool.models import Image, ImageConfig, Layer
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
 MISSING = "<missing>"
 
 # Go's zero time, which engines print for "never".
@@ -146,7 +147,7 @@ def image_config(config: Mapping[str, Any]) -> ImageConfig:
     """The runtime config as docker's inspect and the OCI config both spell it."""
     from ocitool.models import ImageConfig
 
-    return ImageConfig(
+    return ImageConfig.model_construct(
         # An empty list and null both mean "none"; engines print either for the same config.
         cmd=string_list(config.get("Cmd")) or None,
         entrypoint=string_list(config.get("Entrypoint")) or None,
@@ -172,9 +173,10 @@ def image_from_inspect(
     from ocitool.models import Image, Layer
 
     config = doc.get("Config") or {}
-    diff_ids = (doc.get("RootFS") or {}).get("Layers") or []
-    return Image(
-        id=as_digest(doc["Id"]) or doc["Id"],
+    diff_ids = [digest(d, "layer") for d in (doc.get("RootFS") or {}).get("Layers") or []]
+    # Built without validation: every value below is parsed and normalized here.
+    return Image.model_construct(
+        id=digest(doc["Id"], "image"),
         names=sorted({local_name(t) for t in doc.get("RepoTags") or [] if "<none>" not in t}),
         repo_digests=sorted(
             {local_name(d) for d in doc.get("RepoDigests") or [] if "<none>" not in d}
@@ -186,10 +188,26 @@ def image_from_inspect(
         architecture=text_or_none(doc.get("Architecture")),
         os=text_or_none(doc.get("Os")),
         config=image_config(config),
-        layers=[Layer(diff_id=d) for d in diff_ids] if layers is None else layers,
+        layers=[Layer.model_construct(diff_id=d) for d in diff_ids] if layers is None else layers,
         parent=as_digest(doc.get("Parent")),
         backend=backend,
     )
+
+
+def digest(value: object, what: str) -> str:
+    """A sha256 digest in canonical form, or the ValueError that says the output is odd
+    (models built from parsed output are not validated again: ocitool.models)."""
+    found = as_digest(value)
+    if found is None:
+        raise ValueError(f"not a {what} digest: {value!r}")
+    return found
+
+
+def container_id(value: object) -> str:
+    """A full container ID (64 hex), or the ValueError that says the output is odd."""
+    if not (isinstance(value, str) and _CONTAINER_ID.fullmatch(value)):
+        raise ValueError(f"not a container ID: {value!r}")
+    return value
 
 
 def storage_root(docs: Iterable[Mapping[str, Any]]) -> tuple[str, str] | None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ocitool.backends.common.history import Step, join_steps
 from ocitool.backends.common.parsing import (
     as_digest,
+    container_id,
     image_from_inspect,
     json_documents,
     parse_int,
@@ -58,15 +59,18 @@ def join_history(
 def parse_container(doc: Mapping[str, Any]) -> Container:
     """One element of `docker container inspect`."""
     state = (doc.get("State") or {}).get("Status") or "unknown"
-    return Container(
-        id=doc["Id"],
+    return Container.model_construct(
+        id=container_id(doc["Id"]),
         name=str(doc.get("Name") or "").lstrip("/"),
         image=(doc.get("Config") or {}).get("Image") or str(doc.get("Image") or ""),
         image_id=as_digest(doc.get("Image")),
-        state=state if state in _STATES else "unknown",
+        state=cast("ContainerState", state if state in _STATES else "unknown"),
         created=parse_time(doc.get("Created")),
     )
 
+
+if TYPE_CHECKING:
+    from ocitool.models import ContainerState
 
 _STATES = {"created", "running", "paused", "restarting", "removing", "exited", "dead"}
 

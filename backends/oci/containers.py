@@ -44,7 +44,7 @@ class Record:
 
     def model(self, running: bool) -> Container:
         state = "running" if running else ("exited" if self.state == "running" else self.state)
-        return Container(
+        return Container.model_construct(  # ocitool's own record
             id=self.id,
             name=self.name,
             image=self.image,

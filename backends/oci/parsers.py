@@ -96,7 +96,7 @@ def parents(images: Sequence[StoredImage]) -> dict[str, str]:
 def to_model(image: StoredImage, parent: str | None) -> Image:
     config = image.config.get("config") or {}
     history = image.history
-    return Image(
+    return Image.model_construct(  # read and digest-checked from the store: trusted
         id=image.id,
         names=sorted(image.names),
         repo_digests=[],

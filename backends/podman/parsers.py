@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ocitool.backends.common.history import HistoryEntry, Step, config_step, join_steps
 from ocitool.backends.common.history import producers as shared_producers
 from ocitool.backends.common.listing import local_name
 from ocitool.backends.common.parsing import (
     as_digest,
+    container_id,
     image_from_inspect,
     parse_int,
     parse_time,
     text_or_none,
 )
 from ocitool.models import Container, EngineInfo, Image, Layer
+
+if TYPE_CHECKING:
+    from ocitool.models import ContainerState
 
 _STATES = {"created", "running", "paused", "restarting", "removing", "exited", "dead"}
 
@@ -110,12 +114,12 @@ def parse_container(doc: Mapping[str, Any]) -> Container:
     state = {"configured": "created", "initialized": "created", "stopped": "exited"}.get(
         state, state
     )
-    return Container(
-        id=doc["Id"],
+    return Container.model_construct(
+        id=container_id(doc["Id"]),
         name=names[0] if names else doc["Id"][:12],
         image=local_name(str(doc.get("Image") or "")),
         image_id=as_digest(doc.get("ImageID")),
-        state=state if state in _STATES else "unknown",
+        state=cast("ContainerState", state if state in _STATES else "unknown"),
         created=parse_time(doc.get("Created")),
     )
 
