@@ -164,25 +164,11 @@ def programs(config: Config) -> dict[str, str]:
 def survey(runner: Runner, config: Config) -> list[EngineInfo]:
     """Every backend's EngineInfo, for `ocitool backends`: the engines are asked at once
     (each probe is a process or two that mostly waits), so the slowest sets the time."""
-    import threading
+    from ocitool.together import together
 
     backends = [load(name, runner, config) for name in NAMES]
-    found: dict[str, EngineInfo] = {}
-    failed: list[BaseException] = []
-
-    def probe(backend: Engine) -> None:
-        try:
-            found[backend.name] = backend.info()
-        except BaseException as exc:  # re-raised below, in the caller's thread
-            failed.append(exc)
-
-    threads = [threading.Thread(target=probe, args=(b,), daemon=True) for b in backends]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failed:
-        raise failed[0]
+    infos = together(*(backend.info for backend in backends))
     return [
-        found[name].model_copy(update={"capabilities": sorted(declared(name))}) for name in NAMES
+        info.model_copy(update={"capabilities": sorted(declared(name))})
+        for name, info in zip(NAMES, infos, strict=True)
     ]

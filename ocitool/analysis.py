@@ -36,8 +36,10 @@ def du(engines: Engines) -> UsageReport:
     if engines.has(can.STORE_USAGE):
         inventory = engines.need(can.STORE_USAGE).store_usage()
     if inventory is None:
-        images = engine.images()
-        held = held_by(engine.containers(all=True))
+        from ocitool.together import together
+
+        images, containers = together(engine.images, lambda: engine.containers(all=True))
+        held = held_by(containers)
         inventory = StoreInventory(images, layer_sizes(engines, images), held)
     return usage(*inventory, accounting=engine.size_accounting)
 
@@ -64,10 +66,12 @@ def tree(engines: Engines) -> list[TreeNode]:
 
 def layers(engines: Engines, ref: str) -> list[LayerUsage]:
     from ocitool.structure import layer_usage
+    from ocitool.together import together
 
     engine = engines.selected
     image = engine.inspect([ref])[0]
-    return layer_usage(image, engine.history(image.id), engine.images(all=True))
+    steps, images = together(lambda: engine.history(image.id), lambda: engine.images(all=True))
+    return layer_usage(image, steps, images)
 
 
 def layer_files(engines: Engines, ref: str, *, limit: int | None) -> FileAnalysis:

@@ -25,6 +25,7 @@ from ocitool.errors import (
 from ocitool.notes import note
 from ocitool.references import ImageRef, is_image_id, validate_container_name, validate_image_arg
 from ocitool.runner import InterruptedWrite
+from ocitool.together import together
 
 if TYPE_CHECKING:
     from ocitool.engine import Engine
@@ -162,11 +163,11 @@ def rmi(
         raise UsageError("no image given", hint="name at least one image to remove")
     found = engine.inspect(checked)
     targets = [_target(engine, ref, image) for ref, image in zip(checked, found, strict=True)]
-    before = engine.images(all=True)
+    before, holders = together(lambda: engine.images(all=True), lambda: engine.containers(all=True))
     plan = plan_removal(
         targets,
         before,
-        engine.containers(all=True),
+        holders,
         force=force,
         remove_containers=remove_containers,
         keeps_untagged_parents=engine.keeps_untagged_parents,
