@@ -10,7 +10,6 @@ containers are read with one batched `container inspect`; and the 20.10 and
 
 from __future__ import annotations
 
-import logging
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from ocitool.backends.common.parsing import (
 from ocitool.backends.docker import CAPABILITIES, failures
 from ocitool.backends.docker.host import docker_endpoint
 from ocitool.backends.docker.store import read_store
+from ocitool.debuglog import debug
 from ocitool.errors import (
     OcitoolError,
     parsing_output,
@@ -42,8 +42,6 @@ from ocitool.usage import StoreInventory
 
 if TYPE_CHECKING:
     from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
-
-log = logging.getLogger("ocitool.docker")
 
 
 class DockerBackend(EngineCLI):
@@ -172,7 +170,7 @@ class DockerBackend(EngineCLI):
                     c: int((store / c.removeprefix("sha256:") / "size").read_text()) for c in wanted
                 }
             except (OSError, ValueError):
-                log.debug("docker's layer store is not readable here; reading histories")
+                debug("ocitool.docker", "docker's layer store is not readable; reading histories")
         return None
 
     def search_hub(self, term: str, limit: int) -> list[SearchResult]:
