@@ -234,7 +234,7 @@ def _loaded(*args: str, env: dict[str, str] | None = None) -> set[str]:
 
 
 def test_version_help_and_usage_errors_load_little() -> None:
-    assert not _loaded("--version") & {"typer", "pydantic", "ocitool.cli.app"}
+    assert not _loaded("--version") & {"typer", "typing", "pydantic", "ocitool.cli.app"}
     for args in (["--help"], ["frobnicate"]):  # no command is built
         assert not _loaded(*args) & {"pydantic", "rich", "ocitool.client", "ocitool.cli.reads"}
     # a usage error builds its command's options, and no more

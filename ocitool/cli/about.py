@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ocitool.cli.options import (
     Format,
     FormatOpt,
 )
 from ocitool.cli.state import state
 
-if TYPE_CHECKING:
-    pass
-
 
 def backends(format: FormatOpt = Format.table) -> None:
-    """Show each engine: found, version, rootless, reachable, and why not."""
+    """Show each engine: found, version, reachable, why not, and what it can do."""
     from ocitool import render
     from ocitool.client import Client
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -13,9 +13,6 @@ from ocitool.cli.options import (
     QuietOpt,
 )
 from ocitool.cli.state import client
-
-if TYPE_CHECKING:
-    pass
 
 
 def images(

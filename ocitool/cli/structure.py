@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -12,9 +12,6 @@ from ocitool.cli.options import (
     FormatOpt,
 )
 from ocitool.cli.state import client
-
-if TYPE_CHECKING:
-    pass
 
 
 def layers(
