@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from ocitool import capabilities as can
 from ocitool import credentials
 from ocitool.archives import FORMATS, ArchiveEntry, finished_file, layout_names, read_archive
+from ocitool.engines import not_supported
 from ocitool.errors import Conflict, ImageNotFound, UsageError
 from ocitool.locations import Location, parse_location
 from ocitool.models import TransferResult
@@ -36,10 +37,9 @@ from ocitool.registry import Registry, Tls
 if TYPE_CHECKING:
     from ocitool.engine import Engine
     from ocitool.engines import Engines
-    from ocitool.movers import Endpoint, ProgressEvent
+    from ocitool.movers import Endpoint, Mover, ProgressEvent
 
 log = logging.getLogger("ocitool.transfer")
-ARCHIVE_FORMATS = FORMATS
 
 
 class Transfers:
@@ -70,7 +70,7 @@ class Transfers:
         src, source_id = self._resolved(src)
         if not force:
             self._refuse_existing(dst)
-        if dst.kind in ARCHIVE_FORMATS:
+        if dst.kind in FORMATS:
             with finished_file(dst.path) as partial:
                 into = Location(dst.kind, name=dst.name, path=partial)
                 return self._skopeo_copy(src, into, source_id, on_event, label=str(dst))
@@ -118,7 +118,7 @@ class Transfers:
         on_event: ProgressEvent | None = None,
     ) -> TransferResult:
         """Images into one archive, renamed into place only when complete."""
-        if archive_format not in ARCHIVE_FORMATS:
+        if archive_format not in FORMATS:
             raise UsageError(
                 f"unknown archive format {archive_format!r}",
                 hint="use docker-archive or oci-archive",
@@ -151,8 +151,7 @@ class Transfers:
             elif archive_format == "oci-archive":
                 result = self._oci_archive(names, partial, output, on_event)
             else:  # several images in one docker archive: only an engine's own save writes it
-                self.engines.need(can.NATIVE_ARCHIVES)
-                raise UsageError(f"the {backend.name} backend's save cannot write {archive_format}")
+                raise not_supported(backend.name, can.NATIVE_ARCHIVES)
         named = [n for n, image in zip(names, found, strict=True) if n != image.id]
         return result.model_copy(update={"names": named})
 
@@ -228,7 +227,7 @@ class Transfers:
             and location.name in layout_names(location.path)
         ):
             raise Conflict(f"{location} already exists", hint="pass --force to replace it")
-        if location.kind in ARCHIVE_FORMATS and location.path and location.path.exists():
+        if location.kind in FORMATS and location.path and location.path.exists():
             raise Conflict(f"{location.path} already exists", hint="pass --force to replace it")
 
     def registry(self, host: str) -> Registry:
@@ -241,8 +240,7 @@ class Transfers:
         return Tls(verify=host not in self.engines.config.insecure_registries)
 
     @contextmanager
-    def _endpoint(self, location: Location, *, writing: bool, what: str) -> Iterator[Endpoint]:
-        mover = self.engines.mover(what)
+    def _endpoint(self, location: Location, *, writing: bool, mover: Mover) -> Iterator[Endpoint]:
         if location.kind == "engine":
             end = self.engines.need(can.COPY_ENDPOINT, location.backend)
             with end.copy_endpoint(location.name or "", writing=writing) as endpoint:
@@ -271,12 +269,11 @@ class Transfers:
         *,
         label: str | None = None,
     ) -> TransferResult:
-        what = f"copying {src} to {dst}"
-        mover = self.engines.mover(what)
+        mover = self.engines.mover(f"copying {src} to {dst}")
         # the destination first: within one store, its exclusive lock covers the read too
         with (
-            self._endpoint(dst, writing=True, what=what) as d,
-            self._endpoint(src, writing=False, what=what) as s,
+            self._endpoint(dst, writing=True, mover=mover) as d,
+            self._endpoint(src, writing=False, mover=mover) as s,
         ):
             log.debug("path: %s copy %s -> %s", mover.name, s.ref, d.ref)
             if on_event:

@@ -283,3 +283,37 @@ def test_inspect_loads_no_layer_reader(tmp_path: Path) -> None:
     loaded = _loaded("--backend", "docker", "inspect", "lab/built:1", env=env)
     assert "ocitool.models" in loaded
     assert not loaded & {"tarfile", "gzip", "ocitool.layerfiles", "rich", "ocitool.transfer"}
+
+
+def test_several_images_in_one_docker_archive_need_the_engines_own_save(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    env = {**os.environ, "OCITOOL_STORE": str(store)}
+    tar = tmp_path / "rootfs.tar"
+    subprocess.run(["tar", "-cf", str(tar), "-T", "/dev/null"], check=True)
+    for name in ("seam/one:1", "seam/two:1"):
+        made = subprocess.run(
+            [sys.executable, "-m", "ocitool", "--backend", "oci", "import", str(tar), name],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env=env,
+        )
+        assert made.returncode == 0, made.stderr
+    out = tmp_path / "both.tar"
+    proc = ocitool(
+        "--backend",
+        "oci",
+        "--store",
+        str(store),
+        "save",
+        "seam/one:1",
+        "seam/two:1",
+        "-o",
+        str(out),
+    )
+    assert proc.returncode == 6
+    line = one_error_line(proc)
+    assert "the oci backend cannot put several images in one docker archive" in line
+    assert "the docker and podman backends can" in line
+    assert not out.exists() and list(tmp_path.glob("both.tar*")) == []
