@@ -146,7 +146,6 @@ ALL: tuple[Capability[Any], ...] = (
     DETACHED_TERMINAL,
     PULL_ON_RUN,
 )
-BY_NAME = {c.name: c for c in ALL}
 
 
 def lacking(backend: str, capability: Capability[C], *, can: Sequence[str] = ()) -> NotSupported:
