@@ -44,8 +44,17 @@ else
   done
 fi
 
-PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/pip ]; then  # also mends a venv left half-made by a failed run
+# Debian's own interpreter when there is one: every user can run it (a Python under
+# root's home, such as pyenv's, leaves the venv unusable by anyone else), and its
+# optimised build starts each command about a quarter faster (docs/benchmarks.md).
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+fi
+home_of_python=$("$PYTHON" -c 'import os, sys; print(os.path.dirname(sys.executable))')
+venv_home=$(sed -n 's/^home = //p' .venv/pyvenv.cfg 2>/dev/null || true)
+# A missing pip mends a venv left half-made by a failed run; another home means
+# the venv was made with a different interpreter.
+if [ ! -x .venv/bin/pip ] || [ "$venv_home" != "$home_of_python" ]; then
   rm -rf .venv
   "$PYTHON" -m venv .venv
 fi
@@ -55,7 +64,7 @@ stamp=".venv/.ocitool-compat-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check \
     --config-settings editable_mode=compat -e '.[dev]' 2>&1 \
-    | { grep -Ev 'Warning|^\s|^$' || true; }
+    | { grep -Eiv 'warning|^\s|^$' || true; }
   rm -f .venv/.ocitool-*
   touch "$stamp"
 fi

@@ -1,9 +1,9 @@
 """The oci backend as an unprivileged user, end to end (ENGINES.md §9).
 
-Run as root, this test makes a user with useradd, installs ocitool for it in a
-virtualenv of its own (Debian's python3; root's Python is not readable by
-others), and runs the oci parts of the contract, chapter, lifecycle and store
-tests as that user: `umoci unpack --rootless` and rootless runc, no daemon.
+Run as root, this test makes a user with useradd, gives it a copy of the
+checkout, runs the README's set-up (`bash scripts/setup.sh`) as that user, and
+runs the oci parts of the contract, chapter, lifecycle and store tests with the
+venv it made: `umoci unpack --rootless` and rootless runc, no daemon.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.lab import ROOT
 
 USER = "ocitool-tester"
 SUITES = ["test_contract.py", "test_lifecycle.py", "test_lifecycle_errors.py", "test_oci.py"]
-SOURCES = ["ocitool", "backends", "tests", "pyproject.toml", "README.md"]
+SOURCES = ["ocitool", "backends", "tests", "scripts", "pyproject.toml", "README.md"]
 
 
 def as_user(argv: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -64,21 +64,10 @@ if os.geteuid() == 0:
         for path in [source, *source.rglob("*")]:
             os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
 
-        venv = home / "venv"
-        if not (venv / "bin" / "pip").exists():
-            made = as_user(["/usr/bin/python3", "-m", "venv", str(venv)], home)
-            assert made.returncode == 0, made.stderr
-        installed = as_user(
-            [
-                str(venv / "bin" / "pip"),
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                f"{source}[dev]",
-            ],
-            home,
-        )
-        assert installed.returncode == 0, installed.stderr[-3000:]
+        shutil.rmtree(source / ".venv", ignore_errors=True)
+        setup = as_user(["bash", str(source / "scripts" / "setup.sh")], home)
+        assert setup.returncode == 0, setup.stderr[-3000:]
+        venv = source / ".venv"
 
         tests = [str(source / "tests" / suite) for suite in SUITES]
         run = as_user(
@@ -98,3 +87,12 @@ if os.geteuid() == 0:
         )
         assert run.returncode == 0, (run.stdout[-6000:], run.stderr[-3000:])
         assert " passed" in run.stdout and "skipped" not in run.stdout
+
+
+def test_the_venv_interpreter_is_one_every_user_can_run() -> None:
+    """scripts/setup.sh must not build the venv on a Python under root's home (pyenv's,
+    say): other users could then not start ocitool at all."""
+    interpreter = (ROOT / ".venv" / "bin" / "python").resolve()
+    for folder in interpreter.parents:
+        assert folder.stat().st_mode & 0o001, f"{folder} is not searchable by other users"
+    assert interpreter.stat().st_mode & 0o005 == 0o005
