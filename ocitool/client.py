@@ -343,14 +343,16 @@ class Client:
             tls_verify=tls_verify,
             cert_dir=cert_dir,
             insecure=registry in self.config.insecure_registries,
+            timeout=self.runner.timeout,
         )
 
     @staticmethod
     def logout(registry: str) -> bool:
         """Forget the credentials for a registry; False if there were none."""
         from ocitool import credentials
+        from ocitool.references import validate_registry_host
 
-        return credentials.remove(registry)
+        return credentials.remove(validate_registry_host(registry))
 
     def search(
         self,
