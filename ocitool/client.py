@@ -87,6 +87,10 @@ class Client:
 
     def inspect(self, *refs: str) -> list[Image]:
         """The named images in argument order, read with one engine call."""
+        from ocitool.locations import refuse_elsewhere
+
+        for ref in refs:
+            refuse_elsewhere(ref, "inspect")
         checked = [validate_image_arg(r) for r in refs]
         if not checked:
             raise UsageError("no image given", hint="name at least one image, e.g. myapp:1.0")
