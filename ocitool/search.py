@@ -67,7 +67,7 @@ def _hub_has_no_catalog(engines: Engines, text: str) -> NotSupported:
     """Docker Hub lists no catalog: say where it can be searched instead, sending nothing."""
     from ocitool.backends import registry
 
-    term = text or "TERM"
+    term = text if text and text.isascii() and text.isprintable() and " " not in text else "TERM"
     if engines.has(can.HUB_SEARCH):
         instead = f"ocitool search {term}"
     else:
