@@ -19,6 +19,11 @@ fall outside the grammar of github.com/distribution/reference::
     tag              := /[\\w][\\w.-]{0,127}/
     digest           := algorithm ":" hex
 
+A registry HOST[:PORT] given on its own (login, logout, search --registry, the
+config) is checked by the same host rule (validate_registry_host), and every
+host, in a reference or alone, also keeps to what DNS and TCP allow: labels of
+at most 63 characters and ports 1-65535.
+
 The parser walks the reference piece by piece so each rejection can say exactly
 what is wrong; a final match against the whole grammar guards against any gap
 between the two. Only ``re``, ``pydantic`` and ``ocitool.errors`` are imported so
