@@ -87,6 +87,10 @@ class Client:
 
     def inspect(self, *refs: str) -> list[Image]:
         """The named images in argument order, read with one engine call."""
+        from ocitool.locations import refuse_elsewhere
+
+        for ref in refs:
+            refuse_elsewhere(ref, "inspect")
         checked = [validate_image_arg(r) for r in refs]
         if not checked:
             raise UsageError("no image given", hint="name at least one image, e.g. myapp:1.0")
@@ -343,14 +347,16 @@ class Client:
             tls_verify=tls_verify,
             cert_dir=cert_dir,
             insecure=registry in self.config.insecure_registries,
+            timeout=self.runner.timeout,
         )
 
     @staticmethod
     def logout(registry: str) -> bool:
         """Forget the credentials for a registry; False if there were none."""
         from ocitool import credentials
+        from ocitool.references import validate_registry_host
 
-        return credentials.remove(registry)
+        return credentials.remove(validate_registry_host(registry))
 
     def search(
         self,

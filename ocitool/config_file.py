@@ -10,10 +10,11 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ocitool.defaults import DEFAULT_ORDER, DOCKER, PODMAN, UMOCI, EngineName
 from ocitool.errors import UsageError
+from ocitool.references import validate_registry_host
 
 BackendChoice = Literal["docker", "podman", "oci", "auto"]
 
@@ -57,6 +58,17 @@ class ConfigFile(_Section):
     oci: OciSettings = Field(default_factory=OciSettings)
     source: Path | None = Field(None, exclude=True, description="The file this came from.")
 
+    @field_validator("insecure_registries")
+    @classmethod
+    def _hosts(cls, hosts: list[str]) -> list[str]:
+        """Each by the reference grammar's host rule, as login and search check theirs."""
+        for host in hosts:
+            try:
+                validate_registry_host(host)
+            except UsageError as exc:
+                raise ValueError(exc.message) from None
+        return hosts
+
 
 def parse(text: str, path: Path) -> dict[str, Any]:
     """One file's settings, checked, as plain values (ocitool.config builds the Config);
@@ -71,7 +83,7 @@ def parse(text: str, path: Path) -> dict[str, Any]:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise UsageError(
-            f"config {path}: {where}: {first['msg']}",
+            f"config {path}: {where}: {first['msg'].removeprefix('Value error, ')}",
             hint="see the README section 'Configuration' for the keys",
         ) from exc
     return {**checked.model_dump(), "source": path}

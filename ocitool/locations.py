@@ -104,6 +104,30 @@ def parse_location(text: str, default_backend: str) -> Location:
     return Location("engine", backend=default_backend, name=validate_image_arg(text))
 
 
+def refuse_elsewhere(text: str, command: str) -> None:
+    """A command that reads local images, given a registry, layout or archive: one
+    usage error that says so and names what would read it (nothing here reads one yet)."""
+    scheme = _SCHEME.match(text)
+    prefix, sep, rest = text.partition(":")
+    shown = text if text.isascii() and text.isprintable() and " " not in text else None
+    if scheme and scheme.group(1) == "docker":
+        name = text[len(scheme.group(0)) :] if shown else "NAME"
+        where, instead = "an image in a registry", f"pull it first: ocitool pull {name}"
+    elif scheme:
+        where, instead = "not a local image", "give a local image's name or ID"
+    elif sep and prefix in ("docker-archive", "oci-archive"):
+        path = rest.partition(":")[0] if shown else "FILE"
+        where, instead = "an archive", f"load it first: ocitool load -i {path}"
+    elif sep and prefix == "oci" and rest.startswith(("/", "./", "../", "~")):
+        where = "an OCI layout"
+        instead = f"copy it in first: ocitool copy {shown or 'oci:PATH:TAG'} NAME:TAG"
+    else:
+        return
+    if shown and (scheme is None or scheme.group(1) == "docker"):
+        instead += f"; or read it where it is: skopeo inspect {shown}"
+    raise UsageError(f"{command} reads local images only; {text!r} is {where}", hint=instead)
+
+
 def _layout_tag(tag: str) -> str:
     """An OCI layout's ref.name (image-spec: components of [A-Za-z0-9] joined by -._:@+/)."""
     if not re.fullmatch(r"[A-Za-z0-9]+(?:(?:[-._:@+/]|--)[A-Za-z0-9]+)*", tag):

@@ -1,7 +1,8 @@
 """`ocitool login`: check credentials against the registry, then keep them for every engine.
 
-The password arrives from stdin (the CLI) or the caller (the API), is sent only
-to the registry's /v2/ endpoint, and is written only to the credential files
+The host is checked by the reference grammar's host rule first. The password
+arrives from stdin (the CLI) or the caller (the API), is sent only to the
+registry's /v2/ endpoint, and is written only to the credential files
 (ocitool.credentials), never to argv or output.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ocitool.errors import UsageError
+from ocitool.references import validate_registry_host
 
 
 def login(
@@ -20,11 +22,13 @@ def login(
     tls_verify: bool | None,
     cert_dir: Path | None,
     insecure: bool,
+    timeout: float | None = None,
 ) -> list[Path]:
     """The files the credentials were saved to, once the registry accepted them."""
     from ocitool import credentials
     from ocitool.registry import Registry, Tls
 
+    validate_registry_host(registry)
     if not user or not password:
         raise UsageError(
             "a login needs a username and a password",
@@ -32,6 +36,9 @@ def login(
         )
     verify = tls_verify if tls_verify is not None else not insecure
     Registry(
-        registry, tls=Tls(verify=verify, cert_dir=cert_dir), credentials=(user, password)
+        registry,
+        tls=Tls(verify=verify, cert_dir=cert_dir),
+        credentials=(user, password),
+        timeout=timeout,
     ).check_login()
     return credentials.save(registry, user, password)

@@ -218,8 +218,12 @@ class SearchResult(Model):
     name: str
     registry: str
     description: str = ""
-    stars: int = 0
-    official: bool = False
+    stars: int | None = Field(
+        None, description="Docker Hub's star count; null where the registry keeps none (v2)."
+    )
+    official: bool | None = Field(
+        None, description="A Docker Hub official image; null where the registry cannot say (v2)."
+    )
     tags: list[str] | None = Field(None, description="Its tags, with --tags.")
 
 

@@ -19,6 +19,11 @@ fall outside the grammar of github.com/distribution/reference::
     tag              := /[\\w][\\w.-]{0,127}/
     digest           := algorithm ":" hex
 
+A registry HOST[:PORT] given on its own (login, logout, search --registry, the
+config) is checked by the same host rule (validate_registry_host), and every
+host, in a reference or alone, also keeps to what DNS and TCP allow: labels of
+at most 63 characters and ports 1-65535.
+
 The parser walks the reference piece by piece so each rejection can say exactly
 what is wrong; a final match against the whole grammar guards against any gap
 between the two. Only ``re``, ``pydantic`` and ``ocitool.errors`` are imported so
@@ -29,7 +34,7 @@ from __future__ import annotations
 
 import re
 
-from ocitool.errors import InvalidReference
+from ocitool.errors import InvalidReference, UsageError
 
 __all__ = [
     "CONTAINER_NAME_RE",
@@ -39,8 +44,10 @@ __all__ = [
     "TAG_LENGTH_MAX",
     "ImageRef",
     "is_image_id",
+    "looks_like_domain",
     "validate_container_name",
     "validate_image_arg",
+    "validate_registry_host",
 ]
 
 #: The longest name (domain + '/' + path) distribution/reference accepts.
@@ -93,6 +100,14 @@ _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 _DIGEST_HEX_LENGTHS = {"sha256": 64, "sha512": 128}
 
 _OPTION_REASON = "starts with '-', so an engine would read it as an option"
+_HOST_HINT = (
+    "write HOST[:PORT]: a DNS name, an IPv4 address or a bracketed IPv6 address,"
+    " e.g. registry.example.com or 127.0.0.1:5000"
+)
+#: The longest DNS label and name (RFC 1035), and the highest TCP port.
+_LABEL_MAX = 63
+_HOST_LENGTH_MAX = 253
+_PORT_MAX = 65535
 _CONTAINER_HINT = "container names use letters, digits, '_', '.' and '-', and cannot start with '-'"
 
 
@@ -122,7 +137,7 @@ def _check_safe_text(text: str, what: str) -> None:
         )
 
 
-def _looks_like_domain(component: str) -> bool:
+def looks_like_domain(component: str) -> bool:
     """The rule docker uses to tell 'registry/repo' from 'namespace/repo'."""
     return (
         "." in component
@@ -132,29 +147,89 @@ def _looks_like_domain(component: str) -> bool:
     )
 
 
-def _check_domain(text: str, domain: str) -> None:
-    """Validate host[:port], where host is a DNS name, an IPv4 address or [IPv6]."""
+def _domain_problem(domain: str) -> str | None:
+    """What is wrong with host[:port] (a DNS name, an IPv4 address or [IPv6]), or None.
+
+    Beyond the grammar, a DNS label holds at most 63 characters (RFC 1035) and a
+    port is 1-65535, so nothing that passes can fail later inside urllib or an engine.
+    """
     if domain.startswith("["):
         end = domain.find("]")
         host, rest = (domain, "") if end < 0 else (domain[: end + 1], domain[end + 1 :])
         if not _IPV6_HOST_RE.fullmatch(host):
-            raise InvalidReference(
-                text, f"registry host {host!r} is not a bracketed IPv6 address like [::1]"
-            )
+            return f"registry host {host!r} is not a bracketed IPv6 address like [::1]"
         if rest and not rest.startswith(":"):
-            raise InvalidReference(text, f"unexpected {rest!r} after registry host {host!r}")
+            return f"unexpected {rest!r} after registry host {host!r}"
         port = rest[1:] if rest else None
     else:
         host, sep, port_text = domain.partition(":")
         port = port_text if sep else None
         if not _DOMAIN_NAME_RE.fullmatch(host):
-            raise InvalidReference(
-                text,
-                f"registry host {host!r} is invalid: use dot-separated letters, digits"
-                " and '-', not starting or ending with '-'",
+            bad = next((c for c in host if not (c.isascii() and (c.isalnum() or c in ".-"))), None)
+            detail = f"it contains {bad!r}; " if bad else ""
+            return (
+                f"registry host {_shown(host)} is invalid: {detail}use dot-separated letters,"
+                " digits and '-', not starting or ending with '-'"
             )
-    if port is not None and not _PORT_RE.fullmatch(port):
-        raise InvalidReference(text, f"registry port {port!r} must be digits only")
+        long_label = next((label for label in host.split(".") if len(label) > _LABEL_MAX), None)
+        if long_label is not None:
+            return (
+                f"registry host label {_shown(long_label)} is {len(long_label)} characters"
+                f" long; at most {_LABEL_MAX} are allowed"
+            )
+    return None if port is None else _port_problem(port)
+
+
+def _port_problem(port: str) -> str | None:
+    if not _PORT_RE.fullmatch(port):
+        return f"registry port {_shown(port)} must be digits only"
+    if not 0 < int(port) <= _PORT_MAX:
+        return f"registry port {port} is out of range (1-{_PORT_MAX})"
+    return None
+
+
+def _check_domain(text: str, domain: str) -> None:
+    """Validate host[:port] inside a reference."""
+    problem = _domain_problem(domain)
+    if problem:
+        raise InvalidReference(text, problem)
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """A user's string quoted for a message, cut short so a line stays readable."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}..."
+
+
+def validate_registry_host(text: str) -> str:
+    """Check a registry HOST[:PORT] (login, logout, search --registry, the config) before
+    it reaches a URL, a credentials file or an engine, and return it unchanged.
+
+    The same host rule as a reference's domain, so '#', '?', '/', spaces, control
+    characters, non-ASCII text, over-long labels and a leading '-' never get through.
+    """
+    problem: str | None = None
+    if not text:
+        problem = "it is empty"
+    elif text.startswith("-"):
+        problem = _OPTION_REASON
+    elif (unsafe := _UNSAFE_CHAR_RE.search(text)) is not None:
+        problem = f"it contains whitespace or a control character ({unsafe.group()!r})"
+    elif (non_ascii := _NON_ASCII_RE.search(text)) is not None:
+        problem = f"it contains a non-ASCII character ({non_ascii.group()!r})"
+    elif "://" in text:
+        problem = "give the host without a scheme such as https://"
+    elif "/" in text:
+        problem = "it contains '/'; give the host alone, without a repository or path"
+    elif len(text) > _HOST_LENGTH_MAX:
+        problem = f"it is {len(text)} characters long; at most {_HOST_LENGTH_MAX} are allowed"
+    elif (problem := _domain_problem(text)) is not None:
+        # The host is named at the start of the line already.
+        problem = problem.removeprefix("registry ")
+        if problem.startswith("host ") and " is invalid: " in problem:
+            problem = problem.split(" is invalid: ", 1)[1]
+    if problem:
+        raise UsageError(f"invalid registry host {_shown(text)}: {problem}", hint=_HOST_HINT)
+    return text
 
 
 def _check_path(text: str, path: str) -> None:
@@ -254,7 +329,7 @@ def _parse_parts(text: str) -> tuple[str | None, str, str | None, str | None]:
         )
 
     first, slash, remainder = name.partition("/")
-    if slash and _looks_like_domain(first):
+    if slash and looks_like_domain(first):
         domain: str | None = first
         path = remainder
         _check_domain(text, first)

@@ -3,12 +3,16 @@
 `login` checks credentials against `/v2/`, `search` lists `/v2/_catalog` and
 tags, and the copy commands ask whether a destination tag exists. Basic auth
 and bearer tokens are both handled; credentials come from ocitool.credentials
-and never appear in argv or output.
+and never appear in argv or output. The host is checked by the reference
+grammar's host rule before any URL is built, Docker Hub's name is mapped to
+its API host as the engines do, and every request is bounded by the same
+limit as an engine call (OCITOOL_TIMEOUT, or the config's `timeout`).
 """
 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import re
 import ssl
@@ -22,12 +26,17 @@ from typing import Any
 from ocitool.errors import (
     AuthenticationFailed,
     BackendUnavailable,
+    EngineTimeout,
     ImageNotFound,
     NotSupported,
     OcitoolError,
 )
+from ocitool.references import validate_registry_host
 
-_TIMEOUT = 30
+# Docker Hub's names, and the host its registry API answers on (as docker and
+# containers/image map them: docker.io is the index's name, not an API host).
+HUB_NAMES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+HUB_API_HOST = "registry-1.docker.io"
 MANIFEST_TYPES = ", ".join(
     [
         "application/vnd.oci.image.manifest.v1+json",
@@ -47,11 +56,26 @@ class Tls:
     cert_dir: Path | None = None
 
 
+def is_docker_hub(host: str) -> bool:
+    return host in HUB_NAMES
+
+
 class Registry:
-    def __init__(self, host: str, *, tls: Tls, credentials: tuple[str, str] | None) -> None:
-        self.host = host
+    def __init__(
+        self,
+        host: str,
+        *,
+        tls: Tls,
+        credentials: tuple[str, str] | None,
+        timeout: float | None = None,
+    ) -> None:
+        from ocitool.runner import default_timeout
+
+        self.host = validate_registry_host(host)
+        self.api_host = HUB_API_HOST if is_docker_hub(host) else host
         self.tls = tls
         self.credentials = credentials
+        self.timeout = default_timeout() if timeout is None else timeout
         self._token: str | None = None
         self._scheme: str | None = None
 
@@ -68,33 +92,46 @@ class Registry:
 
     def catalog(self, limit: int = 1000) -> list[str]:
         """Every repository the registry will list (following its pagination)."""
+        if is_docker_hub(self.host):
+            raise NotSupported(
+                "Docker Hub has no catalog to list: its registry API has no /v2/_catalog",
+                hint="search Hub through an engine's search (ocitool search TERM on a backend"
+                " that can), or name a repository to list its tags: --tags docker.io/REPO",
+            )
         repositories: list[str] = []
         path = f"/v2/_catalog?n={min(limit, 1000)}"
         while path and len(repositories) < limit:
-            status, body, headers = self._request(path, allow={200, 401, 403, 404})
+            status, body, headers = self._request(path, allow={200, 403, 404})
             if status != 200:
                 raise NotSupported(
                     f"{self.host} does not allow listing its catalog (HTTP {status})",
                     hint="name a repository to list its tags: --tags HOST/REPO",
                 )
-            repositories += json.loads(body or b"{}").get("repositories") or []
+            repositories += _document(self.host, path, body).get("repositories") or []
             path = _next_link(headers.get("Link", ""))
         return repositories[:limit]
 
     def tags(self, repository: str) -> list[str]:
-        status, body, _ = self._request(f"/v2/{repository}/tags/list", allow={200, 404})
+        path = f"/v2/{self._api_path(repository)}/tags/list"
+        status, body, _ = self._request(path, allow={200, 404})
         if status == 404:
             raise ImageNotFound([f"{self.host}/{repository}"], backend="registry")
-        return list(json.loads(body or b"{}").get("tags") or [])  # a deleted tag leaves null
+        return list(_document(self.host, path, body).get("tags") or [])  # a deleted tag: null
 
     def has_manifest(self, repository: str, reference: str) -> bool:
         status, _, _ = self._request(
-            f"/v2/{repository}/manifests/{reference}",
+            f"/v2/{self._api_path(repository)}/manifests/{reference}",
             method="HEAD",
             allow={200, 404},
             accept=MANIFEST_TYPES,
         )
         return status == 200
+
+    def _api_path(self, repository: str) -> str:
+        """Docker Hub keeps its official images under library/, as engines spell them."""
+        if is_docker_hub(self.host) and "/" not in repository:
+            return f"library/{repository}"
+        return repository
 
     # -- HTTP -------------------------------------------------------------------
 
@@ -113,8 +150,14 @@ class Registry:
             break
         if status not in allow:
             if status == 401:
+                where = path.split("?", maxsplit=1)[0]
+                if self.credentials is not None:
+                    raise AuthenticationFailed(
+                        f"{self.host} refused the saved credentials for {where}",
+                        hint=f"log in again: ocitool login {self.host} -u USER --password-stdin",
+                    )
                 raise AuthenticationFailed(
-                    f"{self.host} requires a login for {path.split('?', maxsplit=1)[0]}",
+                    f"{self.host} requires a login for {where}",
                     hint=f"ocitool login {self.host} -u USER --password-stdin",
                 )
             raise OcitoolError(f"{self.host} answered HTTP {status} for {path}")
@@ -127,17 +170,20 @@ class Registry:
         if self._token:
             headers["Authorization"] = self._token
         for scheme in self._schemes():
-            request = _http_request(f"{scheme}://{self.host}{path}", method=method, headers=headers)
+            url = f"{scheme}://{self.api_host}{path}"
+            request = _http_request(url, method=method, headers=headers)
             try:
                 context = self._context() if scheme == "https" else None
-                with _open(request, context) as reply:
+                with _open(request, context, self.timeout) as reply:
                     self._scheme = scheme
                     return reply.status, reply.read(), dict(reply.headers)
             except urllib.error.HTTPError as error:
                 self._scheme = scheme
                 return error.code, error.read(), dict(error.headers)
-            except (urllib.error.URLError, OSError) as error:
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
                 reason = getattr(error, "reason", error)
+                if isinstance(reason, TimeoutError):
+                    raise RegistryTimeout(self.host, self.timeout) from error
                 if scheme == "https" and not self.tls.verify and _plain_http(reason):
                     continue  # an insecure registry may speak plain HTTP
                 raise _unreachable(self.host, reason) from error
@@ -184,9 +230,11 @@ class Registry:
             headers={"Authorization": basic} if basic else {},
         )
         try:
-            with _open(request, self._context()) as reply:
-                doc: dict[str, Any] = json.loads(reply.read())
-        except (urllib.error.URLError, OSError, ValueError):
+            with _open(request, self._context(), self.timeout) as reply:
+                doc: Any = json.loads(reply.read())
+        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError):
+            return None
+        if not isinstance(doc, dict):
             return None
         token = doc.get("token") or doc.get("access_token")
         return str(token) if token else None
@@ -200,8 +248,33 @@ def _http_request(
     return urllib.request.Request(url, method=method, headers=headers)  # noqa: S310 - checked above
 
 
-def _open(request: urllib.request.Request, context: ssl.SSLContext | None) -> Any:
-    return urllib.request.urlopen(request, timeout=_TIMEOUT, context=context)  # noqa: S310
+def _open(request: urllib.request.Request, context: ssl.SSLContext | None, timeout: float) -> Any:
+    return urllib.request.urlopen(request, timeout=timeout, context=context)  # noqa: S310
+
+
+class RegistryTimeout(EngineTimeout):
+    """A registry that took longer than the limit to connect or to answer (exit 7)."""
+
+    def __init__(self, host: str, timeout: float) -> None:
+        super().__init__([host], timeout)
+        self.message = f"{host} did not answer within {timeout:g}s"
+        self.hint = "raise the limit with OCITOOL_TIMEOUT=SECONDS, or check the registry"
+        self.args = (self.message,)
+
+
+def _document(host: str, path: str, body: bytes) -> dict[str, Any]:
+    """A JSON object from the registry, or one error naming what it answered instead."""
+    try:
+        doc = json.loads(body or b"{}")
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict):
+        raise OcitoolError(
+            f"{host} answered {path.split('?', maxsplit=1)[0]} with something that is not a"
+            " registry's JSON",
+            hint="check that HOST is a registry (distribution v2)",
+        )
+    return doc
 
 
 def _ca_files(host: str, cert_dir: Path | None) -> list[Path]:

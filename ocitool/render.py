@@ -207,8 +207,8 @@ def search_table(results: Sequence[SearchResult], *, tags: bool) -> None:
         (
             r.name,
             r.description,
-            str(r.stars),
-            "yes" if r.official else "",
+            "-" if r.stars is None else str(r.stars),
+            "-" if r.official is None else ("yes" if r.official else ""),
             *([", ".join(r.tags or [])] if tags else []),
         )
         for r in results

@@ -232,7 +232,12 @@ class Transfers:
 
     def registry(self, host: str) -> Registry:
         """The registry at `host`, with this transfer's TLS settings and stored credentials."""
-        return Registry(host, tls=self._tls(host), credentials=credentials.lookup(host))
+        return Registry(
+            host,
+            tls=self._tls(host),
+            credentials=credentials.lookup(host),
+            timeout=self.engines.runner.timeout,
+        )
 
     def _tls(self, host: str) -> Tls:
         if self.tls is not None:

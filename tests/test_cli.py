@@ -56,6 +56,35 @@ def test_bad_references_are_one_line_and_exit_2(engine: str, ref: str) -> None:
         assert proc.stdout == ""
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("where", "what", "instead"),
+    [
+        ("docker://127.0.0.1:1/lab/img:1", "an image in a registry", "ocitool pull 127.0.0.1:1/"),
+        ("docker://busybox", "an image in a registry", "ocitool pull busybox"),
+        ("oci:/tmp/ocitool-no-layout:latest", "an OCI layout", "ocitool copy oci:/tmp/"),
+        ("oci:./layout:v1", "an OCI layout", "ocitool copy oci:./layout:v1 NAME:TAG"),
+        ("docker-archive:/tmp/ocitool-no.tar", "an archive", "ocitool load -i /tmp/ocitool-no.tar"),
+        (
+            "oci-archive:/tmp/ocitool-no.tar:x:1",
+            "an archive",
+            "ocitool load -i /tmp/ocitool-no.tar",
+        ),
+    ],
+)
+def test_inspect_of_a_remote_image_says_it_reads_local_ones(
+    engine: str, where: str, what: str, instead: str
+) -> None:
+    """Until inspect reads registries, layouts and archives, it says it reads local images
+    (not "registry port '' must be digits only"), and what would read this one."""
+    proc = ocitool("--backend", engine, "inspect", where)
+    assert proc.returncode == 2
+    line = one_error_line(proc)
+    assert f"inspect reads local images only; {where!r} is {what}" in line, line
+    assert instead in line and f"skopeo inspect {where}" in line, line
+    assert proc.stdout == ""
+
+
 def test_an_unknown_option_is_a_usage_error() -> None:
     # Without `--`, the CLI parser rejects `-rf` itself; with `--` the reference
     # check does (test_bad_references_are_one_line_and_exit_2).

@@ -10,12 +10,15 @@ import io
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
 import tarfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -410,3 +413,211 @@ def test_a_registry_that_dies_mid_push(engines: list[str], lab: Lab) -> None:
         registry.stop()
         client.remove("ot-bigpush")
         client.rmi("ocitool-test/bigpush:1")
+
+
+# -- issue 12: search, login and the registry's host (items 17-20, 30, 32) ----------------
+
+
+@contextmanager
+def listener(*, answer: bool) -> Iterator[tuple[int, list[str]]]:
+    """A TCP port on 127.0.0.1 and the first line each connection sent it: it closes
+    each connection at once (answer=True), or keeps it open and never answers."""
+    seen: list[str] = []
+    held: list[socket.socket] = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            if not answer:
+                held.append(conn)
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    seen.append(conn.recv(4096).decode(errors="replace").split("\r\n")[0])
+                except OSError:
+                    seen.append("")
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        yield server.getsockname()[1], seen
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+def proxied(port: int) -> dict[str, str]:
+    """Every HTTP(S) request ocitool makes goes to 127.0.0.1:port instead of out."""
+    proxy = f"http://127.0.0.1:{port}"
+    names = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")
+    return {**dict.fromkeys(names, proxy), "no_proxy": "", "NO_PROXY": ""}
+
+
+def test_search_of_docker_hub_sends_nothing(engine: str) -> None:
+    """Hub has no catalog: naming it, as a term or with --registry, says so without a
+    request; only --tags of a named repository asks Hub's API, at registry-1.docker.io."""
+    with listener(answer=True) as (port, seen):
+        for args in (["docker.io/busybox"], ["--registry", "docker.io", "busybox"]):
+            proc = ocitool("--backend", engine, "search", *args, env=proxied(port))
+            assert proc.returncode == 6, proc.stderr
+            line = one_error_line(proc)
+            assert "Docker Hub has no catalog" in line
+            assert "search busybox" in line  # where Hub can be searched
+        assert seen == []
+        tags = ocitool(
+            "--backend", engine, "search", "docker.io/busybox", "--tags", env=proxied(port)
+        )
+    one_error_line(tags)  # the proxy closes the tunnel: one line, whatever the code
+    assert seen and seen[0].startswith("CONNECT registry-1.docker.io:443 "), seen
+
+
+def test_catalog_results_have_no_stars(engines: list[str], registries: Registries) -> None:
+    plain = registries.plain.host
+    Client(backend=engines[0]).transfers(tls_verify=False).push(CHAIN[1], f"{plain}/starless/x:1")
+    proc = ocitool(
+        "search", "starless", "--registry", plain, "--tls-verify=false", "--format", "json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    [found] = json.loads(proc.stdout)
+    assert (found["stars"], found["official"]) == (None, None)
+    table = ocitool("search", "starless", "--registry", plain, "--tls-verify=false")
+    assert table.returncode == 0, table.stderr
+    row = next(line for line in table.stdout.splitlines() if "starless" in line)
+    assert row.split()[-2:] == ["-", "-"]  # STARS, OFFICIAL: unknown, not 0 and "no"
+
+
+@pytest.mark.parametrize("engine", [e for e in ("podman",) if e in ENGINES])
+def test_podman_search_with_no_search_registries(
+    engine: str, engines: list[str], registries: Registries, tmp_path: Path
+) -> None:
+    """podman searches nothing and exits 0 when registries.conf lists no search
+    registries; ocitool says so. With one listed, its catalog is searched."""
+    empty = tmp_path / "registries.conf"
+    empty.write_text("")
+    env = {"CONTAINERS_REGISTRIES_CONF": str(empty)}
+    proc = ocitool("--backend", engine, "search", "busybox", env=env)
+    assert proc.returncode == 2, proc.stderr
+    line = one_error_line(proc)
+    assert "searched no registry" in line and "unqualified-search-registries" in line
+    assert "--registry HOST" in line
+    plain = registries.plain.host
+    Client(backend=engine).transfers(tls_verify=False).push(CHAIN[1], f"{plain}/viaconf/img:1")
+    listed = tmp_path / "listed.conf"
+    listed.write_text(
+        f'unqualified-search-registries = ["{plain}"]\n'
+        f'[[registry]]\nlocation = "{plain}"\ninsecure = true\n'
+    )
+    env = {"CONTAINERS_REGISTRIES_CONF": str(listed)}
+    found = ocitool("--backend", engine, "search", "viaconf", "--format", "json", env=env)
+    assert found.returncode == 0, found.stderr
+    [result] = json.loads(found.stdout)
+    assert result["name"] == f"{plain}/viaconf/img"
+    assert (result["stars"], result["official"]) == (None, None)
+    none = ocitool("--backend", engine, "search", "no-such-repo-here", "--format", "json", env=env)
+    assert none.returncode == 0, none.stderr  # searched, and nothing matched
+    assert json.loads(none.stdout or "[]") == []
+
+
+def test_a_host_with_hash_or_query_never_logs_in(registries: Registries) -> None:
+    """'HOST:PORT#' made the URL https://HOST:PORT#/v2/, whose GET went to / and
+    'succeeded' with a wrong password (item 20)."""
+    secure = registries.secure
+    files = (credentials.containers_auth_file(), credentials.docker_config_file())
+    before = [p.read_bytes() if p.exists() else None for p in files]
+    for suffix in ("#", "?", "/", "#/v2/"):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ocitool",
+                "login",
+                f"{secure.host}{suffix}",
+                "-u",
+                "tester",
+                "--password-stdin",
+                "--cert-dir",
+                str(secure.ca_dir),
+            ],
+            input="wrong",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert "invalid registry host" in one_error_line(proc)
+        assert "Login Succeeded" not in proc.stdout
+    for command in (
+        ["login", "-u", "tester", "--password-stdin", "--", "-rf"],
+        ["logout", "--", "-rf"],
+    ):
+        proc = ocitool(*command)
+        assert proc.returncode == 2, proc.stderr
+        assert "option" in one_error_line(proc)
+    assert [p.read_bytes() if p.exists() else None for p in files] == before
+
+
+def test_a_password_given_as_an_argument_is_never_echoed(registries: Registries) -> None:
+    host = registries.secure.host
+    secret = "s3cret-pass"
+    for args in (
+        [host, "-u", "tester", secret],
+        ["-u", "tester", host, secret],
+        [host, secret, "-u", "tester", "--password-stdin"],
+        [host, "-u", "tester", "--password-stdin", secret, "more"],
+    ):
+        proc = ocitool("login", *args)
+        assert proc.returncode == 2, proc.stderr
+        line = one_error_line(proc)
+        assert secret not in proc.stdout + proc.stderr, args
+        assert "--password-stdin" in line
+
+
+def test_search_of_a_registry_that_needs_a_login(registries: Registries) -> None:
+    secure = registries.secure
+    credentials.remove(secure.host)
+    proc = ocitool("search", "private", "--registry", secure.host, "--cert-dir", str(secure.ca_dir))
+    assert proc.returncode == 10, proc.stderr
+    line = one_error_line(proc)
+    assert "requires a login" in line and f"ocitool login {secure.host}" in line
+
+
+def test_registry_requests_honour_ocitool_timeout(engines: list[str]) -> None:
+    """A registry that accepts connections and never answers: search, login and the
+    push check stop after OCITOOL_TIMEOUT, not a fixed 30 s (item 30), with exit 7."""
+    with listener(answer=False) as (port, _):
+        host = f"127.0.0.1:{port}"
+        env = {"OCITOOL_TIMEOUT": "2"}
+        runs = [
+            ["search", "x", "--registry", host, *INSECURE],
+            ["login", host, "-u", "tester", "--password-stdin", *INSECURE],
+            *(["--backend", e, "push", CHAIN[1], f"{host}/slow/img:1", *INSECURE] for e in engines),
+        ]
+        for args in runs:
+            started = time.monotonic()
+            proc = subprocess.run(
+                [sys.executable, "-m", "ocitool", *args],
+                input="pw",
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+                env={**os.environ, **env},
+            )
+            took = time.monotonic() - started
+            assert proc.returncode == 7, (args, proc.stderr)
+            line = one_error_line(proc)
+            assert f"{host} did not answer within 2s" in line and "OCITOOL_TIMEOUT" in line
+            assert took < 20, (args, took)

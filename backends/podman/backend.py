@@ -32,12 +32,13 @@ from ocitool.backends.podman import CAPABILITIES, failures
 from ocitool.backends.podman.store import listed_ids, read_store, storage_location
 from ocitool.errors import (
     OcitoolError,
+    UsageError,
     last_meaningful_line,
     parsing_output,
 )
 from ocitool.layers import chain_ids
 from ocitool.movers import Endpoint
-from ocitool.references import ImageRef
+from ocitool.references import ImageRef, looks_like_domain
 from ocitool.runner import Completed, Runner
 from ocitool.usage import StoreInventory
 
@@ -191,7 +192,25 @@ class PodmanBackend(EngineCLI):
         result = self.run(["search", f"--limit={limit}", "--format", "json", "--", term])
         if not result.ok:
             raise hub_error(result)
-        return self.parsed(result, _search_results)
+        found = self.parsed(result, _search_results)
+        first, slash, _ = term.partition("/")
+        if not found and not (slash and looks_like_domain(first)):
+            self._check_search_registries()  # nothing found, or nothing searched?
+        return found
+
+    def _check_search_registries(self) -> None:
+        """registries.conf's unqualified-search-registries, as podman reads it; an error
+        when there are none, since podman then searches nothing and says nothing."""
+        result = self.ok(self.run(["info", "--format", "{{json .Registries}}"]))
+        doc = self.parsed(result, lambda out: json.loads(out or "{}"))
+        if not (isinstance(doc, dict) and doc.get("search")):
+            raise UsageError(
+                "podman searched no registry: registries.conf lists no"
+                " unqualified-search-registries",
+                hint="list some there (containers-registries.conf(5)), e.g."
+                ' unqualified-search-registries = ["docker.io"], or search one registry:'
+                " ocitool search TERM --registry HOST",
+            )
 
     @contextmanager
     def copy_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
@@ -265,15 +284,21 @@ def _containers(out: str) -> list[Container]:
 
 
 def _search_results(out: str) -> list[SearchResult]:
+    """podman prints Stars 0 and Official "" for a v2 registry, which keeps neither
+    (ENGINES.md §6): only Docker Hub's rows have them."""
     from ocitool.models import SearchResult
 
-    return [
-        SearchResult(
-            name=local_name(str(d.get("Name", ""))),
-            registry=str(d.get("Index") or ""),
-            description=str(d.get("Description") or ""),
-            stars=parse_int(d.get("Stars")) or 0,
-            official=str(d.get("Official", "")).lower() in ("true", "[ok]"),
+    rows = []
+    for d in json_documents(out):
+        index = str(d.get("Index") or "")
+        hub = index in ("docker.io", "index.docker.io")
+        rows.append(
+            SearchResult(
+                name=local_name(str(d.get("Name", ""))),
+                registry=index,
+                description=str(d.get("Description") or ""),
+                stars=(parse_int(d.get("Stars")) or 0) if hub else None,
+                official=str(d.get("Official", "")).lower() in ("true", "[ok]") if hub else None,
+            )
         )
-        for d in json_documents(out)
-    ]
+    return rows

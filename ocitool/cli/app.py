@@ -171,7 +171,7 @@ def execute(args: list[str], *, debug: bool = False) -> int:
         report(exc.one_line())
         return exc.exit_code
     except typer.TyperException as exc:  # click's usage errors
-        report(f"{exc.format_message()} (hint: see 'ocitool --help')")
+        report(_usage_line(exc))
         return int(getattr(exc, "exit_code", EXIT_USAGE))
     except (KeyboardInterrupt, typer.Abort):
         report("interrupted")
@@ -190,6 +190,22 @@ def execute(args: list[str], *, debug: bool = False) -> int:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
     return result if isinstance(result, int) else 0
+
+
+def _usage_line(exc: typer.TyperException) -> str:
+    """click's usage error as one line; what it would echo of `login`'s extra arguments
+    (a password typed as one) is never shown."""
+    message = exc.format_message()
+    context = getattr(exc, "ctx", None)
+    if message.startswith("Got unexpected extra argument") and (
+        context is not None and context.info_name == "login"
+    ):
+        return (
+            "login takes one HOST and no other argument (the extra ones are not shown:"
+            " a password is never taken as an argument) (hint: printf '%s' \"$PASSWORD\""
+            " | ocitool login HOST -u USER --password-stdin)"
+        )
+    return f"{message} (hint: see 'ocitool --help')"
 
 
 def _log_traceback(what: str) -> None:

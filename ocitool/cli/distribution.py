@@ -170,7 +170,9 @@ def login(
 ) -> None:
     """Log in to a registry, for docker, podman, skopeo and ocitool alike."""
     from ocitool.errors import UsageError
+    from ocitool.references import validate_registry_host
 
+    validate_registry_host(registry)  # before stdin is read or anything is sent
     if not password_stdin:
         raise UsageError(
             "the password is read from stdin only",
