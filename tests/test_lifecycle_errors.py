@@ -150,6 +150,20 @@ def test_a_target_that_is_already_a_tag_moves_and_says_so(client: Client, engine
     client.rmi("ocitool-test/moved:1")
 
 
+def test_a_moved_tag_note_names_only_the_tags_the_old_image_keeps(
+    client: Client, engine: str
+) -> None:
+    """`NAME` is `NAME:latest`: the note must not count the moved tag among those left."""
+    old = client.commit("ot-c1", "ocitool-test/renote", message="old")
+    client.tag(old.id, "ocitool-test/renote-alias:1")
+    proc = ocitool("--backend", engine, "commit", "-m", "new", "ot-c1", "ocitool-test/renote")
+    assert proc.returncode == 0, proc.stderr
+    note = proc.stderr.strip()
+    assert note.endswith(f"{old.short_id} is still tagged ocitool-test/renote-alias:1"), note
+    assert client.image(old.id).names == ["ocitool-test/renote-alias:1"]
+    client.rmi("ocitool-test/renote", "ocitool-test/renote-alias:1")
+
+
 def test_rmi_force_never_removes_a_container(client: Client, engine: str) -> None:
     client.commit("ot-c1", "ocitool-test/held:1")
     client.run("ocitool-test/held:1", ["true"], name="ot-holder", network="none")
