@@ -12,6 +12,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,121 @@ def test_a_blob_whose_digest_does_not_match(store: Path, lab_tar: Path) -> None:
         assert proc.returncode == 9, (args, proc.stderr)
         line = one_error_line(proc)
         assert f"blob {config} does not match its digest" in line
+    assert snapshot(store) == before
+
+
+def _blob(store: Path, digest: str) -> Path:
+    return store / "blobs/sha256" / digest.removeprefix("sha256:")
+
+
+def _put(store: Path, doc: object) -> tuple[str, int]:
+    """A JSON blob written as a real one: named by its digest, so only its shape is wrong."""
+    data = json.dumps(doc).encode()
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    _blob(store, digest).write_bytes(data)
+    return digest, len(data)
+
+
+def _with_config(store: Path, change: dict[str, object]) -> None:
+    """The image's config with `change` applied, its manifest and index.json rewritten."""
+    index = json.loads((store / "index.json").read_text())
+    manifest = json.loads(_blob(store, index["manifests"][0]["digest"]).read_text())
+    config = json.loads(_blob(store, manifest["config"]["digest"]).read_text())
+    config.update(change)
+    digest, size = _put(store, config)
+    manifest["config"].update(digest=digest, size=size)
+    digest, size = _put(store, manifest)
+    index["manifests"][0].update(digest=digest, size=size)
+    (store / "index.json").write_text(json.dumps(index))
+
+
+def _index_is_a_directory(store: Path) -> str:
+    (store / "index.json").unlink()
+    (store / "index.json").mkdir()
+    return "index.json"
+
+
+def _manifest_is_a_directory(store: Path) -> str:
+    digest = json.loads((store / "index.json").read_text())["manifests"][0]["digest"]
+    _blob(store, digest).unlink()
+    _blob(store, digest).mkdir()
+    return str(digest).removeprefix("sha256:")
+
+
+def _index_nested_deep(store: Path) -> str:
+    (store / "index.json").write_text("[" * 100_000 + "]" * 100_000)
+    return "index.json"
+
+
+def _an_integer_name(store: Path) -> str:
+    index = json.loads((store / "index.json").read_text())
+    index["manifests"][0]["annotations"][REF_NAME] = 5
+    (store / "index.json").write_text(json.dumps(index))
+    return "index.json"
+
+
+def _config_field(field: str, value: object) -> Callable[[Path], str]:
+    def damage(store: Path) -> str:
+        _with_config(store, {field: value})
+        index = json.loads((store / "index.json").read_text())
+        manifest = json.loads(_blob(store, index["manifests"][0]["digest"]).read_text())
+        return str(manifest["config"]["digest"]).removeprefix("sha256:")
+
+    return damage
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _index_is_a_directory,
+        _manifest_is_a_directory,
+        _index_nested_deep,
+        _an_integer_name,
+        _config_field("rootfs", ["sha256:" + "0" * 64]),
+        _config_field("history", "made by hand"),
+        _config_field("history", [1, 2]),
+        _config_field("config", "sh"),
+        _config_field("created", {"when": "now"}),
+    ],
+    ids=[
+        "index-dir",
+        "manifest-dir",
+        "index-deep",
+        "int-name",
+        "rootfs-list",
+        "history-str",
+        "history-ints",
+        "config-str",
+        "created-obj",
+    ],
+)
+def test_a_crafted_store_is_damaged_not_a_crash(
+    store: Path, lab_tar: Path, damage: Callable[[Path], str]
+) -> None:
+    """Shapes are checked as the store is read: exit 9, one line naming the file."""
+    named = damage(store)
+    before = snapshot(store)
+    for args in (
+        ["images"],
+        ["inspect", "oci-test/base:1"],
+        ["import", str(lab_tar), "x:1"],
+        ["tag", "oci-test/base:1", "x:3"],
+        ["rmi", "oci-test/base:1"],
+    ):
+        proc = ocitool(store, *args)
+        assert proc.returncode == 9, (args, proc.stderr)
+        assert named in one_error_line(proc), args
+    assert snapshot(store) == before
+
+
+def test_a_store_that_lost_its_index_is_damaged(store: Path, lab_tar: Path) -> None:
+    (store / "index.json").unlink()
+    before = snapshot(store)
+    for args in (["images"], ["import", str(lab_tar), "x:1"]):
+        proc = ocitool(store, *args)
+        assert proc.returncode == 9, (args, proc.stderr)
+        line = one_error_line(proc)
+        assert "lost its index.json" in line and "empty directory" not in line
     assert snapshot(store) == before
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from ocitool.backends.common.history import config_step, history_key, join_steps
 from ocitool.backends.common.history import producers as shared_producers
 from ocitool.backends.common.parsing import image_config, parse_time, text_or_none
+from ocitool.backends.oci import shapes
 from ocitool.backends.oci.store import MANIFEST_TYPES, Store
 from ocitool.errors import StoreCorrupt
 from ocitool.models import Image, Layer
@@ -64,14 +65,12 @@ def read_store(store: Store) -> list[StoredImage]:
                     hint="ocitool's store holds single-platform images only",
                 )
             manifest = manifests[entry.digest] = store.read_json(entry.digest, entry.size)
-        descriptor = manifest.get("config") or {}
-        try:
-            config_digest, config_size = descriptor["digest"], int(descriptor["size"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StoreCorrupt(f"manifest {entry.digest} has no valid config descriptor") from exc
+            shapes.manifest(manifest, store.blob_path(entry.digest))
+        config_digest, config_size = manifest["config"]["digest"], manifest["config"]["size"]
         image = images.get(config_digest)
         if image is None:
             config = store.read_json(config_digest, config_size)
+            shapes.config(config, store.blob_path(config_digest))
             image = images[config_digest] = StoredImage(
                 config_digest, entry.digest, manifest, config
             )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
+from ocitool.backends.oci import shapes
 from ocitool.errors import StoreCorrupt, UsageError
 from ocitool.streams import Hashing
 
@@ -59,7 +60,12 @@ class Store:
     # -- set-up ------------------------------------------------------------------
 
     def ensure(self) -> None:
-        """Create an empty layout if there is none; refuse anything that is not one."""
+        """Create an empty layout if there is none; refuse anything that is not one.
+
+        A layout that lost its index.json but still holds blobs or containers is a
+        damaged store (exit 9), never a directory to abandon; one with nothing in
+        it (a creation cut short) is simply created again.
+        """
         if self.path.exists() and not self.path.is_dir():
             raise UsageError(
                 f"store {self.path} is not a directory",
@@ -67,7 +73,8 @@ class Store:
             )
         if (self.path / "index.json").exists():
             return
-        if self.path.is_dir() and any(p.name != ".ocitool.lock" for p in self.path.iterdir()):
+        ours = {"oci-layout", "blobs", "containers", ".ocitool.lock"}
+        if self.path.is_dir() and any(p.name not in ours for p in self.path.iterdir()):
             raise UsageError(
                 f"store {self.path} is a directory but not an OCI layout (no index.json)",
                 hint="point --store at an empty or new directory",
@@ -77,6 +84,12 @@ class Store:
         with self.locked(exclusive=True):
             if (self.path / "index.json").exists():
                 return
+            held = [d.name for d in (self.path / "blobs", self.containers_dir) if _has_files(d)]
+            if held:
+                raise StoreCorrupt(
+                    f"store {self.path} has lost its index.json; its {' and '.join(held)} remain",
+                    hint="restore index.json from a backup; ocitool changed nothing",
+                )
             (self.path / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
             self._write_json(self.path / "oci-layout", LAYOUT)
             self._write_json(self.path / "index.json", {"schemaVersion": 2, "manifests": []})
@@ -112,31 +125,26 @@ class Store:
             doc = json.loads(path.read_bytes())
         except FileNotFoundError as exc:
             raise StoreCorrupt(f"store {self.path} has no index.json") from exc
-        except (ValueError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise StoreCorrupt(
-                f"{path} is not valid JSON ({exc})",
+                f"{path} cannot be read ({exc.strerror or exc})",
                 hint="restore it from a backup; ocitool changed nothing",
             ) from exc
-        entries = doc.get("manifests") if isinstance(doc, dict) else None
-        if entries is None:
-            entries = [] if isinstance(doc, dict) else None
-        if not isinstance(entries, list):
-            raise StoreCorrupt(f"{path} has no manifests list")
-        tagged = []
-        for entry in entries:
-            try:
-                annotations = entry.get("annotations") or {}
-                tagged.append(
-                    Tagged(
-                        annotations.get(REF_NAME),
-                        entry["digest"],
-                        int(entry["size"]),
-                        entry.get("mediaType", ""),
-                    )
-                )
-            except (AttributeError, KeyError, TypeError, ValueError) as exc:
-                raise StoreCorrupt(f"{path} has a malformed manifest entry: {entry!r}") from exc
-        return tagged
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
+            raise StoreCorrupt(
+                f"{path} is not valid JSON ({reason})",
+                hint="restore it from a backup; ocitool changed nothing",
+            ) from exc
+        return [
+            Tagged(
+                (entry.get("annotations") or {}).get(REF_NAME),
+                entry["digest"],
+                entry["size"],
+                entry.get("mediaType", ""),
+            )
+            for entry in shapes.index(doc, path)
+        ]
 
     def blob_path(self, digest: str) -> Path:
         algorithm, _, hexpart = digest.partition(":")
@@ -150,11 +158,8 @@ class Store:
         try:
             with path.open("rb") as handle:
                 data = handle.read(_MAX_JSON_BLOB + 1)
-        except FileNotFoundError as exc:
-            raise StoreCorrupt(
-                f"blob {digest} is missing from {self.path}",
-                hint="the store is damaged; remove the images that use it",
-            ) from exc
+        except OSError as exc:
+            raise self._unreadable(digest, path, exc) from exc
         if size is not None and len(data) != size:
             raise StoreCorrupt(
                 f"blob {digest} is {len(data)} bytes but its descriptor says {size} "
@@ -169,14 +174,25 @@ class Store:
             )
         return data
 
+    def _unreadable(self, digest: str, path: Path, exc: OSError) -> StoreCorrupt:
+        if isinstance(exc, FileNotFoundError):
+            return StoreCorrupt(
+                f"blob {digest} is missing from {self.path}",
+                hint="the store is damaged; remove the images that use it",
+            )
+        return StoreCorrupt(
+            f"blob {path} cannot be read ({exc.strerror or exc})",
+            hint="the store is damaged; remove the images that use it",
+        )
+
     def read_json(self, digest: str, size: int | None = None) -> dict[str, Any]:
         data = self.read_blob(digest, size)
         try:
             doc = json.loads(data)
-        except ValueError as exc:
-            raise StoreCorrupt(f"blob {digest} is not JSON") from exc
+        except (ValueError, RecursionError) as exc:
+            raise StoreCorrupt(f"blob {self.blob_path(digest)} is not JSON") from exc
         if not isinstance(doc, dict):
-            raise StoreCorrupt(f"blob {digest} is not a JSON object")
+            raise StoreCorrupt(f"blob {self.blob_path(digest)} is not a JSON object")
         return doc
 
     def verify_blob(self, digest: str, size: int | None = None) -> None:
@@ -188,13 +204,11 @@ class Store:
     def open_blob(self, digest: str, size: int | None = None) -> Iterator[IO[bytes]]:
         """A blob to stream; once the reader is done, the rest is hashed and a blob whose
         bytes are not its digest raises StoreCorrupt instead of passing as the image."""
+        path = self.blob_path(digest)
         try:
-            handle = self.blob_path(digest).open("rb")
-        except FileNotFoundError as exc:
-            raise StoreCorrupt(
-                f"blob {digest} is missing from {self.path}",
-                hint="the store is damaged; remove the images that use it",
-            ) from exc
+            handle = path.open("rb")
+        except OSError as exc:
+            raise self._unreadable(digest, path, exc) from exc
         with handle:
             checked = Hashing(handle)
             yield cast(IO[bytes], checked)
@@ -260,3 +274,8 @@ class Store:
     @property
     def containers_dir(self) -> Path:
         return self.path / "containers"
+
+
+def _has_files(directory: Path) -> bool:
+    """Anything below `directory` but empty folders."""
+    return directory.is_dir() and any(p.is_file() for p in directory.rglob("*"))
