@@ -256,6 +256,29 @@ def test_a_damaged_layer_blob(store: Path) -> None:
     assert proc.returncode == 9, proc.stderr
 
 
+def test_rmi_on_a_damaged_layer_blob_changes_nothing(store: Path) -> None:
+    """umoci gc would fail on the damaged layer after the untag: it is checked first."""
+    c = Client(backend="oci", store=store)
+    c.tag("oci-test/base:1", "oci-test/spare:1")
+    index = json.loads((store / "index.json").read_text())
+    layer = json.loads(_blob(store, index["manifests"][0]["digest"]).read_text())["layers"][0]
+    blob = _blob(store, layer["digest"])
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    before = snapshot(store)
+    proc = ocitool(store, "rmi", "oci-test/spare:1")
+    assert proc.returncode == 9, proc.stderr
+    line = one_error_line(proc)
+    assert f"blob {layer['digest']} does not match" in line
+    assert "ocitool rmi oci-test/base:1 oci-test/spare:1" in line
+    assert snapshot(store) == before
+    # removing every image that uses it is the way out, and removes the blob
+    proc = ocitool(store, "rmi", "--rm-containers", "oci-test/base:1", "oci-test/spare:1")
+    assert proc.returncode == 0, proc.stderr
+    assert not blob.exists()
+
+
 def test_a_layer_without_a_history_step_still_counts(store: Path, tmp_path: Path) -> None:
     bundle = tmp_path / "bundle"
     image = f"{store}:oci-test-nohist"  # a layer added with no history entry

@@ -49,6 +49,7 @@ from ocitool.errors import (
     ImageNotFound,
     NotSupported,
     OcitoolError,
+    StoreCorrupt,
 )
 from ocitool.layers import chain_ids
 from ocitool.listing import ImageSummary
@@ -253,6 +254,7 @@ class OciBackend:
                 for e in self.store.index()
                 if e.name not in doomed_names and manifests.get(e.digest) not in doomed_ids
             ]
+            self._verify_layers({e.digest for e in keep}, stored)
             self.store.write_index(keep)
             self._umoci(["gc", f"--layout={self.store.path}"])
 
@@ -478,6 +480,29 @@ class OciBackend:
         with self.store.writing():
             read_store(self.store)
             yield
+
+    def _verify_layers(self, manifests: set[str], stored: list[StoredImage]) -> None:
+        """umoci gc reads and checks every layer still reachable, and fails on a damaged
+        one after the index was written: check them first, so a damaged store is
+        refused untouched (a damaged layer of an image being removed goes with it)."""
+        read = {image.manifest_digest: image.manifest for image in stored}
+        layers = {
+            layer["digest"]: layer["size"]
+            for digest in manifests
+            for layer in (read.get(digest) or self.store.read_json(digest)).get("layers", [])
+        }
+        for digest, size in layers.items():
+            try:
+                self.store.verify_blob(digest, size)
+            except StoreCorrupt as exc:
+                users = sorted(
+                    name
+                    for image in stored
+                    if any(layer["digest"] == digest for layer in image.manifest.get("layers", []))
+                    for name in (image.names or [image.id])
+                )
+                hint = f"remove every image that uses it at once: ocitool rmi {' '.join(users)}"
+                raise StoreCorrupt(exc.message, hint=hint) from exc
 
     def _require_umoci(self) -> None:
         if shutil.which(self.umoci) is None:
