@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -471,6 +473,77 @@ def test_eight_concurrent_writers_never_corrupt_the_store(store: Path) -> None:
         assert images[f"conc/img:{i}"].comment == f"commit {i}"
         assert images[f"conc/img:{i}"].author == f"worker {i}"
     assert not [n for n in names if n is None]  # no image lost its name to a race
+
+
+def _reachable(store: Path) -> set[str]:
+    """The blob names index.json reaches: its manifests, their configs and layers."""
+    found = set()
+    for entry in json.loads((store / "index.json").read_text())["manifests"]:
+        manifest = json.loads(_blob(store, entry["digest"]).read_text())
+        digests = [entry["digest"], manifest["config"]["digest"]]
+        found |= {d[7:] for d in digests + [layer["digest"] for layer in manifest["layers"]]}
+    return found
+
+
+def _child_running(parent: int, needle: bytes) -> int | None:
+    """The pid of a child of `parent` whose argv has `needle` (umoci's step under way)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and needle in argv:
+            return int(entry.name)
+    return None
+
+
+def test_a_successful_import_leaves_no_spare_blob(store: Path) -> None:
+    blobs = {b.name for b in (store / "blobs/sha256").iterdir()}
+    assert blobs == _reachable(store)  # umoci new's empty image went with the import
+
+
+@pytest.mark.parametrize("write", ["import", "commit"])
+def test_a_writer_killed_mid_write_leaves_nothing_listed_and_the_next_clears_it(
+    store: Path, tmp_path: Path, write: str
+) -> None:
+    oci = Client(backend="oci", store=store)
+    if write == "import":
+        (tmp_path / "rootfs").mkdir()
+        (tmp_path / "rootfs" / "big").write_bytes(os.urandom(80 << 20))
+        tarball = tmp_path / "big.tar"
+        rootfs = str(tmp_path / "rootfs")
+        subprocess.run(["tar", "-C", rootfs, "-cf", str(tarball), "."], check=True)
+        args, step = ["import", str(tarball), "oci-test/big:1"], b"add-layer"
+    else:
+        big = "head -c 83886080 /dev/urandom > /big"
+        oci.run("oci-test/base:1", ["sh", "-c", big], name="oci-big", network="none")
+        args, step = ["commit", "oci-big", "oci-test/big:1"], b"repack"
+    listed = {i.id for i in oci.images(all=True)}
+    blobs = {b.name for b in (store / "blobs/sha256").iterdir()}
+    argv = [sys.executable, "-m", "ocitool", "--backend", "oci", "--store", str(store), *args]
+    writer = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while (child := _child_running(writer.pid, step)) is None:
+        assert writer.poll() is None and time.monotonic() < deadline, "the write ended first"
+        time.sleep(0.01)
+    time.sleep(0.3)  # umoci is writing its blob now
+    for pid in (writer.pid, child):  # kill -9 of the writer and its umoci
+        os.kill(pid, signal.SIGKILL)
+    writer.communicate(timeout=30)
+    (store / "oci-put-blob1234").write_bytes(b"half a blob")  # skopeo's, killed likewise
+    (store / ".index.json.abcd").write_text("{")
+    # nothing half-made is listed: no scratch tag, no <none> image
+    assert {i.id for i in oci.images(all=True)} == listed
+    proc = ocitool(store, "images", "--format", "json")
+    assert proc.returncode == 0 and "ocitool-" not in proc.stdout
+    # the next write clears what the killed one left, and only that
+    oci.tag("oci-test/base:1", "oci-test/after:1")
+    left = [p.name for p in store.iterdir() if p.name.startswith((".umoci-", ".index", "oci-put"))]
+    assert left == []
+    assert "ocitool-" not in (store / "index.json").read_text()
+    assert {b.name for b in (store / "blobs/sha256").iterdir()} == blobs == _reachable(store)
+    assert {i.id for i in oci.images(all=True)} == listed
 
 
 def test_a_moved_tag_keeps_the_old_image(store: Path, lab_tar: Path) -> None:

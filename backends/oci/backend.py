@@ -38,7 +38,7 @@ from ocitool.backends.oci.parsers import (
     to_model,
 )
 from ocitool.backends.oci.runtime import Runtime, wait_for
-from ocitool.backends.oci.store import Store, Tagged
+from ocitool.backends.oci.store import SCRATCH_TAGS, Store, Tagged
 from ocitool.backends.oci.tarballs import uncompressed
 from ocitool.engine import Exited
 from ocitool.errors import (
@@ -155,7 +155,7 @@ class OciBackend:
         options = umoci_options(changes)  # a bad --change fails before anything is written
         self._require_umoci()
         target = self.canonical_name(ref)
-        scratch = f"ocitool-import-{secrets.token_hex(8)}"
+        scratch = f"{SCRATCH_TAGS[0]}{secrets.token_hex(8)}"
         with (
             self._writing(),
             uncompressed(tarball, scratch=self.store.path) as layer,
@@ -211,7 +211,7 @@ class OciBackend:
                 config += ["--clear=config.cmd", *[f"--config.cmd={a}" for a in record.command]]
             # Built under a scratch tag and named at the end, so a Ctrl-C between the two
             # umoci steps never leaves the target naming a half-configured image.
-            scratch = f"ocitool-commit-{secrets.token_hex(8)}"
+            scratch = f"{SCRATCH_TAGS[1]}{secrets.token_hex(8)}"
             try:
                 self._umoci(["repack", f"--image={self._at(scratch)}", *history, "--", str(bundle)])
                 self._umoci(
@@ -235,6 +235,7 @@ class OciBackend:
         self.store.ensure()
         with self.store.locked(exclusive=True):
             stored = self._read()
+            self.store.sweep()
             doomed_names: set[str] = set()
             doomed_images: set[str] = set()
             for ref, image in zip(refs, self._resolve(refs, stored), strict=True):
@@ -475,11 +476,15 @@ class OciBackend:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
-        """Exclusive, on a store checked first: a damaged store is never written to."""
+        """Exclusive, on a store checked first: a damaged store is never written to.
+        What a killed writer left goes first, and this write's own spare blobs last."""
         self.store.ensure()
-        with self.store.writing():
+        with self.store.locked(exclusive=True):
             read_store(self.store)
-            yield
+            self.store.sweep()
+            with self.store.writing():
+                yield
+            self.store.collect()
 
     def _verify_layers(self, manifests: set[str], stored: list[StoredImage]) -> None:
         """umoci gc reads and checks every layer still reachable, and fails on a damaged

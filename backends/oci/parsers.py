@@ -17,7 +17,7 @@ from ocitool.backends.common.history import config_step, history_key, join_steps
 from ocitool.backends.common.history import producers as shared_producers
 from ocitool.backends.common.parsing import image_config, parse_time, text_or_none
 from ocitool.backends.oci import shapes
-from ocitool.backends.oci.store import MANIFEST_TYPES, Store
+from ocitool.backends.oci.store import MANIFEST_TYPES, Store, is_scratch
 from ocitool.errors import StoreCorrupt
 from ocitool.models import Image, Layer
 
@@ -57,6 +57,8 @@ def read_store(store: Store) -> list[StoredImage]:
     images: dict[str, StoredImage] = {}
     manifests: dict[str, dict[str, Any]] = {}
     for entry in store.index():
+        if is_scratch(entry.name):
+            continue  # an image being built, or a killed writer's: never the user's
         manifest = manifests.get(entry.digest)
         if manifest is None:
             if entry.media_type and entry.media_type not in MANIFEST_TYPES:

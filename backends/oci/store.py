@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -32,6 +33,12 @@ MANIFEST_TYPES = {
     "application/vnd.docker.distribution.manifest.v2+json",
 }
 LAYOUT = {"imageLayoutVersion": "1.0.0"}
+# The tags import and commit build an image under before naming it (backend.py): never
+# an image of the user's, and left behind only by a writer that was killed.
+SCRATCH_TAGS = ("ocitool-import-", "ocitool-commit-")
+# What writers leave beside the layout while they work: umoci's work directories, this
+# module's temporaries (_write_json), skopeo's blobs in flight (containers/image oci_dest).
+_IN_FLIGHT = (".umoci-", ".index.json.", ".oci-layout.", "oci-put-blob")
 _MAX_JSON_BLOB = 64 * 1024 * 1024  # manifests and configs are small; refuse to slurp more
 
 
@@ -74,7 +81,9 @@ class Store:
         if (self.path / "index.json").exists():
             return
         ours = {"oci-layout", "blobs", "containers", ".ocitool.lock"}
-        if self.path.is_dir() and any(p.name not in ours for p in self.path.iterdir()):
+        if self.path.is_dir() and any(
+            p.name not in ours and not p.name.startswith(_IN_FLIGHT) for p in self.path.iterdir()
+        ):
             raise UsageError(
                 f"store {self.path} is a directory but not an OCI layout (no index.json)",
                 hint="point --store at an empty or new directory",
@@ -269,6 +278,48 @@ class Store:
                 os.unlink(tmp)
             raise
 
+    # -- what killed writers leave -------------------------------------------------------
+
+    def sweep(self) -> None:
+        """Clear what a killed writer left: scratch tags, work directories, temporaries,
+        and the blobs only they reached. Call with the exclusive lock held and the store
+        checked: no live ocitool writer can own any of it then, as each holds the lock for
+        its whole write (a reader's umoci holds the shared one)."""
+        entries = self.index()
+        kept = [e for e in entries if not is_scratch(e.name)]
+        leftovers = [p for p in self.path.iterdir() if p.name.startswith(_IN_FLIGHT)]
+        if len(kept) == len(entries) and not leftovers:
+            return
+        if len(kept) != len(entries):
+            self.write_index(kept)
+        for path in leftovers:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with suppress(FileNotFoundError):
+                    path.unlink()
+        self.collect()
+
+    def collect(self) -> None:
+        """Delete the blobs no index entry reaches, as umoci gc does but without reading
+        every layer again: a write's own leftovers (umoci new's empty image, the steps
+        before the last config) go as it ends. Call with the exclusive lock held."""
+        reachable: set[str] = set()
+        for entry in self.index():
+            if entry.digest in reachable:
+                continue
+            if entry.media_type and entry.media_type not in MANIFEST_TYPES:
+                return  # an index of indexes is not ocitool's; leave its blobs alone
+            reachable.add(entry.digest)
+            manifest = self.read_json(entry.digest, entry.size)
+            shapes.manifest(manifest, self.blob_path(entry.digest))
+            reachable.add(manifest["config"]["digest"])
+            reachable.update(layer["digest"] for layer in manifest.get("layers", []))
+        blobs = self.path / "blobs" / "sha256"
+        for blob in blobs.iterdir() if blobs.is_dir() else ():
+            if f"sha256:{blob.name}" not in reachable and blob.is_file():
+                blob.unlink()
+
     # -- containers -------------------------------------------------------------------
 
     @property
@@ -279,3 +330,7 @@ class Store:
 def _has_files(directory: Path) -> bool:
     """Anything below `directory` but empty folders."""
     return directory.is_dir() and any(p.is_file() for p in directory.rglob("*"))
+
+
+def is_scratch(name: str | None) -> bool:
+    return name is not None and name.startswith(SCRATCH_TAGS)
