@@ -546,6 +546,34 @@ def test_a_writer_killed_mid_write_leaves_nothing_listed_and_the_next_clears_it(
     assert {i.id for i in oci.images(all=True)} == listed
 
 
+def test_waiting_for_the_store_lock_is_announced_and_bounded(store: Path) -> None:
+    import fcntl
+
+    with open(store / ".ocitool.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a writer at work holds it
+        started = time.monotonic()
+        proc = ocitool(store, "images", env={**os.environ, "OCITOOL_TIMEOUT": "2"})
+        assert time.monotonic() - started < 30
+        assert proc.returncode == 7, proc.stderr
+        note, error = proc.stderr.splitlines()
+        assert note.startswith("ocitool: note: waiting for the store lock held by ")
+        assert f"pid {os.getpid()}" in note
+        assert error.startswith("ocitool: error: the oci store ") and "OCITOOL_TIMEOUT" in error
+        argv = [sys.executable, "-m", "ocitool", "--backend", "oci", "--store", str(store)]
+        waiting = subprocess.Popen(
+            [*argv, "tag", "oci-test/base:1", "oci-test/waited:1"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(3)
+        assert waiting.poll() is None  # still waiting, within its 120 s
+        fcntl.flock(held, fcntl.LOCK_UN)
+        _, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, err
+    assert err.startswith("ocitool: note: waiting for the store lock held by ")
+    assert Client(backend="oci", store=store).image("oci-test/waited:1")
+
+
 def test_a_moved_tag_keeps_the_old_image(store: Path, lab_tar: Path) -> None:
     oci = Client(backend="oci", store=store)
     old = oci.image("oci-test/base:1")

@@ -75,7 +75,7 @@ class OciBackend:
         runtime: str | None = None,
     ) -> None:
         self.runner = runner
-        self.store = Store(store)
+        self.store = Store(store, lock_timeout=runner.timeout)
         self.umoci = umoci
         self.runtime = Runtime(runner, runtime)
 

@@ -5,6 +5,7 @@ every blob is checked against its digest, so a corrupt store gives an error
 naming the blob instead of a wrong answer. Writers (umoci, skopeo, and this
 module's index edits) hold an exclusive flock on `.ocitool.lock`; readers
 hold a shared one, so a reader never sees an index or blob half-written.
+Waiting for it is bounded and announced (locking.py).
 The store is created 0700: umoci writes 0600 files, and a store is its
 owner's alone.
 """
@@ -23,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
-from ocitool.backends.oci import shapes
+from ocitool.backends.oci import locking, shapes
 from ocitool.errors import StoreCorrupt, UsageError
+from ocitool.runner import default_timeout
 from ocitool.streams import Hashing
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -55,8 +57,9 @@ class Tagged:
 class Store:
     """An OCI image layout plus ocitool's containers, under one directory."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, lock_timeout: float | None = None) -> None:
         self.path = path
+        self.lock_timeout = lock_timeout  # seconds; None: OCITOOL_TIMEOUT or its default
         self._held: str | None = None  # the lock this process holds: "shared" or "exclusive"
         if ":" in str(path):
             raise UsageError(
@@ -116,8 +119,10 @@ class Store:
         if self._held == "shared":
             raise RuntimeError("cannot upgrade a shared store lock to exclusive")
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(self.path / ".ocitool.lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        lock = self.path / ".ocitool.lock"
+        with open(lock, "a+") as handle:
+            timeout = default_timeout() if self.lock_timeout is None else self.lock_timeout
+            locking.take(handle, lock, exclusive=exclusive, timeout=timeout)
             self._held = "exclusive" if exclusive else "shared"
             try:
                 yield
