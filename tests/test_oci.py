@@ -379,6 +379,49 @@ def test_import_takes_what_docker_import_takes(
     assert image.diff_ids == c.image("oci-test/base:1").diff_ids
 
 
+def _zeros_tar_gz(path: Path, mib: int) -> Path:
+    """A gzip bomb of modest size: one file of `mib` MiB of zeros, compressed ~1000:1."""
+    import gzip
+    import tarfile
+
+    entry = tarfile.TarInfo("zeros")
+    entry.size = mib << 20
+    with gzip.open(path, "wb") as packed:
+        packed.write(entry.tobuf())
+        for _ in range(mib):
+            packed.write(bytes(1 << 20))
+        packed.write(bytes(1024))  # end-of-archive
+    return path
+
+
+def test_a_gzip_bomb_is_refused_before_it_fills_the_store(tmp_path: Path) -> None:
+    """On a 48 MiB filesystem (a tmpfs in a user namespace of its own), a 6 KiB gzip
+    that decompresses to 300 MiB is refused once it outgrows the free space, not
+    written until the disk is full; nothing is left behind."""
+    bomb = _zeros_tar_gz(tmp_path / "bomb.tar.gz", 300)
+    mount = tmp_path / "small"
+    mount.mkdir()
+    store = mount / "store"
+    script = (
+        'mount -t tmpfs -o size=48m tmpfs "$1" || exit 99; at=$1; shift; "$@"; code=$?; '
+        'echo "files: $(find "$at/store" -type f ! -name .ocitool.lock | sort)"; exit $code'
+    )
+    argv = [sys.executable, "-m", "ocitool", "--backend", "oci", "--store", str(store)]
+    proc = subprocess.run(
+        [
+            *("unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "sh"),
+            *(str(mount), *argv, "import", str(bomb), "oci-test/bomb:1"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "decompresses to more than" in one_error_line(proc)
+    assert proc.stdout.split() == ["files:", f"{store}/index.json", f"{store}/oci-layout"]
+
+
 def test_import_refuses_what_is_not_a_tarball(store: Path, tmp_path: Path) -> None:
     before = snapshot(store)
     cases = {
