@@ -617,6 +617,36 @@ def test_waiting_for_the_store_lock_is_announced_and_bounded(store: Path) -> Non
     assert Client(backend="oci", store=store).image("oci-test/waited:1")
 
 
+def _renamed_archive(archive: Path, names: list[str], dest: Path) -> Path:
+    """The docker archive with its one image's RepoTags replaced (crafted, as by hand)."""
+    import io
+    import tarfile
+
+    with tarfile.open(archive) as source, tarfile.open(dest, "w") as target:
+        for member in source.getmembers():
+            data = source.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
+            if member.name.removeprefix("./") == "manifest.json" and data is not None:
+                doc = json.loads(data)
+                doc[0]["RepoTags"] = names
+                data = json.dumps(doc).encode()
+                member.size = len(data)
+            target.addfile(member, io.BytesIO(data) if data is not None else None)
+    return dest
+
+
+@pytest.mark.parametrize("bad", ["UPPER:1", "a:b:c"])
+def test_load_refuses_names_ocitool_would_refuse(store: Path, tmp_path: Path, bad: str) -> None:
+    saved = tmp_path / "saved.tar"
+    proc = ocitool(store, "save", "-o", str(saved), "oci-test/base:1")
+    assert proc.returncode == 0, proc.stderr
+    crafted = _renamed_archive(saved, ["oci-test/fine:1", bad], tmp_path / "crafted.tar")
+    before = snapshot(store)
+    proc = ocitool(store, "load", "-i", str(crafted))
+    assert proc.returncode == 2, proc.stderr
+    assert repr(bad) in one_error_line(proc)
+    assert snapshot(store) == before  # not even the valid name was loaded
+
+
 def test_a_moved_tag_keeps_the_old_image(store: Path, lab_tar: Path) -> None:
     oci = Client(backend="oci", store=store)
     old = oci.image("oci-test/base:1")
