@@ -140,6 +140,8 @@ class Store:
             doc = json.loads(path.read_bytes())
         except FileNotFoundError as exc:
             raise StoreCorrupt(f"store {self.path} has no index.json") from exc
+        except PermissionError as exc:
+            raise _not_yours(path) from exc
         except OSError as exc:
             raise StoreCorrupt(
                 f"{path} cannot be read ({exc.strerror or exc})",
@@ -189,7 +191,9 @@ class Store:
             )
         return data
 
-    def _unreadable(self, digest: str, path: Path, exc: OSError) -> StoreCorrupt:
+    def _unreadable(self, digest: str, path: Path, exc: OSError) -> StoreCorrupt | UsageError:
+        if isinstance(exc, PermissionError):
+            return _not_yours(path)
         if isinstance(exc, FileNotFoundError):
             return StoreCorrupt(
                 f"blob {digest} is missing from {self.path}",
@@ -336,6 +340,14 @@ class Store:
 def _has_files(directory: Path) -> bool:
     """Anything below `directory` but empty folders."""
     return directory.is_dir() and any(p.is_file() for p in directory.rglob("*"))
+
+
+def _not_yours(path: Path) -> UsageError:
+    """Not damage: a store of another user's (stores are 0700), or one made by root."""
+    return UsageError(
+        f"{path} cannot be read by this user (permission denied)",
+        hint="use a store of your own (--store PATH), or run as the store's owner",
+    )
 
 
 def is_scratch(name: str | None) -> bool:
