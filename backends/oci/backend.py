@@ -125,8 +125,9 @@ class OciBackend:
         try:
             version = self.runner.run([self.umoci, "--version"], timeout=10)
             self.store.ensure()
-            with self.store.locked(exclusive=False):
-                self.store.index()
+            probe = Store(self.store.path, lock_timeout=min(10, self.runner.timeout))
+            with probe.locked(exclusive=False):  # `backends` answers while a writer works
+                probe.index()
         except OcitoolError as exc:
             return EngineInfo(**base, found=True, reason=exc.message)
         runtime = self.runtime.path_or_none()
