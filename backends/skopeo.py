@@ -208,6 +208,11 @@ _CLASSIFIERS: list[tuple[tuple[str, ...], Callable[[str, Endpoint, Endpoint], Oc
             "i/o timeout",
             "broken pipe",
             "eof",
+            # Go's net errors when the registry dies mid-copy, besides the ones above
+            "use of closed network connection",
+            "transport connection broken",
+            "connection timed out",
+            "network is unreachable",
         ),
         _unreachable,
     ),

@@ -204,6 +204,12 @@ class EngineTimeout(EngineError):
         self.timeout = timeout
 
 
+class LockTimeout(OcitoolError):
+    """A store's lock stayed taken past the timeout: ocitool waited, and gave up."""
+
+    exit_code = EXIT_TIMEOUT
+
+
 def last_meaningful_line(text: str) -> str:
     """The last non-empty line of an engine's stderr, where engines put the actual error."""
     for line in reversed(text.strip().splitlines()):

@@ -228,15 +228,27 @@ def current(engine: Engine, name: str) -> Image | None:
 
 
 def created(engine: Engine, image_id: str, name: str, previous: Image | None) -> Image:
-    """The new image, with a note when `name` moved to it from another image."""
-    image = engine.inspect([image_id])[0]
-    if previous is not None and previous.id != image.id:
-        left = [n for n in previous.names if n != name]
+    """The new image, with a note when `name` moved to it from another image.
+
+    The old image is read again in the same call, so the note names the tags it
+    really keeps, however the engine spells the one that moved (`x` is `x:latest`).
+    """
+    if previous is None or previous.id == image_id:
+        return engine.inspect([image_id])[0]
+    try:
+        found = engine.inspect([image_id, previous.id])
+    except ImageNotFound:  # the old image went with its name: nothing to say it keeps
+        found = engine.inspect([image_id])
+        fate = "gone"
+    else:
+        left = found[-1].names
         fate = (
             f"still tagged {', '.join(left)}"
             if left
             else f"now untagged but kept; 'ocitool rmi {previous.id}' removes it"
         )
+    image = found[0]
+    if previous.id != image.id:
         note(
             "%s moved from %s to %s; %s is %s",
             name,

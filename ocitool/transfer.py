@@ -28,7 +28,7 @@ from ocitool import capabilities as can
 from ocitool import credentials
 from ocitool.archives import FORMATS, ArchiveEntry, finished_file, layout_names, read_archive
 from ocitool.engines import not_supported
-from ocitool.errors import Conflict, ImageNotFound, UsageError
+from ocitool.errors import Conflict, ImageNotFound, InvalidReference, UsageError
 from ocitool.locations import Location, parse_location
 from ocitool.models import TransferResult
 from ocitool.references import ImageRef, is_image_id, validate_image_arg
@@ -171,6 +171,8 @@ class Transfers:
                     self._loaded(backend, name, kind, archive, entries, f"{backend.name} load")
                     for name in native.load(archive)
                 ]
+        for entry in entries:  # every name, before anything is written
+            _loadable_name(archive, entry.name)
         results = []
         for entry in entries:
             # An untagged image in a docker archive is addressed by position (skopeo's @N).
@@ -370,3 +372,18 @@ def _looks_like_id(ref: str, image_id: str) -> bool:
     return is_image_id(ref) or image_id.removeprefix("sha256:").startswith(
         ref.removeprefix("sha256:")
     )
+
+
+def _loadable_name(archive: Path, name: str | None) -> None:
+    """A name from an archive becomes an image's name as it is: one ocitool could not
+    address again (`UPPER`, `a:b:c`) is refused, as docker's load refuses it."""
+    if name is None:
+        return
+    try:
+        ImageRef.parse(name)
+    except InvalidReference as exc:
+        raise InvalidReference(
+            name,
+            f"{archive} names an image so, and {exc.reason}",
+            hint="save the image again under a valid name (lowercase NAME[:TAG])",
+        ) from None

@@ -23,7 +23,7 @@ from ocitool.errors import (
     InvalidReference,
     OcitoolError,
 )
-from tests.conftest import BASE
+from tests.conftest import BASE, Lab
 from tests.test_cli import ocitool, one_error_line
 
 
@@ -148,6 +148,54 @@ def test_a_target_that_is_already_a_tag_moves_and_says_so(client: Client, engine
     assert kept.names == [] and kept.comment == "old"
     client.rmi(old.id)
     client.rmi("ocitool-test/moved:1")
+
+
+def test_a_moved_tag_note_names_only_the_tags_the_old_image_keeps(
+    client: Client, engine: str
+) -> None:
+    """`NAME` is `NAME:latest`: the note must not count the moved tag among those left."""
+    old = client.commit("ot-c1", "ocitool-test/renote", message="old")
+    client.tag(old.id, "ocitool-test/renote-alias:1")
+    proc = ocitool("--backend", engine, "commit", "-m", "new", "ot-c1", "ocitool-test/renote")
+    assert proc.returncode == 0, proc.stderr
+    note = proc.stderr.strip()
+    assert note.endswith(f"{old.short_id} is still tagged ocitool-test/renote-alias:1"), note
+    assert client.image(old.id).names == ["ocitool-test/renote-alias:1"]
+    client.rmi("ocitool-test/renote", "ocitool-test/renote-alias:1")
+
+
+def _cut(lab: Lab, tmp_path: Path, how: str) -> Path:
+    """The base tarball cut short: in an entry's data, in its header, or compressed
+    and then cut (a cut right after an entry is a tar every engine takes whole)."""
+    import gzip
+    import lzma
+    import tarfile
+
+    data = lab.tar.read_bytes()
+    with tarfile.open(lab.tar) as tar:
+        last = tar.getmembers()[-1]
+    cut = {
+        "mid-entry": data[: len(data) // 2],
+        "mid-header": data[: last.offset + 100],
+        "gzip": gzip.compress(data)[:-4096],
+        "xz": lzma.compress(data)[:-4096],
+    }[how]
+    path = tmp_path / f"cut-{how}.tar"
+    path.write_bytes(cut)
+    return path
+
+
+@pytest.mark.parametrize("how", ["mid-entry", "mid-header", "gzip", "xz"])
+def test_import_of_a_truncated_tarball_is_refused(
+    client: Client, engine: str, lab: Lab, tmp_path: Path, how: str
+) -> None:
+    before = {i.id for i in client.images(all=True)}
+    proc = ocitool("--backend", engine, "import", str(_cut(lab, tmp_path, how)), "ot-cut:1")
+    assert proc.returncode == 2, proc.stderr
+    assert "cut short" in one_error_line(proc)
+    with pytest.raises(ImageNotFound):
+        client.image("ot-cut:1")
+    assert {i.id for i in client.images(all=True)} == before
 
 
 def test_rmi_force_never_removes_a_container(client: Client, engine: str) -> None:

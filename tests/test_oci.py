@@ -9,9 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -108,6 +111,121 @@ def test_a_blob_whose_digest_does_not_match(store: Path, lab_tar: Path) -> None:
     assert snapshot(store) == before
 
 
+def _blob(store: Path, digest: str) -> Path:
+    return store / "blobs/sha256" / digest.removeprefix("sha256:")
+
+
+def _put(store: Path, doc: object) -> tuple[str, int]:
+    """A JSON blob written as a real one: named by its digest, so only its shape is wrong."""
+    data = json.dumps(doc).encode()
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    _blob(store, digest).write_bytes(data)
+    return digest, len(data)
+
+
+def _with_config(store: Path, change: dict[str, object]) -> None:
+    """The image's config with `change` applied, its manifest and index.json rewritten."""
+    index = json.loads((store / "index.json").read_text())
+    manifest = json.loads(_blob(store, index["manifests"][0]["digest"]).read_text())
+    config = json.loads(_blob(store, manifest["config"]["digest"]).read_text())
+    config.update(change)
+    digest, size = _put(store, config)
+    manifest["config"].update(digest=digest, size=size)
+    digest, size = _put(store, manifest)
+    index["manifests"][0].update(digest=digest, size=size)
+    (store / "index.json").write_text(json.dumps(index))
+
+
+def _index_is_a_directory(store: Path) -> str:
+    (store / "index.json").unlink()
+    (store / "index.json").mkdir()
+    return "index.json"
+
+
+def _manifest_is_a_directory(store: Path) -> str:
+    digest = json.loads((store / "index.json").read_text())["manifests"][0]["digest"]
+    _blob(store, digest).unlink()
+    _blob(store, digest).mkdir()
+    return str(digest).removeprefix("sha256:")
+
+
+def _index_nested_deep(store: Path) -> str:
+    (store / "index.json").write_text("[" * 100_000 + "]" * 100_000)
+    return "index.json"
+
+
+def _an_integer_name(store: Path) -> str:
+    index = json.loads((store / "index.json").read_text())
+    index["manifests"][0]["annotations"][REF_NAME] = 5
+    (store / "index.json").write_text(json.dumps(index))
+    return "index.json"
+
+
+def _config_field(field: str, value: object) -> Callable[[Path], str]:
+    def damage(store: Path) -> str:
+        _with_config(store, {field: value})
+        index = json.loads((store / "index.json").read_text())
+        manifest = json.loads(_blob(store, index["manifests"][0]["digest"]).read_text())
+        return str(manifest["config"]["digest"]).removeprefix("sha256:")
+
+    return damage
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _index_is_a_directory,
+        _manifest_is_a_directory,
+        _index_nested_deep,
+        _an_integer_name,
+        _config_field("rootfs", ["sha256:" + "0" * 64]),
+        _config_field("history", "made by hand"),
+        _config_field("history", [1, 2]),
+        _config_field("config", "sh"),
+        _config_field("created", {"when": "now"}),
+    ],
+    ids=[
+        "index-dir",
+        "manifest-dir",
+        "index-deep",
+        "int-name",
+        "rootfs-list",
+        "history-str",
+        "history-ints",
+        "config-str",
+        "created-obj",
+    ],
+)
+def test_a_crafted_store_is_damaged_not_a_crash(
+    store: Path, lab_tar: Path, damage: Callable[[Path], str]
+) -> None:
+    """Shapes are checked as the store is read: exit 9, one line naming the file."""
+    named = damage(store)
+    before = snapshot(store)
+    for args in (
+        ["images"],
+        ["inspect", "oci-test/base:1"],
+        ["import", str(lab_tar), "x:1"],
+        ["tag", "oci-test/base:1", "x:3"],
+        ["rmi", "oci-test/base:1"],
+    ):
+        proc = ocitool(store, *args)
+        assert proc.returncode == 9, (args, proc.stderr)
+        assert named in one_error_line(proc), args
+    assert snapshot(store) == before
+
+
+def test_a_store_that_lost_its_index_is_damaged(store: Path, lab_tar: Path) -> None:
+    (store / "index.json").unlink()
+    before = snapshot(store)
+    for args in (["images"], ["import", str(lab_tar), "x:1"]):
+        proc = ocitool(store, *args)
+        assert proc.returncode == 9, (args, proc.stderr)
+        line = one_error_line(proc)
+        assert "lost its index.json" in line and "empty directory" not in line
+    assert snapshot(store) == before
+
+
 def test_a_truncated_blob(store: Path) -> None:
     index = json.loads((store / "index.json").read_text())
     blob = store / "blobs/sha256" / index["manifests"][0]["digest"][7:]
@@ -138,6 +256,29 @@ def test_a_damaged_layer_blob(store: Path) -> None:
     blob.write_bytes(bytes(data[: len(data) // 3]))  # cut short
     proc = ocitool(store, "layers", "--files", "oci-test/base:1")
     assert proc.returncode == 9, proc.stderr
+
+
+def test_rmi_on_a_damaged_layer_blob_changes_nothing(store: Path) -> None:
+    """umoci gc would fail on the damaged layer after the untag: it is checked first."""
+    c = Client(backend="oci", store=store)
+    c.tag("oci-test/base:1", "oci-test/spare:1")
+    index = json.loads((store / "index.json").read_text())
+    layer = json.loads(_blob(store, index["manifests"][0]["digest"]).read_text())["layers"][0]
+    blob = _blob(store, layer["digest"])
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    before = snapshot(store)
+    proc = ocitool(store, "rmi", "oci-test/spare:1")
+    assert proc.returncode == 9, proc.stderr
+    line = one_error_line(proc)
+    assert f"blob {layer['digest']} does not match" in line
+    assert "ocitool rmi oci-test/base:1 oci-test/spare:1" in line
+    assert snapshot(store) == before
+    # removing every image that uses it is the way out, and removes the blob
+    proc = ocitool(store, "rmi", "--rm-containers", "oci-test/base:1", "oci-test/spare:1")
+    assert proc.returncode == 0, proc.stderr
+    assert not blob.exists()
 
 
 def test_a_layer_without_a_history_step_still_counts(store: Path, tmp_path: Path) -> None:
@@ -238,6 +379,49 @@ def test_import_takes_what_docker_import_takes(
     assert image.diff_ids == c.image("oci-test/base:1").diff_ids
 
 
+def _zeros_tar_gz(path: Path, mib: int) -> Path:
+    """A gzip bomb of modest size: one file of `mib` MiB of zeros, compressed ~1000:1."""
+    import gzip
+    import tarfile
+
+    entry = tarfile.TarInfo("zeros")
+    entry.size = mib << 20
+    with gzip.open(path, "wb") as packed:
+        packed.write(entry.tobuf())
+        for _ in range(mib):
+            packed.write(bytes(1 << 20))
+        packed.write(bytes(1024))  # end-of-archive
+    return path
+
+
+def test_a_gzip_bomb_is_refused_before_it_fills_the_store(tmp_path: Path) -> None:
+    """On a 48 MiB filesystem (a tmpfs in a user namespace of its own), a 6 KiB gzip
+    that decompresses to 300 MiB is refused once it outgrows the free space, not
+    written until the disk is full; nothing is left behind."""
+    bomb = _zeros_tar_gz(tmp_path / "bomb.tar.gz", 300)
+    mount = tmp_path / "small"
+    mount.mkdir()
+    store = mount / "store"
+    script = (
+        'mount -t tmpfs -o size=48m tmpfs "$1" || exit 99; at=$1; shift; "$@"; code=$?; '
+        'echo "files: $(find "$at/store" -type f ! -name .ocitool.lock | sort)"; exit $code'
+    )
+    argv = [sys.executable, "-m", "ocitool", "--backend", "oci", "--store", str(store)]
+    proc = subprocess.run(
+        [
+            *("unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "sh"),
+            *(str(mount), *argv, "import", str(bomb), "oci-test/bomb:1"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "decompresses to more than" in one_error_line(proc)
+    assert proc.stdout.split() == ["files:", f"{store}/index.json", f"{store}/oci-layout"]
+
+
 def test_import_refuses_what_is_not_a_tarball(store: Path, tmp_path: Path) -> None:
     before = snapshot(store)
     cases = {
@@ -332,6 +516,135 @@ def test_eight_concurrent_writers_never_corrupt_the_store(store: Path) -> None:
         assert images[f"conc/img:{i}"].comment == f"commit {i}"
         assert images[f"conc/img:{i}"].author == f"worker {i}"
     assert not [n for n in names if n is None]  # no image lost its name to a race
+
+
+def _reachable(store: Path) -> set[str]:
+    """The blob names index.json reaches: its manifests, their configs and layers."""
+    found = set()
+    for entry in json.loads((store / "index.json").read_text())["manifests"]:
+        manifest = json.loads(_blob(store, entry["digest"]).read_text())
+        digests = [entry["digest"], manifest["config"]["digest"]]
+        found |= {d[7:] for d in digests + [layer["digest"] for layer in manifest["layers"]]}
+    return found
+
+
+def _child_running(parent: int, needle: bytes) -> int | None:
+    """The pid of a child of `parent` whose argv has `needle` (umoci's step under way)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and needle in argv:
+            return int(entry.name)
+    return None
+
+
+def test_a_successful_import_leaves_no_spare_blob(store: Path) -> None:
+    blobs = {b.name for b in (store / "blobs/sha256").iterdir()}
+    assert blobs == _reachable(store)  # umoci new's empty image went with the import
+
+
+@pytest.mark.parametrize("write", ["import", "commit"])
+def test_a_writer_killed_mid_write_leaves_nothing_listed_and_the_next_clears_it(
+    store: Path, tmp_path: Path, write: str
+) -> None:
+    oci = Client(backend="oci", store=store)
+    if write == "import":
+        (tmp_path / "rootfs").mkdir()
+        (tmp_path / "rootfs" / "big").write_bytes(os.urandom(80 << 20))
+        tarball = tmp_path / "big.tar"
+        rootfs = str(tmp_path / "rootfs")
+        subprocess.run(["tar", "-C", rootfs, "-cf", str(tarball), "."], check=True)
+        args, step = ["import", str(tarball), "oci-test/big:1"], b"add-layer"
+    else:
+        big = "head -c 83886080 /dev/urandom > /big"
+        oci.run("oci-test/base:1", ["sh", "-c", big], name="oci-big", network="none")
+        args, step = ["commit", "oci-big", "oci-test/big:1"], b"repack"
+    listed = {i.id for i in oci.images(all=True)}
+    blobs = {b.name for b in (store / "blobs/sha256").iterdir()}
+    argv = [sys.executable, "-m", "ocitool", "--backend", "oci", "--store", str(store), *args]
+    writer = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while (child := _child_running(writer.pid, step)) is None:
+        assert writer.poll() is None and time.monotonic() < deadline, "the write ended first"
+        time.sleep(0.01)
+    time.sleep(0.3)  # umoci is writing its blob now
+    for pid in (writer.pid, child):  # kill -9 of the writer and its umoci
+        os.kill(pid, signal.SIGKILL)
+    writer.communicate(timeout=30)
+    (store / "oci-put-blob1234").write_bytes(b"half a blob")  # skopeo's, killed likewise
+    (store / ".index.json.abcd").write_text("{")
+    # nothing half-made is listed: no scratch tag, no <none> image
+    assert {i.id for i in oci.images(all=True)} == listed
+    proc = ocitool(store, "images", "--format", "json")
+    assert proc.returncode == 0 and "ocitool-" not in proc.stdout
+    # the next write clears what the killed one left, and only that
+    oci.tag("oci-test/base:1", "oci-test/after:1")
+    left = [p.name for p in store.iterdir() if p.name.startswith((".umoci-", ".index", "oci-put"))]
+    assert left == []
+    assert "ocitool-" not in (store / "index.json").read_text()
+    assert {b.name for b in (store / "blobs/sha256").iterdir()} == blobs == _reachable(store)
+    assert {i.id for i in oci.images(all=True)} == listed
+
+
+def test_waiting_for_the_store_lock_is_announced_and_bounded(store: Path) -> None:
+    import fcntl
+
+    with open(store / ".ocitool.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a writer at work holds it
+        started = time.monotonic()
+        proc = ocitool(store, "images", env={**os.environ, "OCITOOL_TIMEOUT": "2"})
+        assert time.monotonic() - started < 30
+        assert proc.returncode == 7, proc.stderr
+        note, error = proc.stderr.splitlines()
+        assert note.startswith("ocitool: note: waiting for the store lock held by ")
+        assert f"pid {os.getpid()}" in note
+        assert error.startswith("ocitool: error: the oci store ") and "OCITOOL_TIMEOUT" in error
+        argv = [sys.executable, "-m", "ocitool", "--backend", "oci", "--store", str(store)]
+        waiting = subprocess.Popen(
+            [*argv, "tag", "oci-test/base:1", "oci-test/waited:1"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(3)
+        assert waiting.poll() is None  # still waiting, within its 120 s
+        fcntl.flock(held, fcntl.LOCK_UN)
+        _, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, err
+    assert err.startswith("ocitool: note: waiting for the store lock held by ")
+    assert Client(backend="oci", store=store).image("oci-test/waited:1")
+
+
+def _renamed_archive(archive: Path, names: list[str], dest: Path) -> Path:
+    """The docker archive with its one image's RepoTags replaced (crafted, as by hand)."""
+    import io
+    import tarfile
+
+    with tarfile.open(archive) as source, tarfile.open(dest, "w") as target:
+        for member in source.getmembers():
+            data = source.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
+            if member.name.removeprefix("./") == "manifest.json" and data is not None:
+                doc = json.loads(data)
+                doc[0]["RepoTags"] = names
+                data = json.dumps(doc).encode()
+                member.size = len(data)
+            target.addfile(member, io.BytesIO(data) if data is not None else None)
+    return dest
+
+
+@pytest.mark.parametrize("bad", ["UPPER:1", "a:b:c"])
+def test_load_refuses_names_ocitool_would_refuse(store: Path, tmp_path: Path, bad: str) -> None:
+    saved = tmp_path / "saved.tar"
+    proc = ocitool(store, "save", "-o", str(saved), "oci-test/base:1")
+    assert proc.returncode == 0, proc.stderr
+    crafted = _renamed_archive(saved, ["oci-test/fine:1", bad], tmp_path / "crafted.tar")
+    before = snapshot(store)
+    proc = ocitool(store, "load", "-i", str(crafted))
+    assert proc.returncode == 2, proc.stderr
+    assert repr(bad) in one_error_line(proc)
+    assert snapshot(store) == before  # not even the valid name was loaded
 
 
 def test_a_moved_tag_keeps_the_old_image(store: Path, lab_tar: Path) -> None:

@@ -23,6 +23,7 @@ from ocitool.errors import (
     EngineError,
     OcitoolError,
     StoreCorrupt,
+    UsageError,
     parsing_output,
 )
 from ocitool.listing import ImageSummary
@@ -125,7 +126,17 @@ class EngineCLI:
         # From stdin on both engines: podman reuses an old image for an unchanged
         # file (ENGINES.md §0), docker never does; from stdin both make a new one.
         argv = ["import", *_opt("--message", message), *_each("--change", changes), "--", "-", ref]
-        return self._written(argv, stdin_file=tarball)
+        try:
+            return self._written(argv, stdin_file=tarball)
+        except EngineError as exc:
+            # Go's io.ErrUnexpectedEOF, from both engines' tar and gzip readers: the input
+            # is cut short, as the oci backend says of it too (backends/oci/tarballs.py)
+            if "unexpected EOF" not in exc.stderr:
+                raise
+            raise UsageError(
+                f"{tarball} is cut short or damaged ({self.name}: unexpected end of data)",
+                hint="make the archive again",
+            ) from exc
 
     def commit(
         self,

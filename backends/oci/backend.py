@@ -38,7 +38,7 @@ from ocitool.backends.oci.parsers import (
     to_model,
 )
 from ocitool.backends.oci.runtime import Runtime, wait_for
-from ocitool.backends.oci.store import Store, Tagged
+from ocitool.backends.oci.store import SCRATCH_TAGS, Store, Tagged
 from ocitool.backends.oci.tarballs import uncompressed
 from ocitool.engine import Exited
 from ocitool.errors import (
@@ -49,6 +49,7 @@ from ocitool.errors import (
     ImageNotFound,
     NotSupported,
     OcitoolError,
+    StoreCorrupt,
 )
 from ocitool.layers import chain_ids
 from ocitool.listing import ImageSummary
@@ -74,7 +75,7 @@ class OciBackend:
         runtime: str | None = None,
     ) -> None:
         self.runner = runner
-        self.store = Store(store)
+        self.store = Store(store, lock_timeout=runner.timeout)
         self.umoci = umoci
         self.runtime = Runtime(runner, runtime)
 
@@ -124,8 +125,9 @@ class OciBackend:
         try:
             version = self.runner.run([self.umoci, "--version"], timeout=10)
             self.store.ensure()
-            with self.store.locked(exclusive=False):
-                self.store.index()
+            probe = Store(self.store.path, lock_timeout=min(10, self.runner.timeout))
+            with probe.locked(exclusive=False):  # `backends` answers while a writer works
+                probe.index()
         except OcitoolError as exc:
             return EngineInfo(**base, found=True, reason=exc.message)
         runtime = self.runtime.path_or_none()
@@ -154,7 +156,7 @@ class OciBackend:
         options = umoci_options(changes)  # a bad --change fails before anything is written
         self._require_umoci()
         target = self.canonical_name(ref)
-        scratch = f"ocitool-import-{secrets.token_hex(8)}"
+        scratch = f"{SCRATCH_TAGS[0]}{secrets.token_hex(8)}"
         with (
             self._writing(),
             uncompressed(tarball, scratch=self.store.path) as layer,
@@ -210,7 +212,7 @@ class OciBackend:
                 config += ["--clear=config.cmd", *[f"--config.cmd={a}" for a in record.command]]
             # Built under a scratch tag and named at the end, so a Ctrl-C between the two
             # umoci steps never leaves the target naming a half-configured image.
-            scratch = f"ocitool-commit-{secrets.token_hex(8)}"
+            scratch = f"{SCRATCH_TAGS[1]}{secrets.token_hex(8)}"
             try:
                 self._umoci(["repack", f"--image={self._at(scratch)}", *history, "--", str(bundle)])
                 self._umoci(
@@ -234,6 +236,7 @@ class OciBackend:
         self.store.ensure()
         with self.store.locked(exclusive=True):
             stored = self._read()
+            self.store.sweep()
             doomed_names: set[str] = set()
             doomed_images: set[str] = set()
             for ref, image in zip(refs, self._resolve(refs, stored), strict=True):
@@ -253,6 +256,7 @@ class OciBackend:
                 for e in self.store.index()
                 if e.name not in doomed_names and manifests.get(e.digest) not in doomed_ids
             ]
+            self._verify_layers({e.digest for e in keep}, stored)
             self.store.write_index(keep)
             self._umoci(["gc", f"--layout={self.store.path}"])
 
@@ -473,11 +477,38 @@ class OciBackend:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
-        """Exclusive, on a store checked first: a damaged store is never written to."""
+        """Exclusive, on a store checked first: a damaged store is never written to.
+        What a killed writer left goes first, and this write's own spare blobs last."""
         self.store.ensure()
-        with self.store.writing():
+        with self.store.locked(exclusive=True):
             read_store(self.store)
-            yield
+            self.store.sweep()
+            with self.store.writing():
+                yield
+            self.store.collect()
+
+    def _verify_layers(self, manifests: set[str], stored: list[StoredImage]) -> None:
+        """umoci gc reads and checks every layer still reachable, and fails on a damaged
+        one after the index was written: check them first, so a damaged store is
+        refused untouched (a damaged layer of an image being removed goes with it)."""
+        read = {image.manifest_digest: image.manifest for image in stored}
+        layers = {
+            layer["digest"]: layer["size"]
+            for digest in manifests
+            for layer in (read.get(digest) or self.store.read_json(digest)).get("layers", [])
+        }
+        for digest, size in layers.items():
+            try:
+                self.store.verify_blob(digest, size)
+            except StoreCorrupt as exc:
+                users = sorted(
+                    name
+                    for image in stored
+                    if any(layer["digest"] == digest for layer in image.manifest.get("layers", []))
+                    for name in (image.names or [image.id])
+                )
+                hint = f"remove every image that uses it at once: ocitool rmi {' '.join(users)}"
+                raise StoreCorrupt(exc.message, hint=hint) from exc
 
     def _require_umoci(self) -> None:
         if shutil.which(self.umoci) is None:

@@ -16,7 +16,8 @@ from typing import Any
 from ocitool.backends.common.history import config_step, history_key, join_steps
 from ocitool.backends.common.history import producers as shared_producers
 from ocitool.backends.common.parsing import image_config, parse_time, text_or_none
-from ocitool.backends.oci.store import MANIFEST_TYPES, Store
+from ocitool.backends.oci import shapes
+from ocitool.backends.oci.store import MANIFEST_TYPES, Store, is_scratch
 from ocitool.errors import StoreCorrupt
 from ocitool.models import Image, Layer
 
@@ -56,6 +57,8 @@ def read_store(store: Store) -> list[StoredImage]:
     images: dict[str, StoredImage] = {}
     manifests: dict[str, dict[str, Any]] = {}
     for entry in store.index():
+        if is_scratch(entry.name):
+            continue  # an image being built, or a killed writer's: never the user's
         manifest = manifests.get(entry.digest)
         if manifest is None:
             if entry.media_type and entry.media_type not in MANIFEST_TYPES:
@@ -64,14 +67,12 @@ def read_store(store: Store) -> list[StoredImage]:
                     hint="ocitool's store holds single-platform images only",
                 )
             manifest = manifests[entry.digest] = store.read_json(entry.digest, entry.size)
-        descriptor = manifest.get("config") or {}
-        try:
-            config_digest, config_size = descriptor["digest"], int(descriptor["size"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StoreCorrupt(f"manifest {entry.digest} has no valid config descriptor") from exc
+            shapes.manifest(manifest, store.blob_path(entry.digest))
+        config_digest, config_size = manifest["config"]["digest"], manifest["config"]["size"]
         image = images.get(config_digest)
         if image is None:
             config = store.read_json(config_digest, config_size)
+            shapes.config(config, store.blob_path(config_digest))
             image = images[config_digest] = StoredImage(
                 config_digest, entry.digest, manifest, config
             )

@@ -5,6 +5,7 @@ every blob is checked against its digest, so a corrupt store gives an error
 naming the blob instead of a wrong answer. Writers (umoci, skopeo, and this
 module's index edits) hold an exclusive flock on `.ocitool.lock`; readers
 hold a shared one, so a reader never sees an index or blob half-written.
+Waiting for it is bounded and announced (locking.py).
 The store is created 0700: umoci writes 0600 files, and a store is its
 owner's alone.
 """
@@ -15,6 +16,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -22,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
+from ocitool.backends.oci import locking, shapes
 from ocitool.errors import StoreCorrupt, UsageError
+from ocitool.runner import default_timeout
 from ocitool.streams import Hashing
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -31,6 +35,13 @@ MANIFEST_TYPES = {
     "application/vnd.docker.distribution.manifest.v2+json",
 }
 LAYOUT = {"imageLayoutVersion": "1.0.0"}
+# The tags import and commit build an image under before naming it (backend.py): never
+# an image of the user's, and left behind only by a writer that was killed.
+SCRATCH_TAGS = ("ocitool-import-", "ocitool-commit-")
+# What writers leave beside the layout while they work: umoci's work directories, this
+# module's temporaries (_write_json), skopeo's blobs in flight (containers/image oci_dest),
+# a tarball decompressed for import (tarballs.LAYER_TEMP).
+_IN_FLIGHT = (".umoci-", ".index.json.", ".oci-layout.", "oci-put-blob", ".ocitool-layer-")
 _MAX_JSON_BLOB = 64 * 1024 * 1024  # manifests and configs are small; refuse to slurp more
 
 
@@ -47,8 +58,9 @@ class Tagged:
 class Store:
     """An OCI image layout plus ocitool's containers, under one directory."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, lock_timeout: float | None = None) -> None:
         self.path = path
+        self.lock_timeout = lock_timeout  # seconds; None: OCITOOL_TIMEOUT or its default
         self._held: str | None = None  # the lock this process holds: "shared" or "exclusive"
         if ":" in str(path):
             raise UsageError(
@@ -59,7 +71,12 @@ class Store:
     # -- set-up ------------------------------------------------------------------
 
     def ensure(self) -> None:
-        """Create an empty layout if there is none; refuse anything that is not one."""
+        """Create an empty layout if there is none; refuse anything that is not one.
+
+        A layout that lost its index.json but still holds blobs or containers is a
+        damaged store (exit 9), never a directory to abandon; one with nothing in
+        it (a creation cut short) is simply created again.
+        """
         if self.path.exists() and not self.path.is_dir():
             raise UsageError(
                 f"store {self.path} is not a directory",
@@ -67,7 +84,10 @@ class Store:
             )
         if (self.path / "index.json").exists():
             return
-        if self.path.is_dir() and any(p.name != ".ocitool.lock" for p in self.path.iterdir()):
+        ours = {"oci-layout", "blobs", "containers", ".ocitool.lock"}
+        if self.path.is_dir() and any(
+            p.name not in ours and not p.name.startswith(_IN_FLIGHT) for p in self.path.iterdir()
+        ):
             raise UsageError(
                 f"store {self.path} is a directory but not an OCI layout (no index.json)",
                 hint="point --store at an empty or new directory",
@@ -77,6 +97,12 @@ class Store:
         with self.locked(exclusive=True):
             if (self.path / "index.json").exists():
                 return
+            held = [d.name for d in (self.path / "blobs", self.containers_dir) if _has_files(d)]
+            if held:
+                raise StoreCorrupt(
+                    f"store {self.path} has lost its index.json; its {' and '.join(held)} remain",
+                    hint="restore index.json from a backup; ocitool changed nothing",
+                )
             (self.path / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
             self._write_json(self.path / "oci-layout", LAYOUT)
             self._write_json(self.path / "index.json", {"schemaVersion": 2, "manifests": []})
@@ -94,8 +120,10 @@ class Store:
         if self._held == "shared":
             raise RuntimeError("cannot upgrade a shared store lock to exclusive")
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(self.path / ".ocitool.lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        lock = self.path / ".ocitool.lock"
+        with open(lock, "a+") as handle:
+            timeout = default_timeout() if self.lock_timeout is None else self.lock_timeout
+            locking.take(handle, lock, exclusive=exclusive, timeout=timeout)
             self._held = "exclusive" if exclusive else "shared"
             try:
                 yield
@@ -112,31 +140,28 @@ class Store:
             doc = json.loads(path.read_bytes())
         except FileNotFoundError as exc:
             raise StoreCorrupt(f"store {self.path} has no index.json") from exc
-        except (ValueError, UnicodeDecodeError) as exc:
+        except PermissionError as exc:
+            raise _not_yours(path) from exc
+        except OSError as exc:
             raise StoreCorrupt(
-                f"{path} is not valid JSON ({exc})",
+                f"{path} cannot be read ({exc.strerror or exc})",
                 hint="restore it from a backup; ocitool changed nothing",
             ) from exc
-        entries = doc.get("manifests") if isinstance(doc, dict) else None
-        if entries is None:
-            entries = [] if isinstance(doc, dict) else None
-        if not isinstance(entries, list):
-            raise StoreCorrupt(f"{path} has no manifests list")
-        tagged = []
-        for entry in entries:
-            try:
-                annotations = entry.get("annotations") or {}
-                tagged.append(
-                    Tagged(
-                        annotations.get(REF_NAME),
-                        entry["digest"],
-                        int(entry["size"]),
-                        entry.get("mediaType", ""),
-                    )
-                )
-            except (AttributeError, KeyError, TypeError, ValueError) as exc:
-                raise StoreCorrupt(f"{path} has a malformed manifest entry: {entry!r}") from exc
-        return tagged
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
+            raise StoreCorrupt(
+                f"{path} is not valid JSON ({reason})",
+                hint="restore it from a backup; ocitool changed nothing",
+            ) from exc
+        return [
+            Tagged(
+                (entry.get("annotations") or {}).get(REF_NAME),
+                entry["digest"],
+                entry["size"],
+                entry.get("mediaType", ""),
+            )
+            for entry in shapes.index(doc, path)
+        ]
 
     def blob_path(self, digest: str) -> Path:
         algorithm, _, hexpart = digest.partition(":")
@@ -150,11 +175,8 @@ class Store:
         try:
             with path.open("rb") as handle:
                 data = handle.read(_MAX_JSON_BLOB + 1)
-        except FileNotFoundError as exc:
-            raise StoreCorrupt(
-                f"blob {digest} is missing from {self.path}",
-                hint="the store is damaged; remove the images that use it",
-            ) from exc
+        except OSError as exc:
+            raise self._unreadable(digest, path, exc) from exc
         if size is not None and len(data) != size:
             raise StoreCorrupt(
                 f"blob {digest} is {len(data)} bytes but its descriptor says {size} "
@@ -169,14 +191,27 @@ class Store:
             )
         return data
 
+    def _unreadable(self, digest: str, path: Path, exc: OSError) -> StoreCorrupt | UsageError:
+        if isinstance(exc, PermissionError):
+            return _not_yours(path)
+        if isinstance(exc, FileNotFoundError):
+            return StoreCorrupt(
+                f"blob {digest} is missing from {self.path}",
+                hint="the store is damaged; remove the images that use it",
+            )
+        return StoreCorrupt(
+            f"blob {path} cannot be read ({exc.strerror or exc})",
+            hint="the store is damaged; remove the images that use it",
+        )
+
     def read_json(self, digest: str, size: int | None = None) -> dict[str, Any]:
         data = self.read_blob(digest, size)
         try:
             doc = json.loads(data)
-        except ValueError as exc:
-            raise StoreCorrupt(f"blob {digest} is not JSON") from exc
+        except (ValueError, RecursionError) as exc:
+            raise StoreCorrupt(f"blob {self.blob_path(digest)} is not JSON") from exc
         if not isinstance(doc, dict):
-            raise StoreCorrupt(f"blob {digest} is not a JSON object")
+            raise StoreCorrupt(f"blob {self.blob_path(digest)} is not a JSON object")
         return doc
 
     def verify_blob(self, digest: str, size: int | None = None) -> None:
@@ -188,13 +223,11 @@ class Store:
     def open_blob(self, digest: str, size: int | None = None) -> Iterator[IO[bytes]]:
         """A blob to stream; once the reader is done, the rest is hashed and a blob whose
         bytes are not its digest raises StoreCorrupt instead of passing as the image."""
+        path = self.blob_path(digest)
         try:
-            handle = self.blob_path(digest).open("rb")
-        except FileNotFoundError as exc:
-            raise StoreCorrupt(
-                f"blob {digest} is missing from {self.path}",
-                hint="the store is damaged; remove the images that use it",
-            ) from exc
+            handle = path.open("rb")
+        except OSError as exc:
+            raise self._unreadable(digest, path, exc) from exc
         with handle:
             checked = Hashing(handle)
             yield cast(IO[bytes], checked)
@@ -255,8 +288,67 @@ class Store:
                 os.unlink(tmp)
             raise
 
+    # -- what killed writers leave -------------------------------------------------------
+
+    def sweep(self) -> None:
+        """Clear what a killed writer left: scratch tags, work directories, temporaries,
+        and the blobs only they reached. Call with the exclusive lock held and the store
+        checked: no live ocitool writer can own any of it then, as each holds the lock for
+        its whole write (a reader's umoci holds the shared one)."""
+        entries = self.index()
+        kept = [e for e in entries if not is_scratch(e.name)]
+        leftovers = [p for p in self.path.iterdir() if p.name.startswith(_IN_FLIGHT)]
+        if len(kept) == len(entries) and not leftovers:
+            return
+        if len(kept) != len(entries):
+            self.write_index(kept)
+        for path in leftovers:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with suppress(FileNotFoundError):
+                    path.unlink()
+        self.collect()
+
+    def collect(self) -> None:
+        """Delete the blobs no index entry reaches, as umoci gc does but without reading
+        every layer again: a write's own leftovers (umoci new's empty image, the steps
+        before the last config) go as it ends. Call with the exclusive lock held."""
+        reachable: set[str] = set()
+        for entry in self.index():
+            if entry.digest in reachable:
+                continue
+            if entry.media_type and entry.media_type not in MANIFEST_TYPES:
+                return  # an index of indexes is not ocitool's; leave its blobs alone
+            reachable.add(entry.digest)
+            manifest = self.read_json(entry.digest, entry.size)
+            shapes.manifest(manifest, self.blob_path(entry.digest))
+            reachable.add(manifest["config"]["digest"])
+            reachable.update(layer["digest"] for layer in manifest.get("layers", []))
+        blobs = self.path / "blobs" / "sha256"
+        for blob in blobs.iterdir() if blobs.is_dir() else ():
+            if f"sha256:{blob.name}" not in reachable and blob.is_file():
+                blob.unlink()
+
     # -- containers -------------------------------------------------------------------
 
     @property
     def containers_dir(self) -> Path:
         return self.path / "containers"
+
+
+def _has_files(directory: Path) -> bool:
+    """Anything below `directory` but empty folders."""
+    return directory.is_dir() and any(p.is_file() for p in directory.rglob("*"))
+
+
+def _not_yours(path: Path) -> UsageError:
+    """Not damage: a store of another user's (stores are 0700), or one made by root."""
+    return UsageError(
+        f"{path} cannot be read by this user (permission denied)",
+        hint="use a store of your own (--store PATH), or run as the store's owner",
+    )
+
+
+def is_scratch(name: str | None) -> bool:
+    return name is not None and name.startswith(SCRATCH_TAGS)

@@ -1,8 +1,8 @@
 """What `import` takes: a rootfs tar, plain or compressed as docker import accepts it.
 
 umoci adds only uncompressed tars, so gzip, bzip2 and xz are decompressed to a
-temporary file beside the store; zstd and anything that is not a tar are refused
-by name before the store is touched.
+temporary file beside the store, within the free space there; zstd and anything
+that is not a whole tar are refused by name before the store is touched.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import IO
 
 from ocitool.errors import NotSupported, UsageError
 
@@ -31,9 +32,14 @@ _COMPRESSED: tuple[tuple[bytes, Callable[[Path], io.BufferedIOBase]], ...] = (
 _ZSTD = b"\x28\xb5\x2f\xfd"
 
 
+LAYER_TEMP = ".ocitool-layer-"  # a decompressed tarball beside the store (store.py sweeps it)
+_HEADROOM = 16 << 20  # left free besides the layer blob umoci writes next
+
+
 @contextmanager
 def uncompressed(tarball: Path, *, scratch: Path) -> Iterator[Path]:
-    """The tarball as a plain tar: itself, or a decompressed copy in `scratch`."""
+    """The tarball as a whole, checked plain tar: itself, or a decompressed copy in
+    `scratch`, which may use only the free space umoci's blob will not need."""
     with tarball.open("rb") as handle:
         head = handle.read(6)
     opener = next((o for magic, o in _COMPRESSED if head.startswith(magic)), None)
@@ -43,30 +49,79 @@ def uncompressed(tarball: Path, *, scratch: Path) -> Iterator[Path]:
             hint=f"decompress it first: zstd -d {tarball}",
         )
     if opener is None:
-        _require_tar(tarball, tarball)
+        check_tar(tarball, tarball)
         yield tarball
         return
-    with tempfile.NamedTemporaryFile(dir=scratch, suffix=".tar") as plain:
-        try:
-            with opener(tarball) as source:
-                shutil.copyfileobj(source, plain, 1 << 20)
-        except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
-            raise UsageError(
-                f"{tarball} is damaged or cut short ({exc})",
-                hint="make the archive again",
-            ) from exc
+    room = shutil.disk_usage(scratch).free - tarball.stat().st_size - _HEADROOM
+    with tempfile.NamedTemporaryFile(dir=scratch, prefix=LAYER_TEMP, suffix=".tar") as plain:
+        _decompress(opener, tarball, plain, room, scratch)
         plain.flush()
-        _require_tar(Path(plain.name), tarball)
+        check_tar(Path(plain.name), tarball)
         yield Path(plain.name)
 
 
-def _require_tar(path: Path, given: Path) -> None:
-    """A file umoci would take as a layer: a tar, checked by its first header."""
+def _decompress(
+    opener: Callable[[Path], io.BufferedIOBase],
+    tarball: Path,
+    plain: IO[bytes],
+    room: int,
+    scratch: Path,
+) -> None:
+    """Stream it out, stopping before the decompressed tar outgrows `room` (a gzip bomb
+    is refused, not written until the disk is full)."""
+    written = 0
+    try:
+        with opener(tarball) as source:
+            while chunk := source.read(1 << 20):
+                written += len(chunk)
+                if written > room:
+                    raise UsageError(
+                        f"{tarball} decompresses to more than the {_mib(max(room, 0))} "
+                        f"that {scratch} can spare",
+                        hint="free some space there, or point --store at a larger filesystem",
+                    )
+                try:
+                    plain.write(chunk)
+                except OSError as exc:
+                    raise UsageError(
+                        f"could not write {tarball} decompressed beside the store "
+                        f"({exc.strerror or exc})",
+                        hint="free some space there, or point --store at a larger filesystem",
+                    ) from exc
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+        raise UsageError(
+            f"{tarball} is damaged or cut short ({exc})",
+            hint="make the archive again",
+        ) from exc
+
+
+def check_tar(path: Path, given: Path) -> None:
+    """A whole tar, as docker and podman read it: every entry's header and data there,
+    and nothing after the last entry but end-of-archive blocks (or nothing at all)."""
+    entries = 0
     try:
         with tarfile.open(path, "r:") as tar:
-            tar.next()
+            for _ in tar:  # tarfile checks each entry's data is present as it moves on
+                entries += 1
+            end = tar.offset
     except (tarfile.TarError, OSError) as exc:
-        raise UsageError(
-            f"{given} is not a tar archive (or a gzip, bzip2 or xz one)",
-            hint="import takes a root filesystem as a tarball, as docker import does",
-        ) from exc
+        if entries == 0:
+            raise UsageError(
+                f"{given} is not a tar archive (or a gzip, bzip2 or xz one)",
+                hint="import takes a root filesystem as a tarball, as docker import does",
+            ) from exc
+        raise _cut_short(given, f"entry {entries + 1} is incomplete") from exc
+    with path.open("rb") as handle:
+        handle.seek(end)
+        rest = handle.read(1024)
+    # tarfile stops quietly at a partial or garbled header; docker's reader does not
+    if rest.strip(b"\0"):
+        raise _cut_short(given, f"the header after entry {entries} is incomplete or garbled")
+
+
+def _cut_short(given: Path, why: str) -> UsageError:
+    return UsageError(f"{given} is cut short or damaged: {why}", hint="make the archive again")
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.0f} MiB"
