@@ -59,7 +59,10 @@ class Layer(Model):
         None, description="Compressed blob digest, where the store keeps one."
     )
     size: int | None = Field(
-        None, ge=0, description="Bytes the engine accounts for this layer; None if not reported."
+        None,
+        ge=0,
+        description="Bytes the engine accounts for this layer (see `accounting`); None where "
+        "the engine's records of it cannot be read here (docker's root-only store).",
     )
     created: UTCDateTime | None = None
     created_by: str | None = None
@@ -72,6 +75,11 @@ class Layer(Model):
     )
     image_id: Digest | None = Field(
         None, description="The local image this step produced, where the engine still knows it."
+    )
+    accounting: str | None = Field(
+        None,
+        description="What `size` counts, in the engine's words (as du's `accounting`); on "
+        "history steps. In an Image's `layers` it is None: the Image's `accounting` says it.",
     )
 
 
@@ -95,6 +103,11 @@ class Image(Model):
     )
     parent: Digest | None = Field(None, description="The parent image, where the engine knows it.")
     backend: BackendName
+    accounting: str | None = Field(
+        None,
+        description="What `size` and each layer's `size` count, in the engine's words (as "
+        "du's `accounting`): docker file contents, podman the layer tar, oci the gzip blob.",
+    )
 
     @property
     def short_id(self) -> str:
@@ -264,7 +277,7 @@ class TreeNode(Model):
 
 
 class FileChange(Model):
-    path: str
+    path: str = Field(description="From the image's root, with a leading `/`.")
     change: Literal["added", "changed", "removed"]
     size: int = Field(ge=0, description="Bytes of this version (of the removed one, if removed).")
     kind: str = "file"
@@ -298,7 +311,11 @@ class FileAnalysis(Model):
     unsafe_paths: list[str] = Field(
         default_factory=list, description="Tar entries that tried to leave the root; skipped."
     )
-    truncated: bool = False
+    truncated: bool = Field(
+        False,
+        description="A layer had more entries than ocitool keeps (OCITOOL_LAYER_ENTRIES): "
+        "the figures are partial, and --ci fails.",
+    )
 
 
 class ConfigChange(Model):
@@ -316,4 +333,11 @@ class ImageDiff(Model):
     only_a: list[Digest] = Field(default_factory=list)
     only_b: list[Digest] = Field(default_factory=list)
     config: list[ConfigChange] = Field(default_factory=list)
-    files: list[FileChange] | None = Field(None, description="With --files: a's files to b's.")
+    files: list[FileChange] | None = Field(
+        None, description="With --files: a's paths to b's, directories included."
+    )
+    files_truncated: bool = Field(
+        False,
+        description="A layer had more entries than ocitool keeps (OCITOOL_LAYER_ENTRIES): "
+        "the file changes are partial.",
+    )

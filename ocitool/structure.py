@@ -9,7 +9,7 @@ is computed from layer lists and per-layer sizes in O(images + layers).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from ocitool.layers import chain_ids
 from ocitool.models import (
@@ -24,6 +24,9 @@ from ocitool.models import (
     UsageReport,
 )
 from ocitool.usage import Stacked
+
+if TYPE_CHECKING:
+    from ocitool.layerfiles import Final
 
 
 def label(image: Image) -> str:
@@ -187,21 +190,17 @@ def diff(a: Image, b: Image) -> ImageDiff:
     )
 
 
-def file_changes(
-    files_a: Mapping[str, tuple[int, str | None]], files_b: Mapping[str, tuple[int, str | None]]
-) -> list[FileChange]:
-    """From a's final files to b's: added, removed, and changed (size or content)."""
-    changes = [
-        FileChange(path=p, change="added", size=files_b[p][0])
-        for p in sorted(set(files_b) - set(files_a))
-    ]
+def file_changes(before: Mapping[str, Final], after: Mapping[str, Final]) -> list[FileChange]:
+    """From a's final paths to b's: added, removed, and changed (kind, size or content);
+    a removed directory is listed as well as what it held."""
+    from ocitool.layerfiles import rooted
+
+    def change(path: str, what: Literal["added", "changed", "removed"], at: Final) -> FileChange:
+        return FileChange(path=rooted(path), change=what, size=at.size, kind=at.kind)
+
+    changes = [change(p, "added", after[p]) for p in set(after) - set(before)]
+    changes += [change(p, "removed", before[p]) for p in set(before) - set(after)]
     changes += [
-        FileChange(path=p, change="removed", size=files_a[p][0])
-        for p in sorted(set(files_a) - set(files_b))
-    ]
-    changes += [
-        FileChange(path=p, change="changed", size=files_b[p][0])
-        for p in sorted(set(files_a) & set(files_b))
-        if files_a[p] != files_b[p]
+        change(p, "changed", after[p]) for p in set(before) & set(after) if before[p] != after[p]
     ]
     return sorted(changes, key=lambda c: c.path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import itertools
 import shutil
 import tarfile
@@ -16,8 +17,8 @@ from ocitool.backends.common.archive import each_layer
 from ocitool.backends.podman.store import storage_location
 from ocitool.client import Client
 from ocitool.errors import StoreCorrupt
-from ocitool.layerfiles import analyse, final_files, scan_layer
-from ocitool.models import ImageUsage, UsageReport
+from ocitool.layerfiles import DIRECTORY, LayerScan, analyse, final_files, scan_layer
+from ocitool.models import ImageDiff, ImageUsage, UsageReport
 from ocitool.structure import file_changes, usage
 from ocitool.usage import held_by
 from tests import lab as lab_setup
@@ -219,7 +220,7 @@ def test_diff_from_first_to_second_is_exactly_the_added_file(engine: str, lab: L
     result = Client(backend=engine).diff(FIRST, SECOND, files=True)
     assert len(result.only_a) == 0 and len(result.only_b) == 1
     assert result.files is not None
-    assert [(f.path, f.change) for f in result.files] == [("second", "added")]
+    assert [(f.path, f.change) for f in result.files] == [("/second", "added")]
     assert {c.field for c in result.config} >= {"comment"}
 
 
@@ -263,7 +264,7 @@ def test_wasted_bytes_and_efficiency(engine: str, lab: Lab) -> None:
     )
     top = result.layers[-1]
     changes = {(f.path, f.change) for f in top.files}
-    assert ("big", "removed") in changes and ("over", "changed") in changes
+    assert ("/big", "removed") in changes and ("/over", "changed") in changes
     assert result.layers[-2].wasted_by_later == 1_100_000
     failing = ocitool(
         "--backend", engine, "layers", WASTE[1], "--files", "--ci", "--lowest-efficiency", "0.99"
@@ -369,7 +370,7 @@ def test_whiteouts_and_opaque_directories() -> None:
     upper = scan_layer(layer(("d/.wh..wh..opq", b""), ("d/z", b"12"), (".wh.keep", b"")))
     result = analyse([lower, upper])
     removed = {f.path for f in result.layers[1].files if f.change == "removed"}
-    assert removed == {"d/x", "d/y", "keep"}
+    assert removed == {"/d/x", "/d/y", "/keep"}
     assert result.wasted_bytes == 5 + 3 + 1
     assert lower.diff_id.startswith("sha256:") and len(lower.diff_id) == 71
 
@@ -379,8 +380,8 @@ def test_whiteouts_hide_lower_layers_only_wherever_they_sit_in_the_tar() -> None
     upper = scan_layer(layer(("d/z", b"12"), ("d/.wh..wh..opq", b""), ("d/.wh.z", b"")))
     result = analyse([lower, upper])
     assert {(f.path, f.change) for f in result.layers[1].files} == {
-        ("d/x", "removed"),
-        ("d/z", "added"),
+        ("/d/x", "removed"),
+        ("/d/z", "added"),
     }
     assert result.wasted_bytes == 5
 
@@ -390,10 +391,14 @@ def test_a_file_over_a_directory_hides_the_whole_subtree() -> None:
     upper = scan_layer(layer(("d", b"12"), ("f", None), ("f/g", b"12")))
     result = analyse([lower, upper])
     removed = {f.path for f in result.layers[1].files if f.change == "removed"}
-    assert removed == {"d/a", "d/e/b", "f"}
+    assert removed == {"/d/a", "/d/e/b", "/f"}
     assert result.wasted_bytes == 3 + 4 + 1
     assert result.layers[0].wasted_by_later == 8
-    assert final_files([lower, upper]) == {"d": (2, None), "f/g": (2, None)}
+    assert final_files([lower, upper]) == {
+        "d": (2, None, "file"),
+        "f": DIRECTORY,
+        "f/g": (2, None, "file"),
+    }
 
 
 def test_removing_one_name_of_a_hardlinked_file_wastes_nothing() -> None:
@@ -410,7 +415,7 @@ def test_a_new_symlink_target_is_a_change() -> None:
     first = scan_layer(layer(("l", "->a")), contents=True)
     second = scan_layer(layer(("l", "->b")), contents=True)
     changes = file_changes(final_files([first]), final_files([first, second]))
-    assert [(c.path, c.change) for c in changes] == [("l", "changed")]
+    assert [(c.path, c.change) for c in changes] == [("/l", "changed")]
 
 
 def test_a_cut_short_layer_is_a_clear_error_not_an_interrupt() -> None:
@@ -420,3 +425,67 @@ def test_a_cut_short_layer_is_a_clear_error_not_an_interrupt() -> None:
             scan_layer(io.BytesIO(broken))
     with pytest.raises(StoreCorrupt, match="archive is not a readable tar"):
         each_layer(io.BytesIO(whole[:6000]), lambda stream: None)
+
+
+def test_a_removed_directory_is_listed_with_what_it_held() -> None:
+    lower = scan_layer(layer(("dir", None), ("dir/x", b"123"), ("dir/sub", None), ("keep", b"1")))
+    upper = scan_layer(layer((".wh.dir", b"")))
+    before, after = final_files([lower]), final_files([lower, upper])
+    changes = [(c.path, c.change, c.kind) for c in file_changes(before, after)]
+    assert changes == [
+        ("/dir", "removed", "dir"),
+        ("/dir/sub", "removed", "dir"),
+        ("/dir/x", "removed", "file"),
+    ]
+    added = file_changes(after, before)
+    assert [c.path for c in added] == ["/dir", "/dir/sub", "/dir/x"]
+
+
+NASTY = "evil\x1b]0;owned\x07\nname with space\\x\x7f\udcff"
+
+
+def test_names_with_control_characters_are_escaped_as_ls_b_does(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from ocitool import render
+
+    lower = scan_layer(layer(("keep", b"1")))
+    upper = scan_layer(layer((NASTY, b"12")))
+    render.file_analysis(analyse([lower, upper]))
+    diff = structure_diff_with_files(lower, upper)
+    render.image_diff(diff)
+    out = capsys.readouterr().out
+    shown = "/evil\\033]0;owned\\a\\nname\\ with\\ space\\\\x\\177\\377"
+    assert out.count(shown) == 2
+    assert "\x1b" not in out and "\x07" not in out
+    assert all(line.isprintable() for line in out.splitlines())
+    assert diff.model_dump(mode="json")["files"][0]["path"] == "/" + NASTY  # JSON as it is
+
+
+def structure_diff_with_files(lower: LayerScan, upper: LayerScan) -> ImageDiff:
+    return ImageDiff(
+        a="a", b="b", files=file_changes(final_files([lower]), final_files([lower, upper]))
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_truncated_analysis_says_so_and_fails_ci(
+    engine: str, lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entry limit lowered (OCITOOL_LAYER_ENTRIES) stands for a 500,000-entry layer."""
+    waste_images(engine, lab)
+    generous = ["--lowest-efficiency", "0", "--highest-wasted-bytes", "1GB"]
+    whole = ocitool("--backend", engine, "layers", WASTE[1], "--files", "--ci", *generous)
+    assert whole.returncode == 0 and "truncated" not in whole.stdout
+    monkeypatch.setenv("OCITOOL_LAYER_ENTRIES", "5")
+    cut = ocitool("--backend", engine, "layers", WASTE[1], "--files", "--ci", *generous)
+    assert cut.returncode == 11, cut.stderr
+    assert "FAIL: a layer has more entries than ocitool keeps" in cut.stderr
+    assert "truncated: a layer has more entries" in cut.stdout  # the table says it too
+    listed = ocitool("--backend", engine, "layers", WASTE[1], "--files", "--format", "json")
+    assert json.loads(listed.stdout)["truncated"] is True
+    diff = ocitool("--backend", engine, "diff", WASTE[0], WASTE[1], "--files")
+    assert diff.returncode == 0 and "truncated: a layer has more entries" in diff.stdout
+    monkeypatch.setenv("OCITOOL_LAYER_ENTRIES", "many")
+    bad = ocitool("--backend", engine, "layers", WASTE[1], "--files")
+    assert bad.returncode == 2 and "OCITOOL_LAYER_ENTRIES='many'" in bad.stderr
