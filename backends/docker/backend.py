@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from ocitool.backends.common.cli import EngineCLI, hub_error
+from ocitool.backends.common.history import with_layer_sizes
 from ocitool.backends.common.parsing import (
     as_digest,
     batches,
@@ -160,9 +161,15 @@ class DockerBackend(EngineCLI):
         them costs no engine call, where a `docker history` per image would. Where
         they cannot be read (a remote daemon, or not root): None, and the histories are read.
         """
-        where = self._storage or self._storage_from_info()
+        return self._recorded_sizes(images, self._storage or self._storage_from_info())
+
+    def _recorded_sizes(
+        self, images: Sequence[Image], where: tuple[str, str] | None = None
+    ) -> dict[str, int] | None:
+        """The layer store's sizes where inspect's paths (or `where`) located it: no call."""
+        where = where or self._storage
         wanted = {c for image in images for c in chain_ids(image.diff_ids)}
-        if where:
+        if where and wanted:
             root, driver = where
             store = Path(root) / "image" / driver / "layerdb" / "sha256"
             try:
@@ -170,7 +177,7 @@ class DockerBackend(EngineCLI):
                     c: int((store / c.removeprefix("sha256:") / "size").read_text()) for c in wanted
                 }
             except (OSError, ValueError):
-                debug("ocitool.docker", "docker's layer store is not readable; reading histories")
+                debug("ocitool.docker", "docker's layer store is not readable here")
         return None
 
     def search_hub(self, term: str, limit: int) -> list[SearchResult]:
@@ -219,7 +226,7 @@ class DockerBackend(EngineCLI):
                 images += [parse_image(d) for d in found]
             docs += found
         self._storage = storage_root(docs) or self._storage
-        return images
+        return with_layer_sizes(images, self._recorded_sizes(images))
 
     def raise_for(
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
