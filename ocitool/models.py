@@ -9,9 +9,12 @@ README lists the fields whose values differ between engines and why.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+if TYPE_CHECKING:
+    from ocitool.usage import Lineage
 
 BackendName = Literal["docker", "podman", "oci"]
 
@@ -116,6 +119,11 @@ class Image(Model):
     @property
     def diff_ids(self) -> list[str]:
         return [layer.diff_id for layer in self.layers if layer.diff_id]
+
+    @property
+    def lineage(self) -> Lineage:
+        """The steps that made its layers, bottom first (ocitool.usage.Lineage)."""
+        return tuple((layer.created, layer.created_by) for layer in self.layers if layer.diff_id)
 
 
 ContainerState = Literal[

@@ -128,9 +128,11 @@ def tree(images: Sequence[Image]) -> list[TreeNode]:
 def _parents(images: Sequence[S]) -> dict[str, S]:
     """image ID -> the image whose layer stack is the longest proper prefix of its own.
 
-    Where several images share that stack (the same layers, other configs), the
-    engine's own parent wins if it is one of them, else the oldest; an image
-    with exactly the layers of another is a child only by the engine's say-so.
+    The engine's own parent wins where it records one. Where several images
+    share that stack (the same layers, other configs: normal after copies
+    between engines), the ones whose history the image's own history continues
+    come first, then the oldest; an image with exactly the layers of another is
+    a child only by the engine's say-so.
     """
     at: dict[tuple[str, ...], list[S]] = {}
     for image in images:
@@ -150,7 +152,8 @@ def _parents(images: Sequence[S]) -> dict[str, S]:
             candidates = [c for c in at.get(tuple(chains[:depth]), []) if c.id != image.id]
             if candidates:
                 found[image.id] = min(
-                    candidates, key=lambda c: (c.created is None, c.created, c.id)
+                    candidates,
+                    key=lambda c: (not _continues(image, c), c.created is None, c.created, c.id),
                 )
                 break
     # no cycles: an image never parents an ancestor of its own
@@ -164,6 +167,17 @@ def _parents(images: Sequence[S]) -> dict[str, S]:
             seen.add(cursor.id)
             cursor = found.get(cursor.id)
     return found
+
+
+def _continues(image: Stacked, parent: Stacked) -> bool:
+    """Whether the steps that made the parent's layers made the image's first layers too;
+    a step whose history was not read ((None, None)) neither agrees nor disagrees."""
+    own, theirs = image.lineage, parent.lineage
+    if not (own and theirs):
+        return True  # a store reader that kept no history
+    if len(theirs) > len(own):
+        return False
+    return all(a == b or (None, None) in (a, b) for a, b in zip(own, theirs, strict=False))
 
 
 def diff(a: Image, b: Image) -> ImageDiff:

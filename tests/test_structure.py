@@ -22,7 +22,7 @@ from ocitool.models import ImageDiff, ImageUsage, UsageReport
 from ocitool.structure import file_changes, usage
 from ocitool.usage import held_by
 from tests import lab as lab_setup
-from tests.conftest import BASE, ENGINES, Lab, build_images
+from tests.conftest import BASE, CHAIN, ENGINES, ORPHAN, Lab, build_images
 from tests.test_cli import ocitool
 
 FIRST, SECOND = "structure/chapter:first", "structure/chapter:second"
@@ -489,3 +489,43 @@ def test_a_truncated_analysis_says_so_and_fails_ci(
     monkeypatch.setenv("OCITOOL_LAYER_ENTRIES", "many")
     bad = ocitool("--backend", engine, "layers", WASTE[1], "--files")
     assert bad.returncode == 2 and "OCITOOL_LAYER_ENTRIES='many'" in bad.stderr
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_tree_follows_history_between_images_with_the_same_layers(
+    engine: str, lab: Lab
+) -> None:
+    """Another engine's copy of the base has the same layers and another config (podman's
+    import is the oldest: it takes the tar's mtime). The tree must follow the engine's
+    parent where it records one, and each image's history where it does not (docker
+    forgets a loaded image's parent): the orphan was built on this engine's base."""
+    for each in ENGINES:
+        build_images(each, lab)
+    other = next((e for e in ("podman", "docker", "oci") if e != engine and e in ENGINES), None)
+    c = Client(backend=engine)
+    copies = {}
+    if other is not None:
+        copies = {f"tree/base-{other}:1": BASE, f"tree/chain-{other}:1": CHAIN[0]}
+        for name, source in copies.items():
+            if not any(name in i.names for i in c.images()):
+                c.copy(f"{other}:{source}", f"{engine}:{name}")
+    parent_in_tree = {}
+
+    def walk(nodes: list, above: str | None) -> None:  # type: ignore[type-arg]
+        for node in nodes:
+            parent_in_tree[node.id] = above
+            walk(node.children, node.id)
+
+    walk(c.tree(), None)
+    images = c.images(all=True)
+    by_name = {n: i for i in images for n in i.names}
+    for image in images:  # the engine's own parent, wherever it records one
+        if image.parent:
+            assert parent_in_tree[image.id] == image.parent, image.names
+    assert parent_in_tree[by_name[ORPHAN].id] == by_name[BASE].id
+    if copies:
+        base, chain = list(copies)
+        assert parent_in_tree[by_name[chain].id] == by_name[base].id
+        assert by_name[base].diff_ids == by_name[BASE].diff_ids  # the same layers
+    proc = ocitool("--backend", engine, "tree", "--format", "json")
+    assert proc.returncode == 0

@@ -21,6 +21,7 @@ from typing import Any
 
 from ocitool.backends.common.parsing import parse_time, text_or_none
 from ocitool.models import Image, Layer
+from ocitool.usage import Lineage
 
 # One entry of an image config's `history` (OCI and docker configs spell it alike).
 HistoryEntry = Mapping[str, Any]
@@ -211,6 +212,38 @@ def _assign(
         if flag is False:
             layer_of[i] = diff_ids[back]
             back -= 1
+
+
+def lineage_of(history: Iterable[HistoryEntry], layers: int) -> Lineage:
+    """A config's history as a Lineage (ocitool.usage): its layer-making steps, or
+    nothing where the history does not describe all `layers` layers."""
+    made = [h for h in history if not h.get("empty_layer")]
+    if len(made) != layers:
+        return ()
+    return tuple((parse_time(h.get("created")), text_or_none(h.get("created_by"))) for h in made)
+
+
+def with_config_history(
+    images: Sequence[Image], configs: Mapping[str, Mapping[str, Any]]
+) -> list[Image]:
+    """Images whose layers are bare diff IDs, given the steps that made them from their
+    configs (image ID -> config), as podman's inspect and the oci store give them."""
+    found = []
+    for image in images:
+        config = configs.get(image.id)
+        history = (config or {}).get("history")
+        if not isinstance(history, list) or not lineage_of(history, len(image.diff_ids)):
+            found.append(image)
+            continue
+        layers = config_layers(history, image.diff_ids)
+        found.append(image.model_copy(update={"layers": layers}))
+    return found
+
+
+def config_layers(history: Sequence[HistoryEntry], diff_ids: Sequence[str]) -> list[Layer]:
+    """Bottom-first layers with what a config's history (exact empty flags) says of each."""
+    steps = [config_step(h) for h in history]
+    return [layer for layer in reversed(join_steps(steps, diff_ids)) if not layer.empty]
 
 
 def with_layer_sizes(images: Sequence[Image], sizes: Mapping[str, int] | None) -> list[Image]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from ocitool.backends.common.cli import EngineCLI, hub_error
-from ocitool.backends.common.history import with_layer_sizes
+from ocitool.backends.common.history import with_config_history, with_layer_sizes
 from ocitool.backends.common.parsing import (
     as_digest,
     batches,
@@ -30,7 +30,7 @@ from ocitool.backends.common.parsing import (
 )
 from ocitool.backends.docker import CAPABILITIES, failures
 from ocitool.backends.docker.host import docker_endpoint
-from ocitool.backends.docker.store import read_store
+from ocitool.backends.docker.store import read_configs, read_store
 from ocitool.debuglog import debug
 from ocitool.errors import (
     OcitoolError,
@@ -226,6 +226,9 @@ class DockerBackend(EngineCLI):
                 images += [parse_image(d) for d in found]
             docs += found
         self._storage = storage_root(docs) or self._storage
+        if self._storage:  # inspect has no history: the configs dockerd keeps have it
+            configs = read_configs(*self._storage, (i.id for i in images))
+            images = with_config_history(images, configs)
         return with_layer_sizes(images, self._recorded_sizes(images))
 
     def raise_for(
