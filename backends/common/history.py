@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ocitool.backends.common.parsing import parse_time, text_or_none
+from ocitool.backends.common.parsing import lineage_of, parse_time, text_or_none
 from ocitool.models import Image, Layer
-from ocitool.usage import Lineage
 
 # One entry of an image config's `history` (OCI and docker configs spell it alike).
 HistoryEntry = Mapping[str, Any]
@@ -212,15 +211,6 @@ def _assign(
         if flag is False:
             layer_of[i] = diff_ids[back]
             back -= 1
-
-
-def lineage_of(history: Iterable[HistoryEntry], layers: int) -> Lineage:
-    """A config's history as a Lineage (ocitool.usage): its layer-making steps, or
-    nothing where the history does not describe all `layers` layers."""
-    made = [h for h in history if not h.get("empty_layer")]
-    if len(made) != layers:
-        return ()
-    return tuple((parse_time(h.get("created")), text_or_none(h.get("created_by"))) for h in made)
 
 
 def with_config_history(

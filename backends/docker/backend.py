@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from ocitool.backends.common.cli import EngineCLI, hub_error
-from ocitool.backends.common.history import with_config_history, with_layer_sizes
 from ocitool.backends.common.parsing import (
     as_digest,
     batches,
@@ -226,6 +225,8 @@ class DockerBackend(EngineCLI):
                 images += [parse_image(d) for d in found]
             docs += found
         self._storage = storage_root(docs) or self._storage
+        from ocitool.backends.common.history import with_config_history, with_layer_sizes
+
         if self._storage:  # inspect has no history: the configs dockerd keeps have it
             configs = read_configs(*self._storage, (i.id for i in images))
             images = with_config_history(images, configs)

@@ -21,8 +21,7 @@ import os
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from ocitool.backends.common.history import lineage_of
-from ocitool.backends.common.parsing import as_digest, parse_time
+from ocitool.backends.common.parsing import as_digest, lineage_of, parse_time
 from ocitool.layers import chain_ids
 from ocitool.usage import ImageStack, StoreInventory
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from ocitool.backends.common.cli import EngineCLI, hub_error
-from ocitool.backends.common.history import with_layer_sizes
 from ocitool.backends.common.listing import LOCAL_PREFIX, local_name
 from ocitool.backends.common.parsing import (
     HEX64,
@@ -231,6 +230,7 @@ class PodmanBackend(EngineCLI):
         return self._parsed_images(self._inspect_docs(refs, tolerate_missing=tolerate_missing))
 
     def _parsed_images(self, docs: Sequence[Mapping[str, Any]]) -> list[Image]:
+        from ocitool.backends.common.history import with_layer_sizes
         from ocitool.backends.podman.parsers import parse_image
 
         with parsing_output((self.executable, "image", "inspect")):
