@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         Container,
         EngineInfo,
         FileAnalysis,
+        FileChange,
         Image,
         ImageDiff,
         Layer,
@@ -329,9 +330,7 @@ def image_diff(result: ImageDiff) -> None:
         lines.append(f"{change.field}: {change.a!r} -> {change.b!r}")
     if result.files is not None:
         symbol = {"added": "+", "removed": "-", "changed": "~"}
-        lines += [
-            f"{symbol[f.change]} {escaped(f.path)} ({human_size(f.size)})" for f in result.files
-        ]
+        lines += [f"{symbol[f.change]} {_change(f)}" for f in result.files]
         if result.files_truncated:
             lines.append(TRUNCATED)
     print_lines(lines)
@@ -346,9 +345,7 @@ def file_analysis(result: FileAnalysis) -> None:
             f"{_cut(layer.created_by or '', 50)}"
         )
         symbol = {"added": "+", "removed": "-", "changed": "~"}
-        lines += [
-            f"    {symbol[f.change]} {escaped(f.path)} ({human_size(f.size)})" for f in layer.files
-        ]
+        lines += [f"    {symbol[f.change]} {_change(f)}" for f in layer.files]
         if layer.files_truncated:
             lines.append("    ... (more; --format json lists the first 1000)")
         if layer.entries_truncated:
@@ -365,6 +362,13 @@ def file_analysis(result: FileAnalysis) -> None:
     if result.truncated:
         lines.append(TRUNCATED)
     print_lines(lines)
+
+
+def _change(change: FileChange) -> str:
+    """`/etc/hosts (174B)`, or `/etc/` for a directory, whose size says nothing."""
+    if change.kind == "dir":
+        return escaped(change.path.rstrip("/")) + "/"
+    return f"{escaped(change.path)} ({human_size(change.size)})"
 
 
 TRUNCATED = (

@@ -529,3 +529,38 @@ def test_the_tree_follows_history_between_images_with_the_same_layers(
         assert by_name[base].diff_ids == by_name[BASE].diff_ids  # the same layers
     proc = ocitool("--backend", engine, "tree", "--format", "json")
     assert proc.returncode == 0
+
+
+DIRS = ("structure/dirs:1", "structure/dirs:2")
+ODD = "odd\x1b[31mred\nline"  # ESC and a newline, as a crafted image may hold
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_removed_directories_and_odd_names_on_every_engine(engine: str, lab: Lab) -> None:
+    """diff --files lists a removed directory with what it held, paths are rooted in JSON
+    as in tables, and a name with ESC or a newline is escaped in tables (ls -b)."""
+    build_images(engine, lab)
+    c = Client(backend=engine)
+    if not any(DIRS[1] in i.names for i in c.images()):
+        odd = "touch \"$(printf 'odd\\033[31mred\\nline')\""
+        make = f"mkdir -p /gone/sub && echo x > /gone/sub/f && {odd}"
+        c.run(BASE, ["sh", "-c", make], name="st-d1", network="none")
+        c.commit("st-d1", DIRS[0])
+        c.run(DIRS[0], ["sh", "-c", "rm -r /gone"], name="st-d2", network="none")
+        c.commit("st-d2", DIRS[1])
+    proc = ocitool("--backend", engine, "diff", *DIRS, "--files", "--format", "json")
+    changes = {(f["path"], f["change"], f["kind"]) for f in json.loads(proc.stdout)["files"]}
+    assert {
+        ("/gone", "removed", "dir"),
+        ("/gone/sub", "removed", "dir"),
+        ("/gone/sub/f", "removed", "file"),
+    } <= changes
+    assert all(path.startswith("/") for path, _, _ in changes)
+    table = ocitool("--backend", engine, "diff", *DIRS, "--files").stdout
+    assert "- /gone/\n" in table and "- /gone/sub/f (2B)" in table
+    listed = ocitool("--backend", engine, "layers", DIRS[0], "--files", "--format", "json")
+    paths = {f["path"] for layer in json.loads(listed.stdout)["layers"] for f in layer["files"]}
+    assert "/" + ODD in paths and "/gone/sub/f" in paths  # JSON keeps the name as it is
+    shown = ocitool("--backend", engine, "layers", DIRS[0], "--files").stdout
+    assert "+ /odd\\033[31mred\\nline (0B)" in shown
+    assert "\x1b" not in shown and "red\nline" not in shown
