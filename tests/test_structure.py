@@ -564,3 +564,13 @@ def test_removed_directories_and_odd_names_on_every_engine(engine: str, lab: Lab
     shown = ocitool("--backend", engine, "layers", DIRS[0], "--files").stdout
     assert "+ /odd\\033[31mred\\nline (0B)" in shown
     assert "\x1b" not in shown and "red\nline" not in shown
+
+
+def test_a_lineage_is_read_only_from_a_history_that_describes_the_layers() -> None:
+    from ocitool.backends.common.parsing import lineage_of
+
+    made = {"created": "2026-11-28T17:53:07Z", "created_by": "ADD x"}
+    assert lineage_of([made, {"created_by": "ENV a=b", "empty_layer": True}], 1)[0][1] == "ADD x"
+    assert lineage_of([made], 2) == ()  # a layer no step made
+    for odd in (None, "x", 3, [1], [{"created": 7.5e99}], [{"created": "noon"}]):
+        assert lineage_of(odd, 1) == ()

@@ -221,7 +221,7 @@ def with_config_history(
     found = []
     for image in images:
         config = configs.get(image.id)
-        history = (config or {}).get("history")
+        history = config.get("history") if isinstance(config, Mapping) else None
         if not isinstance(history, list) or not lineage_of(history, len(image.diff_ids)):
             found.append(image)
             continue

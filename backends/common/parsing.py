@@ -237,10 +237,17 @@ def tag_destination(name: str, backend: str) -> str:
     return name
 
 
-def lineage_of(history: Iterable[Mapping[str, Any]], layers: int) -> Lineage:
+def lineage_of(history: object, layers: int) -> Lineage:
     """A config's history as a Lineage (ocitool.usage): its layer-making steps, or
-    nothing where the history does not describe all `layers` layers."""
+    nothing where the history does not describe all `layers` layers (or is no list)."""
+    if not (isinstance(history, list) and all(isinstance(h, Mapping) for h in history)):
+        return ()
     made = [h for h in history if not h.get("empty_layer")]
     if len(made) != layers:
         return ()
-    return tuple((parse_time(h.get("created")), text_or_none(h.get("created_by"))) for h in made)
+    try:
+        return tuple(
+            (parse_time(h.get("created")), text_or_none(h.get("created_by"))) for h in made
+        )
+    except (ValueError, TypeError, OverflowError):  # a time that is not one
+        return ()

@@ -132,7 +132,7 @@ def _image(
 ) -> ImageStack:
     names = sorted(set(tags.get(image_id, [])))
     diff_ids = [str(d) for d in config["rootfs"]["diff_ids"]]
-    lineage = lineage_of(config.get("history") or [], len(diff_ids))
+    lineage = lineage_of(config.get("history"), len(diff_ids))
     created = parse_time(config.get("created"))
     return ImageStack(image_id, names, diff_ids, parent, created, lineage)
 

@@ -212,6 +212,6 @@ def _same_step(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 def _stack(record: Mapping[str, Any], config: Mapping[str, Any]) -> ImageStack:
     names = sorted({local_name(n) for n in record.get("names") or [] if "@" not in n})
     diff_ids = [str(d) for d in config["rootfs"]["diff_ids"]]
-    lineage = lineage_of(config.get("history") or [], len(diff_ids))
+    lineage = lineage_of(config.get("history"), len(diff_ids))
     created = parse_time(config.get("created"))
     return ImageStack(f"sha256:{record['id']}", names, diff_ids, None, created, lineage)
