@@ -123,7 +123,11 @@ class Image(Model):
     @property
     def lineage(self) -> Lineage:
         """The steps that made its layers, bottom first (ocitool.usage.Lineage)."""
-        return tuple((layer.created, layer.created_by) for layer in self.layers if layer.diff_id)
+        return tuple(
+            (layer.created, layer.created_by, layer.comment)
+            for layer in self.layers
+            if layer.diff_id
+        )
 
 
 ContainerState = Literal[

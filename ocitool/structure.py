@@ -171,13 +171,14 @@ def _parents(images: Sequence[S]) -> dict[str, S]:
 
 def _continues(image: Stacked, parent: Stacked) -> bool:
     """Whether the steps that made the parent's layers made the image's first layers too;
-    a step whose history was not read ((None, None)) neither agrees nor disagrees."""
+    a step whose history was not read (all None) neither agrees nor disagrees."""
     own, theirs = image.lineage, parent.lineage
     if not (own and theirs):
         return True  # a store reader that kept no history
     if len(theirs) > len(own):
         return False
-    return all(a == b or (None, None) in (a, b) for a, b in zip(own, theirs, strict=False))
+    unread = (None, None, None)
+    return all(a == b or unread in (a, b) for a, b in zip(own, theirs, strict=False))
 
 
 def diff(a: Image, b: Image) -> ImageDiff:

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 if TYPE_CHECKING:
     from ocitool.models import Container
 
-Lineage = tuple[tuple[datetime | None, str | None], ...]
-"""(created, created_by) of each layer-making history step, bottom first; (None, None)
-where the engine's history was not read: it tells two images with the same layers apart."""
+Lineage = tuple[tuple[datetime | None, str | None, str | None], ...]
+"""(created, created_by, comment) of each layer-making history step, bottom first; all
+None where the engine's history was not read: it tells images with the same layers apart
+(podman dates every import of one file by the file's mtime: the comment differs)."""
 
 
 class Stacked(Protocol):

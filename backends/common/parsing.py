@@ -247,7 +247,12 @@ def lineage_of(history: object, layers: int) -> Lineage:
         return ()
     try:
         return tuple(
-            (parse_time(h.get("created")), text_or_none(h.get("created_by"))) for h in made
+            (
+                parse_time(h.get("created")),
+                text_or_none(h.get("created_by")),
+                text_or_none(h.get("comment")),
+            )
+            for h in made
         )
     except (ValueError, TypeError, OverflowError):  # a time that is not one
         return ()
