@@ -19,7 +19,15 @@ if TYPE_CHECKING:
 
     from ocitool.engines import Engines
     from ocitool.layerfiles import LayerScan
-    from ocitool.models import FileAnalysis, Image, ImageDiff, LayerUsage, TreeNode, UsageReport
+    from ocitool.models import (
+        FileAnalysis,
+        Image,
+        ImageDiff,
+        Layer,
+        LayerUsage,
+        TreeNode,
+        UsageReport,
+    )
 
 
 def du(engines: Engines) -> UsageReport:
@@ -58,6 +66,18 @@ def layer_sizes(engines: Engines, images: Sequence[Image]) -> dict[str, int]:
     return sizes
 
 
+def accounted_images(engines: Engines, images: Sequence[Image]) -> list[Image]:
+    """The images, saying what their sizes count (the engine's accounting, as du says it)."""
+    accounting = engines.selected.size_accounting
+    return [i.model_copy(update={"accounting": accounting}) for i in images]
+
+
+def accounted_steps(engines: Engines, steps: Sequence[Layer]) -> list[Layer]:
+    """History steps, each saying what its size counts."""
+    accounting = engines.selected.size_accounting
+    return [s.model_copy(update={"accounting": accounting}) for s in steps]
+
+
 def tree(engines: Engines) -> list[TreeNode]:
     from ocitool.structure import tree
 
@@ -71,22 +91,22 @@ def layers(engines: Engines, ref: str) -> list[LayerUsage]:
     engine = engines.selected
     image = engine.inspect([ref])[0]
     steps, images = together(lambda: engine.history(image.id), lambda: engine.images(all=True))
-    return layer_usage(image, steps, images)
+    return layer_usage(image, accounted_steps(engines, steps), images)
 
 
 def layer_files(engines: Engines, ref: str, *, limit: int | None) -> FileAnalysis:
-    from ocitool.layerfiles import DEFAULT_LIMIT, analyse
+    from ocitool.layerfiles import analyse, entry_limit
 
     engine = engines.selected
     image = engine.inspect([ref])[0]
-    scans = _scan(engines, [image.id], [image], limit=limit or DEFAULT_LIMIT, contents=False)
+    scans = _scan(engines, [image.id], [image], limit=limit or entry_limit(), contents=False)
     steps = [s.created_by for s in reversed(engine.history(image.id)) if not s.empty]
     result = analyse([scans[d] for d in image.diff_ids], steps)
     return result.model_copy(update={"image": ref, "image_id": image.id})
 
 
 def diff(engines: Engines, a: str, b: str, *, files: bool) -> ImageDiff:
-    from ocitool.layerfiles import DEFAULT_LIMIT, final_files
+    from ocitool.layerfiles import entry_limit, final_files
     from ocitool.structure import diff, file_changes
 
     first, second = engines.selected.inspect([a, b])
@@ -94,11 +114,14 @@ def diff(engines: Engines, a: str, b: str, *, files: bool) -> ImageDiff:
     if not files:
         return result
     scans = _scan(
-        engines, [first.id, second.id], [first, second], limit=DEFAULT_LIMIT, contents=True
+        engines, [first.id, second.id], [first, second], limit=entry_limit(), contents=True
     )
     before = final_files(scans[d] for d in first.diff_ids)
     after = final_files(scans[d] for d in second.diff_ids)
-    return result.model_copy(update={"files": file_changes(before, after)})
+    truncated = any(scan.truncated for scan in scans.values())
+    return result.model_copy(
+        update={"files": file_changes(before, after), "files_truncated": truncated}
+    )
 
 
 def _scan(

@@ -78,7 +78,9 @@ class Client:
 
     def images(self, *, all: bool = False) -> list[Image]:
         """Local images, newest first, one entry per image ID."""
-        return newest_first(self.backend.images(all=all))
+        from ocitool.analysis import accounted_images
+
+        return newest_first(accounted_images(self.engines, self.backend.images(all=all)))
 
     def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
         """What `ocitool images` shows, newest first, from the engine's one list call:
@@ -94,7 +96,9 @@ class Client:
         checked = [validate_image_arg(r) for r in refs]
         if not checked:
             raise UsageError("no image given", hint="name at least one image, e.g. myapp:1.0")
-        return self.backend.inspect(checked)
+        from ocitool.analysis import accounted_images
+
+        return accounted_images(self.engines, self.backend.inspect(checked))
 
     def image(self, ref: str) -> Image:
         """One image in detail."""
@@ -102,7 +106,9 @@ class Client:
 
     def history(self, ref: str) -> list[Layer]:
         """Every history step of an image, newest first, empty steps included."""
-        return self.backend.history(validate_image_arg(ref))
+        from ocitool.analysis import accounted_steps
+
+        return accounted_steps(self.engines, self.backend.history(validate_image_arg(ref)))
 
     def containers(self, *, all: bool = False) -> list[Container]:
         """Containers, newest first; running ones only unless `all`."""

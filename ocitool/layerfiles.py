@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import posixpath
 import tarfile
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Generic, Literal, TypeVar
+from typing import IO, Generic, Literal, NamedTuple, TypeVar
 
-from ocitool.errors import StoreCorrupt
+from ocitool.errors import StoreCorrupt, UsageError
 from ocitool.models import FileAnalysis, FileChange, LayerFiles
 from ocitool.streams import Counted, Hashing
 
@@ -28,9 +29,28 @@ Kind = Literal["file", "dir", "symlink", "hardlink", "other", "whiteout", "opaqu
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 DEFAULT_LIMIT = 500_000  # paths kept in memory; past it, entries are counted, not kept
+LIMIT_SETTING = "OCITOOL_LAYER_ENTRIES"  # overrides DEFAULT_LIMIT (README, "Image structure")
 # What a cut-short or damaged tar (or its gzip) raises while it streams.
 UNREADABLE = (EOFError, tarfile.TarError, zlib.error, gzip.BadGzipFile)
 LISTED = 1000  # file changes listed per layer in a result; the counts stay exact
+
+
+def entry_limit() -> int:
+    """The paths kept per layer: OCITOOL_LAYER_ENTRIES where set, else DEFAULT_LIMIT."""
+    raw = os.environ.get(LIMIT_SETTING, "")
+    if not raw:
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or int(raw) == 0:
+        raise UsageError(
+            f"{LIMIT_SETTING}={raw!r} is not a number of entries",
+            hint=f"e.g. {LIMIT_SETTING}={DEFAULT_LIMIT}",
+        )
+    return int(raw)
+
+
+def rooted(path: str) -> str:
+    """A path inside the image as results show it: from the root, `/etc/hosts`."""
+    return "/" if path in ("", ".") else "/" + path
 
 
 @dataclass
@@ -251,23 +271,34 @@ class _Changes:
     ) -> None:
         self.counts[change] += 1
         if len(self.listed) < LISTED:
-            self.listed.append(FileChange(path=path, change=change, size=size, kind=kind))
+            self.listed.append(FileChange(path=rooted(path), change=change, size=size, kind=kind))
 
 
-def final_files(scans: Iterable[LayerScan]) -> dict[str, tuple[int, str | None]]:
-    """The files an image shows at the end: path -> (size, content digest or link target)."""
-    tree: _Tree[tuple[int, str | None]] = _Tree()
+class Final(NamedTuple):
+    """A path as an image shows it at the end; directories too, so their removal shows."""
+
+    size: int
+    digest: str | None  # the contents' digest (with contents), or a symlink's target
+    kind: str = "file"
+
+
+DIRECTORY = Final(0, None, "dir")
+
+
+def final_files(scans: Iterable[LayerScan]) -> dict[str, Final]:
+    """The paths an image shows at the end, directories included (the root is not)."""
+    tree: _Tree[Final] = _Tree()
     for scan in scans:
         _apply_whiteouts(tree, scan)
         for entry in scan.entries:
             if entry.kind == "dir":
                 tree.mkdir(entry.path)
             elif entry.kind not in ("whiteout", "opaque"):
-                value = (entry.size, entry.digest)
+                value = Final(entry.size, entry.digest, entry.kind)
                 if entry.kind == "hardlink" and entry.link is not None:
                     value = tree.get(entry.link) or value
                 tree.put(entry.path, value)
-    return dict(tree.items())
+    return dict(tree.items(directory=DIRECTORY))
 
 
 class _Node(Generic[V]):
@@ -325,8 +356,11 @@ class _Tree(Generic[V]):
         gone = [] if node.value is None else [(path, node.value)]
         return gone + (_leaves(node.children, path) if node.children else [])
 
-    def items(self) -> list[tuple[str, V]]:
-        return _leaves(self.root.children, "") if self.root.children else []
+    def items(self, *, directory: V | None = None) -> list[tuple[str, V]]:
+        """Every file; with `directory`, every directory too, with that value."""
+        if not self.root.children:
+            return []
+        return _leaves(self.root.children, "", directory)
 
     def _find(self, path: str) -> _Node[V] | None:
         node: _Node[V] | None = self.root
@@ -355,7 +389,10 @@ def _parts(path: str) -> list[str]:
     return [] if path in ("", ".") else path.split("/")
 
 
-def _leaves(children: dict[str, _Node[V]] | None, prefix: str) -> list[tuple[str, V]]:
+def _leaves(
+    children: dict[str, _Node[V]] | None, prefix: str, directory: V | None = None
+) -> list[tuple[str, V]]:
+    """Every file below (a node with a value); a node without one is a directory."""
     found: list[tuple[str, V]] = []
     stack = [(prefix, children)]
     while stack:
@@ -364,6 +401,8 @@ def _leaves(children: dict[str, _Node[V]] | None, prefix: str) -> list[tuple[str
             path = f"{base}/{name}" if base else name
             if node.value is not None:
                 found.append((path, node.value))
+            elif directory is not None:
+                found.append((path, directory))
             if node.children:
                 stack.append((path, node.children))
     return found

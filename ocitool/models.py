@@ -9,9 +9,12 @@ README lists the fields whose values differ between engines and why.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+if TYPE_CHECKING:
+    from ocitool.usage import Lineage
 
 BackendName = Literal["docker", "podman", "oci"]
 
@@ -59,7 +62,10 @@ class Layer(Model):
         None, description="Compressed blob digest, where the store keeps one."
     )
     size: int | None = Field(
-        None, ge=0, description="Bytes the engine accounts for this layer; None if not reported."
+        None,
+        ge=0,
+        description="Bytes the engine accounts for this layer (see `accounting`); None where "
+        "the engine's records of it cannot be read here (docker's root-only store).",
     )
     created: UTCDateTime | None = None
     created_by: str | None = None
@@ -72,6 +78,11 @@ class Layer(Model):
     )
     image_id: Digest | None = Field(
         None, description="The local image this step produced, where the engine still knows it."
+    )
+    accounting: str | None = Field(
+        None,
+        description="What `size` counts, in the engine's words (as du's `accounting`); on "
+        "history steps. In an Image's `layers` it is None: the Image's `accounting` says it.",
     )
 
 
@@ -95,6 +106,11 @@ class Image(Model):
     )
     parent: Digest | None = Field(None, description="The parent image, where the engine knows it.")
     backend: BackendName
+    accounting: str | None = Field(
+        None,
+        description="What `size` and each layer's `size` count, in the engine's words (as "
+        "du's `accounting`): docker file contents, podman the layer tar, oci the gzip blob.",
+    )
 
     @property
     def short_id(self) -> str:
@@ -103,6 +119,15 @@ class Image(Model):
     @property
     def diff_ids(self) -> list[str]:
         return [layer.diff_id for layer in self.layers if layer.diff_id]
+
+    @property
+    def lineage(self) -> Lineage:
+        """The steps that made its layers, bottom first (ocitool.usage.Lineage)."""
+        return tuple(
+            (layer.created, layer.created_by, layer.comment)
+            for layer in self.layers
+            if layer.diff_id
+        )
 
 
 ContainerState = Literal[
@@ -268,7 +293,7 @@ class TreeNode(Model):
 
 
 class FileChange(Model):
-    path: str
+    path: str = Field(description="From the image's root, with a leading `/`.")
     change: Literal["added", "changed", "removed"]
     size: int = Field(ge=0, description="Bytes of this version (of the removed one, if removed).")
     kind: str = "file"
@@ -302,7 +327,11 @@ class FileAnalysis(Model):
     unsafe_paths: list[str] = Field(
         default_factory=list, description="Tar entries that tried to leave the root; skipped."
     )
-    truncated: bool = False
+    truncated: bool = Field(
+        False,
+        description="A layer had more entries than ocitool keeps (OCITOOL_LAYER_ENTRIES): "
+        "the figures are partial, and --ci fails.",
+    )
 
 
 class ConfigChange(Model):
@@ -320,4 +349,11 @@ class ImageDiff(Model):
     only_a: list[Digest] = Field(default_factory=list)
     only_b: list[Digest] = Field(default_factory=list)
     config: list[ConfigChange] = Field(default_factory=list)
-    files: list[FileChange] | None = Field(None, description="With --files: a's files to b's.")
+    files: list[FileChange] | None = Field(
+        None, description="With --files: a's paths to b's, directories included."
+    )
+    files_truncated: bool = Field(
+        False,
+        description="A layer had more entries than ocitool keeps (OCITOOL_LAYER_ENTRIES): "
+        "the file changes are partial.",
+    )

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         Container,
         EngineInfo,
         FileAnalysis,
+        FileChange,
         Image,
         ImageDiff,
         Layer,
@@ -129,6 +130,7 @@ def history_table(layers: Sequence[Layer], *, no_trunc: bool = False) -> None:
             )
         )
     table(("IMAGE", "CREATED", "CREATED BY", "SIZE", "EMPTY", "COMMENT"), rows)
+    _accounting(layers[0].accounting if layers else None)
 
 
 def containers_table(containers: Sequence[Container], *, no_trunc: bool = False) -> None:
@@ -159,6 +161,7 @@ def image_details(images: Sequence[Image]) -> None:
             ("Author", image.author or ""),
             ("Comment", image.comment or ""),
             ("Size", f"{human_size(image.size)} ({image.size} bytes)"),
+            ("Sizes count", image.accounting or "-"),
             ("Platform", f"{image.os or '?'}/{image.architecture or '?'}"),
             ("Parent", image.parent or ""),
             ("Cmd", json.dumps(cfg.cmd) if cfg.cmd is not None else ""),
@@ -167,7 +170,12 @@ def image_details(images: Sequence[Image]) -> None:
             ("Labels", ", ".join(f"{k}={v}" for k, v in cfg.labels.items())),
             ("WorkingDir", cfg.working_dir),
             ("User", cfg.user),
-            ("Layers", "\n".join(layer.diff_id or "" for layer in image.layers)),
+            (
+                "Layers",
+                "\n".join(
+                    f"{layer.diff_id or '?'}  {human_size(layer.size)}" for layer in image.layers
+                ),
+            ),
             ("Backend", image.backend),
         ]
         table(("FIELD", "VALUE"), fields, header=False)
@@ -258,6 +266,7 @@ def layers_table(rows: Sequence[LayerUsage]) -> None:
             for r in rows
         ],
     )
+    _accounting(rows[0].step.accounting if rows else None)
 
 
 def usage_table(report: UsageReport) -> None:
@@ -285,7 +294,13 @@ def usage_table(report: UsageReport) -> None:
         )
     )
     table(("IMAGE", "IMAGE ID", "SIZE", "SHARED", "UNIQUE", "ADDED", "CONTAINERS"), rows)
-    print_lines([f"sizes: {report.accounting}"])
+    _accounting(report.accounting)
+
+
+def _accounting(accounting: str | None) -> None:
+    """The line under a table of sizes that says what they count (each engine differs)."""
+    if accounting:
+        print_lines([f"sizes: {accounting}"])
 
 
 def tree(nodes: Sequence[TreeNode]) -> None:
@@ -315,7 +330,9 @@ def image_diff(result: ImageDiff) -> None:
         lines.append(f"{change.field}: {change.a!r} -> {change.b!r}")
     if result.files is not None:
         symbol = {"added": "+", "removed": "-", "changed": "~"}
-        lines += [f"{symbol[f.change]} /{f.path} ({human_size(f.size)})" for f in result.files]
+        lines += [f"{symbol[f.change]} {_change(f)}" for f in result.files]
+        if result.files_truncated:
+            lines.append(TRUNCATED)
     print_lines(lines)
 
 
@@ -328,9 +345,11 @@ def file_analysis(result: FileAnalysis) -> None:
             f"{_cut(layer.created_by or '', 50)}"
         )
         symbol = {"added": "+", "removed": "-", "changed": "~"}
-        lines += [f"    {symbol[f.change]} /{f.path} ({human_size(f.size)})" for f in layer.files]
+        lines += [f"    {symbol[f.change]} {_change(f)}" for f in layer.files]
         if layer.files_truncated:
             lines.append("    ... (more; --format json lists the first 1000)")
+        if layer.entries_truncated:
+            lines.append(f"    {TRUNCATED}")
     lines.append(
         f"total bytes: {result.total_bytes}  wasted bytes: {result.wasted_bytes}  "
         f"efficiency: {result.efficiency:.4f}"
@@ -338,9 +357,53 @@ def file_analysis(result: FileAnalysis) -> None:
     if result.unsafe_paths:
         lines.append(
             f"skipped {len(result.unsafe_paths)} entries that tried to leave the root:"
-            f" {', '.join(result.unsafe_paths[:5])}"
+            f" {', '.join(escaped(p) for p in result.unsafe_paths[:5])}"
         )
+    if result.truncated:
+        lines.append(TRUNCATED)
     print_lines(lines)
+
+
+def _change(change: FileChange) -> str:
+    """`/etc/hosts (174B)`, or `/etc/` for a directory, whose size says nothing."""
+    if change.kind == "dir":
+        return escaped(change.path.rstrip("/")) + "/"
+    return f"{escaped(change.path)} ({human_size(change.size)})"
+
+
+TRUNCATED = (
+    "truncated: a layer has more entries than ocitool keeps, so these figures are partial"
+    " (raise OCITOOL_LAYER_ENTRIES)"
+)
+
+# `ls -b`'s escapes: C's named ones, a backslash and a space; other unprintables in octal.
+_ESCAPES = {
+    "\\": "\\\\",
+    " ": "\\ ",
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+}
+
+
+def escaped(name: str) -> str:
+    """A file name from an image, safe to print as `ls -b` prints it: no control
+    character (ESC, a newline) from a crafted layer reaches the terminal raw."""
+    if name.isprintable() and "\\" not in name and " " not in name:
+        return name
+    out = []
+    for char in name:
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif char.isprintable():
+            out.append(char)
+        else:
+            out.append("".join(f"\\{byte:03o}" for byte in char.encode("utf-8", "surrogateescape")))
+    return "".join(out)
 
 
 def _cut(text: str, width: int) -> str:

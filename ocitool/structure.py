@@ -9,7 +9,7 @@ is computed from layer lists and per-layer sizes in O(images + layers).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from ocitool.layers import chain_ids
 from ocitool.models import (
@@ -24,6 +24,9 @@ from ocitool.models import (
     UsageReport,
 )
 from ocitool.usage import Stacked
+
+if TYPE_CHECKING:
+    from ocitool.layerfiles import Final
 
 
 def label(image: Image) -> str:
@@ -125,9 +128,11 @@ def tree(images: Sequence[Image]) -> list[TreeNode]:
 def _parents(images: Sequence[S]) -> dict[str, S]:
     """image ID -> the image whose layer stack is the longest proper prefix of its own.
 
-    Where several images share that stack (the same layers, other configs), the
-    engine's own parent wins if it is one of them, else the oldest; an image
-    with exactly the layers of another is a child only by the engine's say-so.
+    The engine's own parent wins where it records one. Where several images
+    share that stack (the same layers, other configs: normal after copies
+    between engines), the ones whose history the image's own history continues
+    come first, then the oldest; an image with exactly the layers of another is
+    a child only by the engine's say-so.
     """
     at: dict[tuple[str, ...], list[S]] = {}
     for image in images:
@@ -147,7 +152,8 @@ def _parents(images: Sequence[S]) -> dict[str, S]:
             candidates = [c for c in at.get(tuple(chains[:depth]), []) if c.id != image.id]
             if candidates:
                 found[image.id] = min(
-                    candidates, key=lambda c: (c.created is None, c.created, c.id)
+                    candidates,
+                    key=lambda c: (not _continues(image, c), c.created is None, c.created, c.id),
                 )
                 break
     # no cycles: an image never parents an ancestor of its own
@@ -161,6 +167,18 @@ def _parents(images: Sequence[S]) -> dict[str, S]:
             seen.add(cursor.id)
             cursor = found.get(cursor.id)
     return found
+
+
+def _continues(image: Stacked, parent: Stacked) -> bool:
+    """Whether the steps that made the parent's layers made the image's first layers too;
+    a step whose history was not read (all None) neither agrees nor disagrees."""
+    own, theirs = image.lineage, parent.lineage
+    if not (own and theirs):
+        return True  # a store reader that kept no history
+    if len(theirs) > len(own):
+        return False
+    unread = (None, None, None)
+    return all(a == b or unread in (a, b) for a, b in zip(own, theirs, strict=False))
 
 
 def diff(a: Image, b: Image) -> ImageDiff:
@@ -187,21 +205,17 @@ def diff(a: Image, b: Image) -> ImageDiff:
     )
 
 
-def file_changes(
-    files_a: Mapping[str, tuple[int, str | None]], files_b: Mapping[str, tuple[int, str | None]]
-) -> list[FileChange]:
-    """From a's final files to b's: added, removed, and changed (size or content)."""
-    changes = [
-        FileChange(path=p, change="added", size=files_b[p][0])
-        for p in sorted(set(files_b) - set(files_a))
-    ]
+def file_changes(before: Mapping[str, Final], after: Mapping[str, Final]) -> list[FileChange]:
+    """From a's final paths to b's: added, removed, and changed (kind, size or content);
+    a removed directory is listed as well as what it held."""
+    from ocitool.layerfiles import rooted
+
+    def change(path: str, what: Literal["added", "changed", "removed"], at: Final) -> FileChange:
+        return FileChange(path=rooted(path), change=what, size=at.size, kind=at.kind)
+
+    changes = [change(p, "added", after[p]) for p in set(after) - set(before)]
+    changes += [change(p, "removed", before[p]) for p in set(before) - set(after)]
     changes += [
-        FileChange(path=p, change="removed", size=files_a[p][0])
-        for p in sorted(set(files_a) - set(files_b))
-    ]
-    changes += [
-        FileChange(path=p, change="changed", size=files_b[p][0])
-        for p in sorted(set(files_a) & set(files_b))
-        if files_a[p] != files_b[p]
+        change(p, "changed", after[p]) for p in set(before) & set(after) if before[p] != after[p]
     ]
     return sorted(changes, key=lambda c: c.path)

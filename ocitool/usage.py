@@ -14,6 +14,11 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 if TYPE_CHECKING:
     from ocitool.models import Container
 
+Lineage = tuple[tuple[datetime | None, str | None, str | None], ...]
+"""(created, created_by, comment) of each layer-making history step, bottom first; all
+None where the engine's history was not read: it tells images with the same layers apart
+(podman dates every import of one file by the file's mtime: the comment differs)."""
+
 
 class Stacked(Protocol):
     """What the layer accounting needs of an image; Image has it, and so has ImageStack."""
@@ -28,6 +33,8 @@ class Stacked(Protocol):
     def parent(self) -> str | None: ...
     @property
     def created(self) -> datetime | None: ...
+    @property
+    def lineage(self) -> Lineage: ...
 
 
 class ImageStack(NamedTuple):
@@ -39,6 +46,7 @@ class ImageStack(NamedTuple):
     diff_ids: list[str]
     parent: str | None
     created: datetime | None
+    lineage: Lineage = ()
 
 
 class StoreInventory(NamedTuple):

@@ -214,7 +214,7 @@ if "podman" in ENGINES:
 
 # Fields whose values legitimately differ between engines for the same imported
 # tarball; the README ("Engine-specific fields") gives the reason for each.
-ENGINE_SPECIFIC = {"id", "created", "size", "repo_digests", "backend"}
+ENGINE_SPECIFIC = {"id", "created", "size", "accounting", "repo_digests", "backend"}
 ENGINE_SPECIFIC_LAYER = {"created", "created_by", "comment", "author", "digest", "size"}
 
 
@@ -237,3 +237,50 @@ def test_same_import_gives_the_same_normalized_inspect(lab: Lab) -> None:
         assert normalized(image) == normalized(first), engine
         assert image.comment == BASE_MESSAGE
         assert image.diff_ids == first.diff_ids  # the tarball's sha256, on every engine
+
+
+def test_sizes_say_what_they_count(client: Client, engine: str) -> None:
+    """history, layers and inspect state their accounting as du does, table and JSON."""
+    accounting = client.du().accounting
+    assert client.image(CHAIN[1]).accounting == accounting
+    assert {s.accounting for s in client.history(CHAIN[1])} == {accounting}
+    assert {r.step.accounting for r in client.layers(CHAIN[1])} == {accounting}
+    footer = f"sizes: {accounting}"
+    for command in (["history", CHAIN[1]], ["layers", CHAIN[1]], ["du"]):
+        shown = _ocitool(engine, *command)
+        assert shown.stdout.splitlines()[-1] == footer, command
+    assert re.search(
+        rf"^Sizes count +{re.escape(accounting)}$",
+        _ocitool(engine, "inspect", CHAIN[1]).stdout,
+        re.M,
+    )
+    for command in (["inspect", CHAIN[1]], ["images"]):
+        docs = json.loads(_ocitool(engine, *command, "--format", "json").stdout)
+        assert {d["accounting"] for d in docs} == {accounting}
+    steps = json.loads(_ocitool(engine, "history", CHAIN[1], "--format", "json").stdout)
+    assert {s["accounting"] for s in steps} == {accounting}
+
+
+def test_inspect_gives_every_layer_its_size(client: Client, engine: str) -> None:
+    """From the engine's own layer records, in the inspect's one call; the same bytes
+    that history and du count for each layer."""
+    image = client.image(CHAIN[1])
+    assert len(client.runner.calls) == INSPECT_CALLS[engine]
+    sizes = [layer.size for layer in image.layers]
+    assert all(isinstance(s, int) for s in sizes), sizes
+    by_history = {s.diff_id: s.size for s in client.history(CHAIN[1]) if s.diff_id}
+    assert sizes == [by_history[d] for d in image.diff_ids]
+    doc = json.loads(_ocitool(engine, "inspect", CHAIN[1], "--format", "json").stdout)[0]
+    assert [layer["size"] for layer in doc["layers"]] == sizes
+
+
+def _ocitool(engine: str, *args: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ocitool", "--backend", engine, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc

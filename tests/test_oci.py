@@ -296,7 +296,7 @@ def test_a_layer_without_a_history_step_still_counts(store: Path, tmp_path: Path
     assert bare.diff_ids[:-1] == base.diff_ids and len(bare.diff_ids) == len(base.diff_ids) + 1
     assert bare.layers[-1].created_by is None
     files = c.layer_files("oci-test-nohist")
-    assert any(f.path == "extra" and f.change == "added" for f in files.layers[-1].files)
+    assert any(f.path == "/extra" and f.change == "added" for f in files.layers[-1].files)
 
 
 @pytest.mark.parametrize("client_backend", ["oci", "docker"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import shutil
 import tarfile
 import tracemalloc
@@ -16,12 +17,12 @@ from ocitool.backends.common.archive import each_layer
 from ocitool.backends.podman.store import storage_location
 from ocitool.client import Client
 from ocitool.errors import StoreCorrupt
-from ocitool.layerfiles import analyse, final_files, scan_layer
-from ocitool.models import ImageUsage, UsageReport
+from ocitool.layerfiles import DIRECTORY, LayerScan, analyse, final_files, scan_layer
+from ocitool.models import ImageDiff, ImageUsage, UsageReport
 from ocitool.structure import file_changes, usage
 from ocitool.usage import held_by
 from tests import lab as lab_setup
-from tests.conftest import BASE, ENGINES, Lab, build_images
+from tests.conftest import BASE, CHAIN, ENGINES, ORPHAN, Lab, build_images
 from tests.test_cli import ocitool
 
 FIRST, SECOND = "structure/chapter:first", "structure/chapter:second"
@@ -219,7 +220,7 @@ def test_diff_from_first_to_second_is_exactly_the_added_file(engine: str, lab: L
     result = Client(backend=engine).diff(FIRST, SECOND, files=True)
     assert len(result.only_a) == 0 and len(result.only_b) == 1
     assert result.files is not None
-    assert [(f.path, f.change) for f in result.files] == [("second", "added")]
+    assert [(f.path, f.change) for f in result.files] == [("/second", "added")]
     assert {c.field for c in result.config} >= {"comment"}
 
 
@@ -263,7 +264,7 @@ def test_wasted_bytes_and_efficiency(engine: str, lab: Lab) -> None:
     )
     top = result.layers[-1]
     changes = {(f.path, f.change) for f in top.files}
-    assert ("big", "removed") in changes and ("over", "changed") in changes
+    assert ("/big", "removed") in changes and ("/over", "changed") in changes
     assert result.layers[-2].wasted_by_later == 1_100_000
     failing = ocitool(
         "--backend", engine, "layers", WASTE[1], "--files", "--ci", "--lowest-efficiency", "0.99"
@@ -369,7 +370,7 @@ def test_whiteouts_and_opaque_directories() -> None:
     upper = scan_layer(layer(("d/.wh..wh..opq", b""), ("d/z", b"12"), (".wh.keep", b"")))
     result = analyse([lower, upper])
     removed = {f.path for f in result.layers[1].files if f.change == "removed"}
-    assert removed == {"d/x", "d/y", "keep"}
+    assert removed == {"/d/x", "/d/y", "/keep"}
     assert result.wasted_bytes == 5 + 3 + 1
     assert lower.diff_id.startswith("sha256:") and len(lower.diff_id) == 71
 
@@ -379,8 +380,8 @@ def test_whiteouts_hide_lower_layers_only_wherever_they_sit_in_the_tar() -> None
     upper = scan_layer(layer(("d/z", b"12"), ("d/.wh..wh..opq", b""), ("d/.wh.z", b"")))
     result = analyse([lower, upper])
     assert {(f.path, f.change) for f in result.layers[1].files} == {
-        ("d/x", "removed"),
-        ("d/z", "added"),
+        ("/d/x", "removed"),
+        ("/d/z", "added"),
     }
     assert result.wasted_bytes == 5
 
@@ -390,10 +391,14 @@ def test_a_file_over_a_directory_hides_the_whole_subtree() -> None:
     upper = scan_layer(layer(("d", b"12"), ("f", None), ("f/g", b"12")))
     result = analyse([lower, upper])
     removed = {f.path for f in result.layers[1].files if f.change == "removed"}
-    assert removed == {"d/a", "d/e/b", "f"}
+    assert removed == {"/d/a", "/d/e/b", "/f"}
     assert result.wasted_bytes == 3 + 4 + 1
     assert result.layers[0].wasted_by_later == 8
-    assert final_files([lower, upper]) == {"d": (2, None), "f/g": (2, None)}
+    assert final_files([lower, upper]) == {
+        "d": (2, None, "file"),
+        "f": DIRECTORY,
+        "f/g": (2, None, "file"),
+    }
 
 
 def test_removing_one_name_of_a_hardlinked_file_wastes_nothing() -> None:
@@ -410,7 +415,7 @@ def test_a_new_symlink_target_is_a_change() -> None:
     first = scan_layer(layer(("l", "->a")), contents=True)
     second = scan_layer(layer(("l", "->b")), contents=True)
     changes = file_changes(final_files([first]), final_files([first, second]))
-    assert [(c.path, c.change) for c in changes] == [("l", "changed")]
+    assert [(c.path, c.change) for c in changes] == [("/l", "changed")]
 
 
 def test_a_cut_short_layer_is_a_clear_error_not_an_interrupt() -> None:
@@ -420,3 +425,161 @@ def test_a_cut_short_layer_is_a_clear_error_not_an_interrupt() -> None:
             scan_layer(io.BytesIO(broken))
     with pytest.raises(StoreCorrupt, match="archive is not a readable tar"):
         each_layer(io.BytesIO(whole[:6000]), lambda stream: None)
+
+
+def test_a_removed_directory_is_listed_with_what_it_held() -> None:
+    lower = scan_layer(layer(("dir", None), ("dir/x", b"123"), ("dir/sub", None), ("keep", b"1")))
+    upper = scan_layer(layer((".wh.dir", b"")))
+    before, after = final_files([lower]), final_files([lower, upper])
+    changes = [(c.path, c.change, c.kind) for c in file_changes(before, after)]
+    assert changes == [
+        ("/dir", "removed", "dir"),
+        ("/dir/sub", "removed", "dir"),
+        ("/dir/x", "removed", "file"),
+    ]
+    added = file_changes(after, before)
+    assert [c.path for c in added] == ["/dir", "/dir/sub", "/dir/x"]
+
+
+NASTY = "evil\x1b]0;owned\x07\nname with space\\x\x7f\udcff"
+
+
+def test_names_with_control_characters_are_escaped_as_ls_b_does(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from ocitool import render
+
+    lower = scan_layer(layer(("keep", b"1")))
+    upper = scan_layer(layer((NASTY, b"12")))
+    render.file_analysis(analyse([lower, upper]))
+    diff = structure_diff_with_files(lower, upper)
+    render.image_diff(diff)
+    out = capsys.readouterr().out
+    shown = "/evil\\033]0;owned\\a\\nname\\ with\\ space\\\\x\\177\\377"
+    assert out.count(shown) == 2
+    assert "\x1b" not in out and "\x07" not in out
+    assert all(line.isprintable() for line in out.splitlines())
+    assert diff.model_dump(mode="json")["files"][0]["path"] == "/" + NASTY  # JSON as it is
+
+
+def structure_diff_with_files(lower: LayerScan, upper: LayerScan) -> ImageDiff:
+    return ImageDiff(
+        a="a", b="b", files=file_changes(final_files([lower]), final_files([lower, upper]))
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_truncated_analysis_says_so_and_fails_ci(
+    engine: str, lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entry limit lowered (OCITOOL_LAYER_ENTRIES) stands for a 500,000-entry layer."""
+    waste_images(engine, lab)
+    generous = ["--lowest-efficiency", "0", "--highest-wasted-bytes", "1GB"]
+    whole = ocitool("--backend", engine, "layers", WASTE[1], "--files", "--ci", *generous)
+    assert whole.returncode == 0 and "truncated" not in whole.stdout
+    monkeypatch.setenv("OCITOOL_LAYER_ENTRIES", "5")
+    cut = ocitool("--backend", engine, "layers", WASTE[1], "--files", "--ci", *generous)
+    assert cut.returncode == 11, cut.stderr
+    assert "FAIL: a layer has more entries than ocitool keeps" in cut.stderr
+    assert "truncated: a layer has more entries" in cut.stdout  # the table says it too
+    listed = ocitool("--backend", engine, "layers", WASTE[1], "--files", "--format", "json")
+    assert json.loads(listed.stdout)["truncated"] is True
+    diff = ocitool("--backend", engine, "diff", WASTE[0], WASTE[1], "--files")
+    assert diff.returncode == 0 and "truncated: a layer has more entries" in diff.stdout
+    monkeypatch.setenv("OCITOOL_LAYER_ENTRIES", "many")
+    bad = ocitool("--backend", engine, "layers", WASTE[1], "--files")
+    assert bad.returncode == 2 and "OCITOOL_LAYER_ENTRIES='many'" in bad.stderr
+
+
+TWIN = "tree/twin:1"  # the base's tarball imported again, with another message
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_tree_follows_history_between_images_with_the_same_layers(
+    engine: str, lab: Lab
+) -> None:
+    """Another engine's copy of the base has the same layers and another config (podman's
+    import is the oldest: it takes the tar's mtime). The tree must follow the engine's
+    parent where it records one, and each image's history where it does not (docker
+    forgets a loaded image's parent): the orphan was built on this engine's base, not on
+    the same tarball imported again (podman dates both by the file's mtime)."""
+    for each in ENGINES:
+        build_images(each, lab)
+    other = next((e for e in ("podman", "docker", "oci") if e != engine and e in ENGINES), None)
+    c = Client(backend=engine)
+    if not any(TWIN in i.names for i in c.images()):  # on podman, dated as the base is
+        if engine == "oci":
+            c.import_image(lab.tar, TWIN, message="the same file again")
+        else:
+            lab_setup.engine([engine, "import", "--message", "again", str(lab.tar), TWIN])
+    copies = {}
+    if other is not None:
+        copies = {f"tree/base-{other}:1": BASE, f"tree/chain-{other}:1": CHAIN[0]}
+        for name, source in copies.items():
+            if not any(name in i.names for i in c.images()):
+                c.copy(f"{other}:{source}", f"{engine}:{name}")
+    parent_in_tree = {}
+
+    def walk(nodes: list, above: str | None) -> None:  # type: ignore[type-arg]
+        for node in nodes:
+            parent_in_tree[node.id] = above
+            walk(node.children, node.id)
+
+    walk(c.tree(), None)
+    images = c.images(all=True)
+    by_name = {n: i for i in images for n in i.names}
+    for image in images:  # the engine's own parent, wherever it records one
+        if image.parent:
+            assert parent_in_tree[image.id] == image.parent, image.names
+    assert parent_in_tree[by_name[ORPHAN].id] == by_name[BASE].id
+    if copies:
+        base, chain = list(copies)
+        assert parent_in_tree[by_name[chain].id] == by_name[base].id
+        assert by_name[base].diff_ids == by_name[BASE].diff_ids  # the same layers
+    proc = ocitool("--backend", engine, "tree", "--format", "json")
+    assert proc.returncode == 0
+
+
+DIRS = ("structure/dirs:1", "structure/dirs:2")
+ODD = "odd\x1b[31mred\nline"  # ESC and a newline, as a crafted image may hold
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_removed_directories_and_odd_names_on_every_engine(engine: str, lab: Lab) -> None:
+    """diff --files lists a removed directory with what it held, paths are rooted in JSON
+    as in tables, and a name with ESC or a newline is escaped in tables (ls -b)."""
+    build_images(engine, lab)
+    c = Client(backend=engine)
+    if not any(DIRS[1] in i.names for i in c.images()):
+        odd = "touch \"$(printf 'odd\\033[31mred\\nline')\""
+        make = f"mkdir -p /gone/sub && echo x > /gone/sub/f && {odd}"
+        c.run(BASE, ["sh", "-c", make], name="st-d1", network="none")
+        c.commit("st-d1", DIRS[0])
+        c.run(DIRS[0], ["sh", "-c", "rm -r /gone"], name="st-d2", network="none")
+        c.commit("st-d2", DIRS[1])
+    proc = ocitool("--backend", engine, "diff", *DIRS, "--files", "--format", "json")
+    changes = {(f["path"], f["change"], f["kind"]) for f in json.loads(proc.stdout)["files"]}
+    assert {
+        ("/gone", "removed", "dir"),
+        ("/gone/sub", "removed", "dir"),
+        ("/gone/sub/f", "removed", "file"),
+    } <= changes
+    assert all(path.startswith("/") for path, _, _ in changes)
+    table = ocitool("--backend", engine, "diff", *DIRS, "--files").stdout
+    assert "- /gone/\n" in table and "- /gone/sub/f (2B)" in table
+    listed = ocitool("--backend", engine, "layers", DIRS[0], "--files", "--format", "json")
+    paths = {f["path"] for layer in json.loads(listed.stdout)["layers"] for f in layer["files"]}
+    assert "/" + ODD in paths and "/gone/sub/f" in paths  # JSON keeps the name as it is
+    shown = ocitool("--backend", engine, "layers", DIRS[0], "--files").stdout
+    assert "+ /odd\\033[31mred\\nline (0B)" in shown
+    assert "\x1b" not in shown and "red\nline" not in shown
+
+
+def test_a_lineage_is_read_only_from_a_history_that_describes_the_layers() -> None:
+    from ocitool.backends.common.parsing import lineage_of
+
+    made = {"created": "2026-11-28T17:53:07Z", "created_by": "ADD x"}
+    assert lineage_of([made, {"created_by": "ENV a=b", "empty_layer": True}], 1)[0][1] == "ADD x"
+    assert lineage_of([made], 2) == ()  # a layer no step made
+    for odd in (None, "x", 3, [1], [{"created": 7.5e99}], [{"created": "noon"}]):
+        assert lineage_of(odd, 1) == ()

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ocitool.backends.common.parsing import parse_time, text_or_none
-from ocitool.models import Layer
+from ocitool.backends.common.parsing import lineage_of, parse_time, text_or_none
+from ocitool.models import Image, Layer
 
 # One entry of an image config's `history` (OCI and docker configs spell it alike).
 HistoryEntry = Mapping[str, Any]
@@ -211,3 +211,45 @@ def _assign(
         if flag is False:
             layer_of[i] = diff_ids[back]
             back -= 1
+
+
+def with_config_history(
+    images: Sequence[Image], configs: Mapping[str, Mapping[str, Any]]
+) -> list[Image]:
+    """Images whose layers are bare diff IDs, given the steps that made them from their
+    configs (image ID -> config), as podman's inspect and the oci store give them."""
+    found = []
+    for image in images:
+        config = configs.get(image.id)
+        history = config.get("history") if isinstance(config, Mapping) else None
+        if not isinstance(history, list) or not lineage_of(history, len(image.diff_ids)):
+            found.append(image)
+            continue
+        layers = config_layers(history, image.diff_ids)
+        found.append(image.model_copy(update={"layers": layers}))
+    return found
+
+
+def config_layers(history: Sequence[HistoryEntry], diff_ids: Sequence[str]) -> list[Layer]:
+    """Bottom-first layers with what a config's history (exact empty flags) says of each."""
+    steps = [config_step(h) for h in history]
+    return [layer for layer in reversed(join_steps(steps, diff_ids)) if not layer.empty]
+
+
+def with_layer_sizes(images: Sequence[Image], sizes: Mapping[str, int] | None) -> list[Image]:
+    """The images with each layer's size from the engine's own layer records (ChainID ->
+    bytes, capability layer-sizes); a layer the records do not hold keeps its None."""
+    from ocitool.layers import chain_ids
+
+    if not sizes:
+        return list(images)
+    found = []
+    for image in images:
+        chains = iter(chain_ids(image.diff_ids))  # one per layer with a diff ID, in order
+        layers = []
+        for layer in image.layers:
+            chain = next(chains) if layer.diff_id else ""
+            known = layer.size is None and chain in sizes
+            layers.append(layer.model_copy(update={"size": sizes[chain]}) if known else layer)
+        found.append(image.model_copy(update={"layers": layers}))
+    return found

@@ -19,6 +19,7 @@ from ocitool.errors import UsageError
 
 if TYPE_CHECKING:
     from ocitool.models import Image, ImageConfig, Layer
+    from ocitool.usage import Lineage
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
@@ -234,3 +235,24 @@ def tag_destination(name: str, backend: str) -> str:
             f"{backend}:{repository}:TAG",
         )
     return name
+
+
+def lineage_of(history: object, layers: int) -> Lineage:
+    """A config's history as a Lineage (ocitool.usage): its layer-making steps, or
+    nothing where the history does not describe all `layers` layers (or is no list)."""
+    if not (isinstance(history, list) and all(isinstance(h, Mapping) for h in history)):
+        return ()
+    made = [h for h in history if not h.get("empty_layer")]
+    if len(made) != layers:
+        return ()
+    try:
+        return tuple(
+            (
+                parse_time(h.get("created")),
+                text_or_none(h.get("created_by")),
+                text_or_none(h.get("comment")),
+            )
+            for h in made
+        )
+    except (ValueError, TypeError, OverflowError):  # a time that is not one
+        return ()

@@ -29,7 +29,7 @@ from ocitool.backends.common.parsing import (
 )
 from ocitool.backends.docker import CAPABILITIES, failures
 from ocitool.backends.docker.host import docker_endpoint
-from ocitool.backends.docker.store import read_store
+from ocitool.backends.docker.store import read_configs, read_store
 from ocitool.debuglog import debug
 from ocitool.errors import (
     OcitoolError,
@@ -160,9 +160,15 @@ class DockerBackend(EngineCLI):
         them costs no engine call, where a `docker history` per image would. Where
         they cannot be read (a remote daemon, or not root): None, and the histories are read.
         """
-        where = self._storage or self._storage_from_info()
+        return self._recorded_sizes(images, self._storage or self._storage_from_info())
+
+    def _recorded_sizes(
+        self, images: Sequence[Image], where: tuple[str, str] | None = None
+    ) -> dict[str, int] | None:
+        """The layer store's sizes where inspect's paths (or `where`) located it: no call."""
+        where = where or self._storage
         wanted = {c for image in images for c in chain_ids(image.diff_ids)}
-        if where:
+        if where and wanted:
             root, driver = where
             store = Path(root) / "image" / driver / "layerdb" / "sha256"
             try:
@@ -170,7 +176,7 @@ class DockerBackend(EngineCLI):
                     c: int((store / c.removeprefix("sha256:") / "size").read_text()) for c in wanted
                 }
             except (OSError, ValueError):
-                debug("ocitool.docker", "docker's layer store is not readable; reading histories")
+                debug("ocitool.docker", "docker's layer store is not readable here")
         return None
 
     def search_hub(self, term: str, limit: int) -> list[SearchResult]:
@@ -219,7 +225,12 @@ class DockerBackend(EngineCLI):
                 images += [parse_image(d) for d in found]
             docs += found
         self._storage = storage_root(docs) or self._storage
-        return images
+        from ocitool.backends.common.history import with_config_history, with_layer_sizes
+
+        if self._storage:  # inspect has no history: the configs dockerd keeps have it
+            configs = read_configs(*self._storage, (i.id for i in images))
+            images = with_config_history(images, configs)
+        return with_layer_sizes(images, self._recorded_sizes(images))
 
     def raise_for(
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from ocitool.backends.common.parsing import as_digest, parse_time
+from ocitool.backends.common.parsing import as_digest, lineage_of, parse_time
 from ocitool.layers import chain_ids
 from ocitool.usage import ImageStack, StoreInventory
 
@@ -131,4 +132,19 @@ def _image(
 ) -> ImageStack:
     names = sorted(set(tags.get(image_id, [])))
     diff_ids = [str(d) for d in config["rootfs"]["diff_ids"]]
-    return ImageStack(image_id, names, diff_ids, parent, parse_time(config.get("created")))
+    lineage = lineage_of(config.get("history"), len(diff_ids))
+    created = parse_time(config.get("created"))
+    return ImageStack(image_id, names, diff_ids, parent, created, lineage)
+
+
+def read_configs(root: str, driver: str, image_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """image ID -> its config, as dockerd stores it (each checked against its ID); the
+    ones that cannot be read here are left out (a remote daemon, a root-only store)."""
+    base = os.path.join(root, "image", driver)
+    found = {}
+    for image_id in image_ids:
+        try:
+            found[image_id] = _config(base, image_id.removeprefix("sha256:"))
+        except (OSError, ValueError):
+            continue
+    return found

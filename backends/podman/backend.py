@@ -170,7 +170,15 @@ class PodmanBackend(EngineCLI):
         `podman info` at most (inspect's paths usually name the storage already).
         Where it cannot be read: None, and each image's history is read.
         """
-        root, driver = self._storage or self._storage_from_info()
+        return self._recorded_sizes(images, self._storage or self._storage_from_info())
+
+    def _recorded_sizes(
+        self, images: Sequence[Image], where: tuple[str, str] | None = None
+    ) -> dict[str, int] | None:
+        """layers.json's sizes where inspect's paths (or `where`) located it: no engine call."""
+        if not where:
+            return None
+        root, driver = where
         path = Path(root) / f"{driver}-layers" / "layers.json"
         try:
             records = json.loads(path.read_text())
@@ -241,10 +249,12 @@ class PodmanBackend(EngineCLI):
         return self._parsed_images(self._inspect_docs(refs, tolerate_missing=tolerate_missing))
 
     def _parsed_images(self, docs: Sequence[Mapping[str, Any]]) -> list[Image]:
+        from ocitool.backends.common.history import with_layer_sizes
         from ocitool.backends.podman.parsers import parse_image
 
         with parsing_output((self.executable, "image", "inspect")):
-            return [parse_image(d) for d in docs]
+            images = [parse_image(d) for d in docs]
+        return with_layer_sizes(images, self._recorded_sizes(images, self._storage))
 
     def _storage_from_info(self) -> tuple[str, str]:
         info = self.info()

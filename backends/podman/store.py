@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from ocitool.backends.common.listing import local_name
-from ocitool.backends.common.parsing import as_digest, parse_time
+from ocitool.backends.common.parsing import as_digest, lineage_of, parse_time
 from ocitool.layers import chain_ids
 from ocitool.usage import ImageStack, StoreInventory
 
@@ -212,6 +212,6 @@ def _same_step(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 def _stack(record: Mapping[str, Any], config: Mapping[str, Any]) -> ImageStack:
     names = sorted({local_name(n) for n in record.get("names") or [] if "@" not in n})
     diff_ids = [str(d) for d in config["rootfs"]["diff_ids"]]
-    return ImageStack(
-        f"sha256:{record['id']}", names, diff_ids, None, parse_time(config.get("created"))
-    )
+    lineage = lineage_of(config.get("history"), len(diff_ids))
+    created = parse_time(config.get("created"))
+    return ImageStack(f"sha256:{record['id']}", names, diff_ids, None, created, lineage)

@@ -20,7 +20,11 @@ def layers(
         bool, typer.Option("--files", help="What each layer adds, changes and removes.")
     ] = False,
     ci: Annotated[
-        bool, typer.Option("--ci", help="Exit 11 when a threshold is crossed (with --files).")
+        bool,
+        typer.Option(
+            "--ci",
+            help="Exit 11 when a threshold is crossed, or the analysis is partial (with --files).",
+        ),
     ] = False,
     lowest_efficiency: Annotated[
         float, typer.Option("--lowest-efficiency", help="--ci fails below this (0-1).")
@@ -49,6 +53,8 @@ def layers(
     if ci:
         limit = render.parse_size(highest_wasted_bytes)
         failures = []
+        if analysis.truncated:
+            failures.append("a layer has more entries than ocitool keeps: the analysis is partial")
         if analysis.efficiency < lowest_efficiency:
             failures.append(f"efficiency {analysis.efficiency:.4f} is below {lowest_efficiency}")
         if analysis.wasted_bytes > limit:
