@@ -177,7 +177,8 @@ def rmi(
     if plan.result.blocked:
         raise blocked_error(plan.result.blocked, engine.name)
     if plan.containers:
-        engine.remove_containers([c.id for c in plan.containers], force=True)
+        # A running one is planned only with --force (removal.still_running).
+        engine.remove_containers([c.id for c in plan.containers], force=force)
     removed = [c.name for c in plan.containers]
     try:
         engine.remove_images(plan.engine_refs)
@@ -204,6 +205,13 @@ def blocked_error(blocked: Sequence[Blocker], backend: str) -> ImageInUse | Conf
                 backend=backend,
                 hint=f"stop and remove them first (ocitool stop {names}; ocitool rm {names}),"
                 " or pass --rm-containers to remove them with the image",
+            )
+    for blocker in blocked:
+        if blocker.reason == "running":
+            names = " ".join(c.name for c in blocker.containers)
+            return Conflict(
+                f"cannot remove: {blocker.message}",
+                hint=f"pass --force as well, or stop them first (ocitool stop {names})",
             )
     return Conflict(f"cannot remove: {blocked[0].message}")
 
