@@ -162,8 +162,13 @@ def rmi(
     if not checked:
         raise UsageError("no image given", hint="name at least one image to remove")
     found = engine.inspect(checked)
-    targets = [_target(engine, ref, image) for ref, image in zip(checked, found, strict=True)]
     before, holders = together(lambda: engine.images(all=True), lambda: engine.containers(all=True))
+    # The targets as the whole listing spells their names: it alone sees every name.
+    listed = {image.id: image for image in before}
+    targets = [
+        _target(engine, ref, listed.get(image.id, image))
+        for ref, image in zip(checked, found, strict=True)
+    ]
     plan = plan_removal(
         targets,
         before,

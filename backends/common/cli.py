@@ -45,6 +45,7 @@ class EngineCLI:
     runner: Runner
     executable: str
     parsers: str  # the module that turns this engine's output into models (loaded late)
+    list_filters: tuple[str, ...] = ()  # what the list calls leave out: not images
 
     def __init__(self, runner: Runner, executable: str) -> None:
         self.runner = runner
@@ -101,13 +102,14 @@ class EngineCLI:
 
     def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
         """What `images` shows, from the one list call both engines share."""
-        result = self.ok(self.run(list_argv(all=all), models=False))
+        result = self.ok(self.run([*list_argv(all=all), *self.list_filters], models=False))
         with parsing_output(result.argv):
             return summaries(self.name, result.stdout)
 
     def list_ids(self, *, all: bool = False) -> list[str]:
         """Image IDs (`sha256:`), one per image: both engines repeat an ID per tag."""
         argv = ["image", "ls", "--quiet", "--no-trunc", *(["--all"] if all else [])]
+        argv += self.list_filters
         out = self.ok(self.run(argv, models=False)).stdout.split()
         return [d for d in unique(as_digest(i) or "" for i in out) if d]
 
