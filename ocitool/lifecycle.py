@@ -16,11 +16,15 @@ from typing import TYPE_CHECKING, Literal
 from ocitool import capabilities as can
 from ocitool.errors import (
     Conflict,
+    EngineError,
+    EngineTimeout,
     ImageInUse,
     ImageNotFound,
     Interrupted,
     InvalidReference,
+    OcitoolError,
     UsageError,
+    last_meaningful_line,
 )
 from ocitool.notes import note
 from ocitool.references import ImageRef, is_image_id, validate_container_name, validate_image_arg
@@ -112,18 +116,21 @@ def run(
     if tty and detach:
         engines.need(can.DETACHED_TERMINAL)
     engine = engines.selected
-    container_id = engine.create(
-        image,
-        list(command),
-        name=name,
-        interactive=interactive,
-        tty=tty,
-        remove=remove,
-        network=network,
-        pull=pull,
-        env=list(env),
-        detach=detach,
-    )
+    try:
+        container_id = engine.create(
+            image,
+            list(command),
+            name=name,
+            interactive=interactive,
+            tty=tty,
+            remove=remove,
+            network=network,
+            pull=pull,
+            env=list(env),
+            detach=detach,
+        )
+    except EngineError as failed:
+        raise _not_here(engine, image, failed) from None
     name = name or engine.container_name(container_id)
     if detach:
         engine.start([container_id])
@@ -136,6 +143,21 @@ def run(
         removed=remove,
         stdout=done.stdout,
         stderr=done.stderr,
+    )
+
+
+def _not_here(engine: Engine, image: str, failed: EngineError) -> OcitoolError:
+    """A create that failed on an image that is not here failed on its pull (the
+    engines word it as a DNS error or an unresolved short name): not found, exit 3,
+    with the engine's reason. Any other failure is the engine's own."""
+    if isinstance(failed, EngineTimeout) or current(engine, image) is not None:
+        return failed
+    reason = " ".join(last_meaningful_line(failed.stderr).split())
+    return ImageNotFound(
+        [image],
+        backend=engine.name,
+        hint=f"it is not here and could not be pulled ({reason[:200]}); "
+        f"list local images with 'ocitool --backend {engine.name} images'",
     )
 
 

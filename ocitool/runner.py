@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
@@ -260,6 +261,51 @@ class Runner:
                 raise EngineTimeout(args, limit, setting=self._setting(limit)) from exc
         self._log(args, returncode, time.monotonic() - started)
         return returncode
+
+    def attached_holding(
+        self,
+        argv: Sequence[str],
+        hold: Callable[[str], bool],
+        *,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> tuple[int, str]:
+        """`attached`, but stderr passes through ocitool: the lines `hold` picks (the
+        engine's own words on a start that failed) are kept back and returned, so the
+        caller can say them in one line; every other line is written as it comes."""
+        args = self._checked(argv)
+        limit = timeout or self.timeout
+        started = time.monotonic()
+        import threading  # only for attached runs: most commands never load it
+
+        proc = self._spawn(args, env, stderr=subprocess.PIPE, text=False, errors=None)
+        stderr = proc.stderr
+        assert stderr is not None  # noqa: S101 - a PIPE
+        held: list[str] = []
+
+        def relay() -> None:
+            out = sys.stderr.buffer
+            for raw in iter(stderr.readline, b""):
+                line = raw.decode(errors="replace")
+                if hold(line):
+                    held.append(line)
+                else:
+                    out.write(raw)
+                    out.flush()
+
+        reader = threading.Thread(target=relay, daemon=True)
+        reader.start()
+        with _killed_on_exit(proc):
+            try:
+                returncode = proc.wait(timeout=limit)
+            except subprocess.TimeoutExpired as exc:
+                proc.kill()
+                proc.wait()
+                self._log(args, None, time.monotonic() - started)
+                raise EngineTimeout(args, limit, setting=self._setting(limit)) from exc
+        reader.join(timeout=5)  # a child that kept the pipe open must not hang ocitool
+        self._log(args, returncode, time.monotonic() - started)
+        return returncode, "".join(held)
 
     def pipe(
         self,

@@ -10,6 +10,7 @@ its comment is `FROM <base>`, while inspect keeps the exact empty-layer flags.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -65,6 +66,8 @@ class PodmanBackend(EngineCLI):
     capabilities: Final = CAPABILITIES
     # podman lists a manifest list as an image, though no image command takes it as one.
     list_filters = ("--filter", "manifest=false")
+    # `start --attach` when runc cannot start the command (common/runc.py says why)
+    start_failed = re.compile(r"^Error: unable to start container ")
     keeps_untagged_parents: Final = False  # `rmi` of a parent's last tag drops its record
     size_accounting: Final = "bytes of the uncompressed layer tar, as podman's storage records it"
 
