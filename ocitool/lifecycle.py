@@ -266,7 +266,8 @@ def created(engine: Engine, image_id: str, name: str, previous: Image | None) ->
     """The new image, with a note when `name` moved to it from another image."""
     image = engine.inspect([image_id])[0]
     if previous is not None and previous.id != image.id:
-        left = [n for n in previous.names if n != name]
+        shown = engine.canonical_name(name)  # as the models spell it (podman: Names)
+        left = [n for n in previous.names if n not in (name, shown)]
         fate = (
             f"still tagged {', '.join(left)}"
             if left
@@ -274,7 +275,7 @@ def created(engine: Engine, image_id: str, name: str, previous: Image | None) ->
         )
         note(
             "%s moved from %s to %s; %s is %s",
-            name,
+            shown,
             previous.short_id,
             image.short_id,
             previous.short_id,
