@@ -75,12 +75,20 @@ if "podman" in ENGINES:
                 with pytest.raises(NotSupported) as err:
                     podman.image(name)
                 assert f"podman manifest rm {name}" in err.value.one_line()
-                for argv in (["inspect", name], ["rmi", "--dry-run", name], ["rmi", name]):
+                for argv in (
+                    ["inspect", name],
+                    ["history", name],
+                    ["tag", name, "ocitool-test/list-tag:1"],
+                    ["rmi", "--dry-run", name],
+                    ["rmi", name],
+                ):
                     proc = ocitool("-b", "podman", *argv, env=env)
                     assert proc.returncode == 6, (argv, proc.stdout, proc.stderr)
                     assert "manifest list" in one_error_line(proc) and not proc.stdout
                 lab_setup.engine(["podman", "manifest", "exists", name])  # still there
             assert BASE in podman.image(BASE).names  # the list's image is untouched
+            names = lab_setup.engine(["podman", "images", "--format", "{{.Repository}}"])
+            assert "ocitool-test/list-tag" not in names  # no list gained a name
         finally:
             lab_setup.engine(["podman", "manifest", "rm", empty], check=False)
             lab_setup.engine(["podman", "manifest", "rm", full], check=False)

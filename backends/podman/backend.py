@@ -155,6 +155,11 @@ class PodmanBackend(EngineCLI):
             )
         return self.parsed(result, lambda out: parse_info(json_documents(out)[0], path=path))
 
+    def tag(self, source: str, target: str) -> None:
+        """podman would tag a manifest list too: it is refused before it gains a name."""
+        self._inspect_docs([source], tolerate_missing=False)
+        super().tag(source, target)
+
     def canonical_name(self, ref: str) -> str:
         """A name as the models spell it: without podman's `localhost/`, with a tag,
         unless the short form is ambiguous among the names last seen (Names)."""
