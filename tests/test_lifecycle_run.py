@@ -76,3 +76,17 @@ def test_the_run_timeout_stops_the_container_it_started(
     finally:
         if _named(client, name):
             client.remove(name, force=True)
+
+
+def test_a_detached_command_that_does_not_exist_is_127_too(client: Client, engine: str) -> None:
+    argv = ["run", "-d", "--name", "ot-detached-127", "--network", "none", BASE, "/nonexistent"]
+    try:
+        proc = ocitool("-b", engine, *argv)
+        assert proc.returncode == 127, proc.stderr
+        assert "/nonexistent was not found" in one_error_line(proc)
+        assert _named(client, "ot-detached-127") != []  # kept, as docker keeps it
+        again = ocitool("-b", engine, "start", "ot-detached-127")
+        assert again.returncode == 127 and "/nonexistent was not found" in one_error_line(again)
+    finally:
+        if _named(client, "ot-detached-127"):
+            client.remove("ot-detached-127", force=True)

@@ -273,7 +273,11 @@ class EngineCLI:
         return result.stdout.strip().lstrip("/") or None if result.ok else None
 
     def start(self, containers: Sequence[str]) -> None:
-        self.ok(self.run(["start", "--", *containers]), containers=containers)
+        result = self.run(["start", "--", *containers])
+        failed = None if result.ok else start_failure(result.stderr, backend=self.name)
+        if failed is not None:
+            raise failed  # the command is missing or not executable: 127 or 126
+        self.ok(result, containers=containers)
 
     def start_attached(self, container: str, *, interactive: bool, terminal: bool) -> Exited:
         """Start and wait; on the user's terminal, or captured for the API.
