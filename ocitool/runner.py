@@ -248,9 +248,13 @@ class Runner:
         errors from a captured step done before (create, then attach).
         """
         args = self._checked(argv)
-        limit = timeout or self.timeout
         started = time.monotonic()
-        proc = self._spawn(args, env)
+        return self._waited(self._spawn(args, env), args, timeout or self.timeout, started)
+
+    def _waited(
+        self, proc: subprocess.Popen[Any], args: list[str], limit: float, started: float
+    ) -> int:
+        """Wait for a process on the user's terminal; past `limit` it is killed."""
         with _killed_on_exit(proc):
             try:
                 returncode = proc.wait(timeout=limit)
@@ -274,7 +278,6 @@ class Runner:
         engine's own words on a start that failed) are kept back and returned, so the
         caller can say them in one line; every other line is written as it comes."""
         args = self._checked(argv)
-        limit = timeout or self.timeout
         started = time.monotonic()
         import threading  # only for attached runs: most commands never load it
 
@@ -284,27 +287,20 @@ class Runner:
         held: list[str] = []
 
         def relay() -> None:
-            out = sys.stderr.buffer
             for raw in iter(stderr.readline, b""):
                 line = raw.decode(errors="replace")
                 if hold(line):
                     held.append(line)
                 else:
-                    out.write(raw)
-                    out.flush()
+                    sys.stderr.write(line)
+                    sys.stderr.flush()
 
         reader = threading.Thread(target=relay, daemon=True)
         reader.start()
-        with _killed_on_exit(proc):
-            try:
-                returncode = proc.wait(timeout=limit)
-            except subprocess.TimeoutExpired as exc:
-                proc.kill()
-                proc.wait()
-                self._log(args, None, time.monotonic() - started)
-                raise EngineTimeout(args, limit, setting=self._setting(limit)) from exc
-        reader.join(timeout=5)  # a child that kept the pipe open must not hang ocitool
-        self._log(args, returncode, time.monotonic() - started)
+        try:
+            returncode = self._waited(proc, args, timeout or self.timeout, started)
+        finally:
+            reader.join(timeout=5)  # a child that kept the pipe open must not hang ocitool
         return returncode, "".join(held)
 
     def pipe(

@@ -60,26 +60,19 @@ def other_spellings(name: str) -> list[str]:
     return sorted(spellings - {name})
 
 
-def repository(name: str) -> str:
-    """`repo` of `repo:tag` or `repo@digest`."""
-    name = name.split("@", 1)[0]
-    head, colon, tag = name.rpartition(":")
-    return head if colon and "/" not in tag else name
-
-
 class Names:
     """How podman's names are shown: short, as docker shows them, except where two
-    stored repositories share one short form (`localhost/X` and `docker.io/X`): `X`
-    would then mean either, so both stay qualified, tags and digests alike (podman
-    itself reads a short name as the local one first)."""
+    stored names share one short form (`localhost/X:1` and `docker.io/X:1`): `X:1`
+    would then mean either, so both stay qualified (podman itself reads it as the
+    local one). A name alone in its short form stays short, whatever its registry."""
 
     def __init__(self, stored: Iterable[str]):
-        counts = Counter(local_name(r) for r in {repository(n) for n in stored})
+        counts = Counter(local_name(n) for n in set(stored))
         self.ambiguous = frozenset(short for short, count in counts.items() if count > 1)
 
     def __call__(self, name: str) -> str:
         short = local_name(name)
-        return qualified(name) if repository(short) in self.ambiguous else short
+        return qualified(name) if short in self.ambiguous else short
 
 
 def docker_summaries(stdout: str) -> list[ImageSummary]:
@@ -115,7 +108,9 @@ def podman_summaries(stdout: str) -> list[ImageSummary]:
     """`podman image ls --format json`: one array, an image once per tag (ENGINES.md §1)."""
     seen: dict[str, ImageSummary] = {}
     docs = json_documents(stdout)
-    shown = Names(n for doc in docs for n in _strings(doc.get("Names")))
+    shown = Names(
+        n for doc in docs for n in (*_strings(doc.get("Names")), *_strings(doc.get("RepoDigests")))
+    )
     for doc in docs:
         image_id = as_digest(doc.get("Id"))
         if image_id is None:

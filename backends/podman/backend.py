@@ -55,6 +55,7 @@ from ocitool.references import ImageRef
 from ocitool.runner import Completed, Runner
 from ocitool.usage import StoreInventory
 
+_NAMED = ("RepoTags", "RepoDigests")  # inspect's names, as podman spells them
 _MAX_GENERATIONS = 16  # parent-chain rounds for `history`; each is one batched inspect
 
 
@@ -257,7 +258,7 @@ class PodmanBackend(EngineCLI):
         placed it. Where that file cannot be read, an inspect judges among the
         images asked for only (no extra engine call); `images` and `rmi`, which list
         the store, always see every name."""
-        names = {str(n) for d in docs for n in d.get("RepoTags") or ()}
+        names = {str(n) for d in docs for k in _NAMED for n in d.get(k) or ()}
         found = None if complete or not self._storage else stored_names(*self._storage)
         self._shown = Names(names | found if found else names)
         return self._shown
