@@ -25,6 +25,8 @@ EXIT_CONFLICT = 8
 EXIT_CORRUPT = 9
 EXIT_AUTH = 10
 EXIT_CHECK_FAILED = 11
+EXIT_CANNOT_EXECUTE = 126  # as docker and podman `run` exit, and a shell does
+EXIT_COMMAND_NOT_FOUND = 127
 EXIT_INTERRUPTED = 130
 
 
@@ -153,6 +155,18 @@ class NotSupported(OcitoolError):
     """This backend cannot do what was asked; the hint names what would."""
 
     exit_code = EXIT_NOT_SUPPORTED
+
+
+class CommandNotFound(OcitoolError):
+    """`run`'s command does not exist in the container (`docker run` exits 127 too)."""
+
+    exit_code = EXIT_COMMAND_NOT_FOUND
+
+
+class CommandNotExecutable(OcitoolError):
+    """`run`'s command exists in the container but cannot be executed (126)."""
+
+    exit_code = EXIT_CANNOT_EXECUTE
 
 
 class EngineError(OcitoolError):

@@ -16,11 +16,15 @@ from typing import TYPE_CHECKING, Literal
 from ocitool import capabilities as can
 from ocitool.errors import (
     Conflict,
+    EngineError,
+    EngineTimeout,
     ImageInUse,
     ImageNotFound,
     Interrupted,
     InvalidReference,
+    OcitoolError,
     UsageError,
+    last_meaningful_line,
 )
 from ocitool.notes import note
 from ocitool.references import ImageRef, is_image_id, validate_container_name, validate_image_arg
@@ -112,18 +116,21 @@ def run(
     if tty and detach:
         engines.need(can.DETACHED_TERMINAL)
     engine = engines.selected
-    container_id = engine.create(
-        image,
-        list(command),
-        name=name,
-        interactive=interactive,
-        tty=tty,
-        remove=remove,
-        network=network,
-        pull=pull,
-        env=list(env),
-        detach=detach,
-    )
+    try:
+        container_id = engine.create(
+            image,
+            list(command),
+            name=name,
+            interactive=interactive,
+            tty=tty,
+            remove=remove,
+            network=network,
+            pull=pull,
+            env=list(env),
+            detach=detach,
+        )
+    except EngineError as failed:
+        raise _not_here(engine, image, failed) from None
     name = name or engine.container_name(container_id)
     if detach:
         engine.start([container_id])
@@ -136,6 +143,21 @@ def run(
         removed=remove,
         stdout=done.stdout,
         stderr=done.stderr,
+    )
+
+
+def _not_here(engine: Engine, image: str, failed: EngineError) -> OcitoolError:
+    """A create that failed on an image that is not here failed on its pull (the
+    engines word it as a DNS error or an unresolved short name): not found, exit 3,
+    with the engine's reason. Any other failure is the engine's own."""
+    if isinstance(failed, EngineTimeout) or current(engine, image) is not None:
+        return failed
+    reason = " ".join(last_meaningful_line(failed.stderr).split())
+    return ImageNotFound(
+        [image],
+        backend=engine.name,
+        hint=f"it is not here and could not be pulled ({reason[:200]}); "
+        f"list local images with 'ocitool --backend {engine.name} images'",
     )
 
 
@@ -162,8 +184,13 @@ def rmi(
     if not checked:
         raise UsageError("no image given", hint="name at least one image to remove")
     found = engine.inspect(checked)
-    targets = [_target(engine, ref, image) for ref, image in zip(checked, found, strict=True)]
     before, holders = together(lambda: engine.images(all=True), lambda: engine.containers(all=True))
+    # The targets as the whole listing spells their names: it alone sees every name.
+    listed = {image.id: image for image in before}
+    targets = [
+        _target(engine, ref, listed.get(image.id, image))
+        for ref, image in zip(checked, found, strict=True)
+    ]
     plan = plan_removal(
         targets,
         before,
@@ -177,7 +204,8 @@ def rmi(
     if plan.result.blocked:
         raise blocked_error(plan.result.blocked, engine.name)
     if plan.containers:
-        engine.remove_containers([c.id for c in plan.containers], force=True)
+        # A running one is planned only with --force (removal.still_running).
+        engine.remove_containers([c.id for c in plan.containers], force=force)
     removed = [c.name for c in plan.containers]
     try:
         engine.remove_images(plan.engine_refs)
@@ -204,6 +232,13 @@ def blocked_error(blocked: Sequence[Blocker], backend: str) -> ImageInUse | Conf
                 backend=backend,
                 hint=f"stop and remove them first (ocitool stop {names}; ocitool rm {names}),"
                 " or pass --rm-containers to remove them with the image",
+            )
+    for blocker in blocked:
+        if blocker.reason == "running":
+            names = " ".join(c.name for c in blocker.containers)
+            return Conflict(
+                f"cannot remove: {blocker.message}",
+                hint=f"pass --force as well, or stop them first (ocitool stop {names})",
             )
     return Conflict(f"cannot remove: {blocked[0].message}")
 
@@ -251,7 +286,7 @@ def created(engine: Engine, image_id: str, name: str, previous: Image | None) ->
     if previous.id != image.id:
         note(
             "%s moved from %s to %s; %s is %s",
-            name,
+            engine.canonical_name(name),  # as the models spell it (podman: Names)
             previous.short_id,
             image.short_id,
             previous.short_id,

@@ -179,7 +179,7 @@ class Blocker(Model):
 
     image: str = Field(description="The reference as the user gave it.")
     image_id: Digest
-    reason: Literal["in-use", "has-children", "several-tags"]
+    reason: Literal["in-use", "running", "has-children", "several-tags"]
     message: str
     containers: list[Container] = Field(default_factory=list)
     children: list[Digest] = Field(default_factory=list)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from ocitool.layers import layer_index
 from ocitool.models import Blocker, Container, Image, RemoveResult
 
+_LIVE = ("running", "paused", "restarting")  # a container that must be stopped to be removed
+
 
 @dataclass
 class Target:
@@ -68,12 +70,19 @@ def plan_removal(
         holders = users.get(image_id, [])
         if holders and not remove_containers:
             blocked.append(in_use(ref, image, holders))
+        running = [c for c in holders if c.state in _LIVE]
+        if running and remove_containers and not force:
+            blocked.append(still_running(ref, image, running))
         if image_id in named_by_id and len(image.names) > 1 and not force:
             blocked.append(several_tags(ref, image))
         if image_id in named_by_id and children.get(image_id):
             blocked.append(has_children(ref, image, children[image_id]))
         going.add(image_id)
 
+    if blocked:
+        # All or nothing: the real rmi checks every image before it removes any, so a
+        # blocked one means nothing goes, and the dry run says exactly that.
+        return Plan(result=RemoveResult(blocked=blocked, dry_run=True))
     deleted = _deleted(going, by_id, children, users, keeps_untagged_parents)
     index = layer_index(i.diff_ids for i in by_id.values())
     kept = set(layer_index(i.diff_ids for i in by_id.values() if i.id not in deleted))
@@ -86,7 +95,6 @@ def plan_removal(
             deleted=sorted(deleted),
             deleted_layers=freed,
             removed_containers=sorted(c.name for c in doomed) if remove_containers else [],
-            blocked=blocked,
             dry_run=True,
         ),
         engine_refs=engine_refs,
@@ -189,6 +197,18 @@ def in_use(ref: str, image: Image, holders: Sequence[Container]) -> Blocker:
         reason="in-use",
         containers=list(holders),
         message=f"{ref} is used by container {who}",
+    )
+
+
+def still_running(ref: str, image: Image, running: Sequence[Container]) -> Blocker:
+    who = ", ".join(f"{c.name} ({c.short_id}, {c.state})" for c in running)
+    return Blocker(
+        image=ref,
+        image_id=image.id,
+        reason="running",
+        containers=list(running),
+        message=f"{ref} is used by container {who}, which is running; "
+        "--force stops it, as 'ocitool rm -f' does",
     )
 
 

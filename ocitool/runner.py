@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
@@ -247,9 +248,13 @@ class Runner:
         errors from a captured step done before (create, then attach).
         """
         args = self._checked(argv)
-        limit = timeout or self.timeout
         started = time.monotonic()
-        proc = self._spawn(args, env)
+        return self._waited(self._spawn(args, env), args, timeout or self.timeout, started)
+
+    def _waited(
+        self, proc: subprocess.Popen[Any], args: list[str], limit: float, started: float
+    ) -> int:
+        """Wait for a process on the user's terminal; past `limit` it is killed."""
         with _killed_on_exit(proc):
             try:
                 returncode = proc.wait(timeout=limit)
@@ -260,6 +265,43 @@ class Runner:
                 raise EngineTimeout(args, limit, setting=self._setting(limit)) from exc
         self._log(args, returncode, time.monotonic() - started)
         return returncode
+
+    def attached_holding(
+        self,
+        argv: Sequence[str],
+        hold: Callable[[str], bool],
+        *,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> tuple[int, str]:
+        """`attached`, but stderr passes through ocitool: the lines `hold` picks (the
+        engine's own words on a start that failed) are kept back and returned, so the
+        caller can say them in one line; every other line is written as it comes."""
+        args = self._checked(argv)
+        started = time.monotonic()
+        import threading  # only for attached runs: most commands never load it
+
+        proc = self._spawn(args, env, stderr=subprocess.PIPE, text=False, errors=None)
+        stderr = proc.stderr
+        assert stderr is not None  # noqa: S101 - a PIPE
+        held: list[str] = []
+
+        def relay() -> None:
+            for raw in iter(stderr.readline, b""):
+                line = raw.decode(errors="replace")
+                if hold(line):
+                    held.append(line)
+                else:
+                    sys.stderr.write(line)
+                    sys.stderr.flush()
+
+        reader = threading.Thread(target=relay, daemon=True)
+        reader.start()
+        try:
+            returncode = self._waited(proc, args, timeout or self.timeout, started)
+        finally:
+            reader.join(timeout=5)  # a child that kept the pipe open must not hang ocitool
+        return returncode, "".join(held)
 
     def pipe(
         self,

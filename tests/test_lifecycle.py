@@ -114,7 +114,8 @@ def test_the_chapter(engine: str, lab: Lab) -> None:
     assert "ocitool rm commit_test2" in line and "--rm-containers" in line
 
     # --dry-run says what would happen and what blocks it
-    assert r.dry_run.dry_run and r.dry_run.untagged == ["commit_test:first"]
+    # ... and, being blocked, that nothing would go: the real run removes nothing
+    assert r.dry_run.dry_run and r.dry_run.untagged == [] and r.dry_run.deleted == []
     assert [b.reason for b in r.dry_run.blocked] == ["in-use"]
     assert r.dry_run.blocked[0].containers[0].name == "commit_test2"
 

@@ -16,11 +16,13 @@ from typing import IO, TYPE_CHECKING, NoReturn, TypeVar
 
 from ocitool.backends.common.listing import list_argv, summaries
 from ocitool.backends.common.parsing import as_digest, unique
+from ocitool.backends.common.runc import start_failure
 from ocitool.engine import Exited
 from ocitool.errors import (
     BackendUnavailable,
     Conflict,
     EngineError,
+    EngineTimeout,
     OcitoolError,
     StoreCorrupt,
     UsageError,
@@ -46,6 +48,8 @@ class EngineCLI:
     runner: Runner
     executable: str
     parsers: str  # the module that turns this engine's output into models (loaded late)
+    list_filters: tuple[str, ...] = ()  # what the list calls leave out: not images
+    start_failed: re.Pattern[str]  # a line the engine prints when a container cannot start
 
     def __init__(self, runner: Runner, executable: str) -> None:
         self.runner = runner
@@ -102,13 +106,14 @@ class EngineCLI:
 
     def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
         """What `images` shows, from the one list call both engines share."""
-        result = self.ok(self.run(list_argv(all=all), models=False))
+        result = self.ok(self.run([*list_argv(all=all), *self.list_filters], models=False))
         with parsing_output(result.argv):
             return summaries(self.name, result.stdout)
 
     def list_ids(self, *, all: bool = False) -> list[str]:
         """Image IDs (`sha256:`), one per image: both engines repeat an ID per tag."""
         argv = ["image", "ls", "--quiet", "--no-trunc", *(["--all"] if all else [])]
+        argv += self.list_filters
         out = self.ok(self.run(argv, models=False)).stdout.split()
         return [d for d in unique(as_digest(i) or "" for i in out) if d]
 
@@ -279,20 +284,62 @@ class EngineCLI:
         return result.stdout.strip().lstrip("/") or None if result.ok else None
 
     def start(self, containers: Sequence[str]) -> None:
-        self.ok(self.run(["start", "--", *containers]), containers=containers)
+        result = self.run(["start", "--", *containers])
+        failed = None if result.ok else start_failure(result.stderr, backend=self.name)
+        if failed is not None:
+            raise failed  # the command is missing or not executable: 127 or 126
+        self.ok(result, containers=containers)
 
     def start_attached(self, container: str, *, interactive: bool, terminal: bool) -> Exited:
-        """Start and wait; on the user's terminal, or captured for the API."""
+        """Start and wait; on the user's terminal, or captured for the API.
+
+        The engine's own words on a start that failed (`start_failed`) are kept
+        from the terminal and said as ocitool's one line; past OCITOOL_RUN_TIMEOUT
+        the container is killed too, not left running (and removed if it was
+        made with --rm, which the engine would have done when it exited)."""
         argv = ["start", "--attach", *(["--interactive"] if interactive else []), "--", container]
-        if terminal:
-            code = self.runner.attached(
-                [self.executable, *argv], env=self.engine_env(), timeout=self.runner.run_timeout
-            )
-            return Exited(code)
-        done = self.runner.run(
-            [self.executable, *argv], env=self.engine_env(), timeout=self.runner.run_timeout
+        full = [self.executable, *argv]
+        timeout = self.runner.run_timeout
+        try:
+            if terminal:
+                code, held = self.runner.attached_holding(
+                    full, self._start_failed, env=self.engine_env(), timeout=timeout
+                )
+                done = Completed(tuple(full), code, "", held, 0.0)
+            else:
+                done = self.runner.run(full, env=self.engine_env(), timeout=timeout)
+        except EngineTimeout as stop:
+            stop.message = f"{stop.message}; {self._kill_after_timeout(container)}"
+            raise
+        held = "".join(
+            line for line in done.stderr.splitlines(keepends=True) if self._start_failed(line)
         )
-        return Exited(done.returncode, done.stdout, done.stderr)
+        if done.returncode != 0 and held:
+            raise start_failure(held, backend=self.name) or EngineError(
+                done.argv, done.returncode, held
+            )
+        return (
+            Exited(done.returncode)
+            if terminal
+            else Exited(done.returncode, done.stdout, done.stderr)
+        )
+
+    def _start_failed(self, line: str) -> bool:
+        return self.start_failed.search(line) is not None
+
+    def _kill_after_timeout(self, container: str) -> str:
+        """Kill the container a timed-out attached start left running; say what became of it."""
+        short = container[:12]
+        auto = self.run(
+            ["container", "inspect", "--format", "{{.HostConfig.AutoRemove}}", "--", container]
+        )
+        killed = self.run(["kill", "--", container])
+        if auto.ok and auto.stdout.strip() == "true":
+            self.run(["rm", "--force", "--", container])  # the engine may be doing it already
+            return f"its container {short} was stopped and removed (--rm)"
+        if killed.ok:
+            return f"its container {short} was stopped"
+        return f"its container {short} had already stopped"
 
     def stop(self, containers: Sequence[str], *, timeout: int | None) -> None:
         argv = [

@@ -7,7 +7,8 @@ engine call. `Client.images()` still inspects, for the full models.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
 from ocitool.backends.common.parsing import as_digest, json_documents, parse_int, parse_time
 from ocitool.listing import ImageSummary
@@ -31,6 +32,47 @@ def local_name(name: str) -> str:
         if name.startswith(prefix):
             return name.removeprefix(prefix)
     return name
+
+
+_HUB = "docker.io/"
+
+
+def qualified(name: str) -> str:
+    """A name as podman stores it: one with no registry is local (`localhost/`),
+    and a one-part Hub name gains `library/`."""
+    first, slash, rest = name.partition("/")
+    if not slash or not _is_domain(first):
+        return LOCAL_PREFIX + name
+    if name.startswith(_HUB) and "/" not in rest:
+        return f"{_HUB}library/{rest}"
+    return name
+
+
+def _is_domain(component: str) -> bool:
+    return any(c in component for c in ".:[") or component == "localhost"
+
+
+def other_spellings(name: str) -> list[str]:
+    """The names podman would also show as `local_name(name)`: the Hub's for a local
+    one, the local one for a Hub name."""
+    short = local_name(name)
+    spellings = {qualified(short), f"{_HUB}{short}", qualified(f"{_HUB}{short}")}
+    return sorted(spellings - {name})
+
+
+class Names:
+    """How podman's names are shown: short, as docker shows them, except where two
+    stored names share one short form (`localhost/X:1` and `docker.io/X:1`): `X:1`
+    would then mean either, so both stay qualified (podman itself reads it as the
+    local one). A name alone in its short form stays short, whatever its registry."""
+
+    def __init__(self, stored: Iterable[str]):
+        counts = Counter(local_name(n) for n in set(stored))
+        self.ambiguous = frozenset(short for short, count in counts.items() if count > 1)
+
+    def __call__(self, name: str) -> str:
+        short = local_name(name)
+        return qualified(name) if short in self.ambiguous else short
 
 
 def docker_summaries(stdout: str) -> list[ImageSummary]:
@@ -65,7 +107,11 @@ def _named(row: dict[str, str], key: str) -> bool:
 def podman_summaries(stdout: str) -> list[ImageSummary]:
     """`podman image ls --format json`: one array, an image once per tag (ENGINES.md §1)."""
     seen: dict[str, ImageSummary] = {}
-    for doc in json_documents(stdout):
+    docs = json_documents(stdout)
+    shown = Names(
+        n for doc in docs for n in (*_strings(doc.get("Names")), *_strings(doc.get("RepoDigests")))
+    )
+    for doc in docs:
         image_id = as_digest(doc.get("Id"))
         if image_id is None:
             raise ValueError(f"no image ID in podman's list entry {doc.get('Id')!r}")
@@ -74,8 +120,8 @@ def podman_summaries(stdout: str) -> list[ImageSummary]:
         seen[image_id] = ImageSummary(
             id=image_id,
             # An image pulled by digest is listed under `repo@digest`: a digest, not a name.
-            names=sorted({local_name(n) for n in _strings(doc.get("Names")) if "@" not in n}),
-            repo_digests=sorted({local_name(d) for d in _strings(doc.get("RepoDigests"))}),
+            names=sorted({shown(n) for n in _strings(doc.get("Names")) if "@" not in n}),
+            repo_digests=sorted({shown(d) for d in _strings(doc.get("RepoDigests"))}),
             created=parse_time(doc.get("Created")),
             size=parse_int(doc.get("Size")),
         )

@@ -10,6 +10,7 @@ containers are read with one batched `container inspect`; and the 20.10 and
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -49,6 +50,8 @@ class DockerBackend(EngineCLI):
     parsers = "ocitool.backends.docker.parsers"
     capabilities: Final = CAPABILITIES
     keeps_untagged_parents: Final = True  # a parent stays, hidden, while a child needs it
+    # `start --attach` when runc cannot start the command (common/runc.py says why)
+    start_failed = re.compile(r"^Error response from daemon: .*(?:OCI runtime|shim task)")
     size_accounting: Final = "bytes of file contents, as docker counts a layer"
 
     def __init__(self, runner: Runner, *, executable: str = "docker", host: str | None = None):

@@ -6,9 +6,10 @@ for every failed call, with the images and containers it named.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from ocitool.backends.common.cli import container_conflict
 from ocitool.backends.common.parsing import unique
@@ -43,7 +44,10 @@ def raise_for(
 ) -> NoReturn:
     """Map one failed docker call to the core error that describes it."""
     err = result.stderr
-    if _CANNOT_CONNECT.search(err) or _PERMISSION in err or "error during connect" in err:
+    if _PERMISSION in err:
+        reason, hint = socket_denied(endpoint)
+        raise BackendUnavailable("docker", reason, hint=hint)
+    if _CANNOT_CONNECT.search(err) or "error during connect" in err:
         raise BackendUnavailable(
             "docker",
             unreachable_reason(err, endpoint).split(";")[0],
@@ -78,12 +82,55 @@ def _conflict(stderr: str, containers: Sequence[str]) -> Conflict | None:
 
 def unreachable_reason(stderr: str, endpoint: str) -> str:
     if _PERMISSION in stderr:
-        return f"permission denied on {endpoint}; is this user in the docker group?"
+        return "; ".join(socket_denied(endpoint))
     if "error during connect" in stderr:
         return f"daemon not reachable at {endpoint}; is dockerd running? set DOCKER_HOST"
     match = _CANNOT_CONNECT.search(stderr)
     where = match.group(1) if match else endpoint
     return f"daemon not reachable at {where}; is dockerd running? set DOCKER_HOST"
+
+
+def socket_denied(endpoint: str) -> tuple[str, str]:
+    """Why this user may not use the daemon's socket, from the socket itself: its
+    owner, group and mode, and the fix (the group, or an engine with no daemon)."""
+    import grp
+    import pwd
+    import stat
+
+    others = "or use rootless podman (--backend podman) or the oci backend (--backend oci)"
+    path = endpoint.removeprefix("unix://")
+    user = _name(pwd.getpwuid, os.geteuid(), "pw_name")
+    try:
+        found = os.stat(path)
+    except OSError as exc:
+        return (
+            f"permission denied on {endpoint}: {exc.strerror.lower() if exc.strerror else exc}",
+            f"a directory on the way to it is closed to {user}; {others}",
+        )
+    owner = _name(pwd.getpwuid, found.st_uid, "pw_name")
+    group = _name(grp.getgrgid, found.st_gid, "gr_name")
+    where = (
+        f"permission denied on {endpoint}: the socket is owned by {owner}:{group} "
+        f"with mode {stat.S_IMODE(found.st_mode):o}"
+    )
+    if found.st_gid == 0:
+        return f"{where}, so only root may use it", f"run as root, {others}"
+    if found.st_gid in os.getgroups():
+        return (
+            f"{where}, and {user} is in group {group} only in new sessions",
+            f"log out and in again (or run 'newgrp {group}'), {others}",
+        )
+    return (
+        f"{where}, and {user} is not in group {group}",
+        f"add {user} to it (sudo usermod -aG {group} {user}, then log in again), {others}",
+    )
+
+
+def _name(lookup: Callable[[int], Any], number: int, field: str) -> str:
+    try:
+        return str(getattr(lookup(number), field))
+    except KeyError:
+        return str(number)  # no passwd or group entry: the number is all there is
 
 
 def _as_given(engine_names: list[str], asked: Sequence[str]) -> list[str]:

@@ -24,6 +24,7 @@ from typing import IO, Final, cast
 
 from ocitool import capabilities as can
 from ocitool.backends.common.parsing import tag_destination, with_tag
+from ocitool.backends.common.runc import start_failure
 from ocitool.backends.oci import CAPABILITIES, failures
 from ocitool.backends.oci import containers as records
 from ocitool.backends.oci.changes import umoci_options
@@ -37,7 +38,7 @@ from ocitool.backends.oci.parsers import (
     steps,
     to_model,
 )
-from ocitool.backends.oci.runtime import Runtime, wait_for
+from ocitool.backends.oci.runtime import START_FAILED, Runtime, wait_for
 from ocitool.backends.oci.store import SCRATCH_TAGS, Store, Tagged
 from ocitool.backends.oci.tarballs import uncompressed
 from ocitool.engine import Exited
@@ -45,6 +46,7 @@ from ocitool.errors import (
     BackendUnavailable,
     Conflict,
     ContainerNotFound,
+    EngineError,
     EngineTimeout,
     ImageNotFound,
     NotSupported,
@@ -414,21 +416,36 @@ class OciBackend:
         records.save(directory, record)
         try:
             if terminal:
-                code = self.runner.attached(argv, timeout=self.runner.run_timeout)
-                result = Completed(tuple(argv), code, "", "", 0.0)
+                code, held = self.runner.attached_holding(
+                    argv, _runc_failed, timeout=self.runner.run_timeout
+                )
+                result = Completed(tuple(argv), code, "", held, 0.0)
             else:
                 result = self.runner.run(argv, timeout=self.runner.run_timeout)
-        except EngineTimeout:
+        except EngineTimeout as stop:
             # runc was killed, not its container: stop that too, as the limit promised
             records.delete_state(self.runner, argv[0], argv[2], record.id)
+            record.state = "exited"
+            if record.remove:
+                records.remove_tree(directory)
+            else:
+                records.save(directory, record)
+            gone = " and removed (--rm)" if record.remove else ""
+            stop.message = f"{stop.message}; its container {record.id[:12]} was stopped{gone}"
             raise
-        finally:
+        except BaseException:
             record.state = "exited"
             records.save(directory, record)
-        record.exit_code = result.returncode
+            raise
+        record.state, record.exit_code = "exited", result.returncode
         records.save(directory, record)
         if record.remove:
             records.remove_tree(directory)
+        held = "".join(line for line in result.stderr.splitlines(True) if _runc_failed(line))
+        if result.returncode != 0 and held:
+            raise start_failure(held, backend=self.name) or EngineError(
+                result.argv, result.returncode, held
+            )
         return (
             Exited(result.returncode, result.stdout, result.stderr)
             if not terminal
@@ -646,3 +663,7 @@ def _ended(directory: Path) -> bool:
 
 def _python() -> str:
     return sys.executable
+
+
+def _runc_failed(line: str) -> bool:
+    return START_FAILED.search(line) is not None

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
-from ocitool.errors import EngineError, parsing_output
+from ocitool.backends.common.runc import start_failure
+from ocitool.errors import EngineError, OcitoolError, parsing_output
 from ocitool.runner import Completed
 
 
@@ -33,9 +34,10 @@ def parsing(result: Completed) -> Iterator[None]:
         yield
 
 
-def start_failed(container: str, runtime: str, failure: str) -> EngineError:
-    """runc could not start the container's process: docker's `start` fails so too."""
-    return EngineError(
+def start_failed(container: str, runtime: str, failure: str) -> OcitoolError:
+    """runc could not start the container's process: docker's `start` fails so too,
+    and a command that is missing or not executable is 127 or 126 (common/runc.py)."""
+    return start_failure(failure, backend="oci") or EngineError(
         (runtime, "run"), None, failure, message=f"container {container} could not start: {failure}"
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -21,6 +22,8 @@ from ocitool.runner import Runner
 
 RUNTIMES = ("runc", "crun")  # crun cannot run on hosts in cgroup hybrid mode, so runc first
 LIVE = ("running", "created", "paused")
+# runc's own log line when it cannot start the command (common/runc.py says why)
+START_FAILED = re.compile(r'^time="[^"]*" level=error msg="runc (?:run|create) failed')
 _POLL = 0.1
 
 

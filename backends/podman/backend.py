@@ -3,13 +3,16 @@
 Quirks handled here (ENGINES.md): IDs come without `sha256:`; `images` lists
 an image once per tag with names in `Names`, so images are listed by ID and
 read with one batched `image inspect`; local names carry `localhost/`, which
-is dropped so a name reads the same as on docker; history keys mix case and
+is dropped so a name reads the same as on docker, unless `docker.io/` has the
+same repository (listing.Names); manifest lists are listed as images, and
+are left out or refused (failures.manifest_list); history keys mix case and
 its comment is `FROM <base>`, while inspect keeps the exact empty-layer flags.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -17,7 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from ocitool.backends.common.cli import EngineCLI, hub_error
-from ocitool.backends.common.listing import LOCAL_PREFIX, local_name
+from ocitool.backends.common.listing import (
+    LOCAL_PREFIX,
+    Names,
+    local_name,
+    other_spellings,
+    qualified,
+)
 from ocitool.backends.common.parsing import (
     HEX64,
     as_digest,
@@ -29,7 +38,12 @@ from ocitool.backends.common.parsing import (
     with_tag,
 )
 from ocitool.backends.podman import CAPABILITIES, failures
-from ocitool.backends.podman.store import listed_ids, read_store, storage_location
+from ocitool.backends.podman.store import (
+    listed_ids,
+    read_store,
+    storage_location,
+    stored_names,
+)
 from ocitool.errors import (
     OcitoolError,
     UsageError,
@@ -42,6 +56,7 @@ from ocitool.references import ImageRef, looks_like_domain
 from ocitool.runner import Completed, Runner
 from ocitool.usage import StoreInventory
 
+_NAMED = ("RepoTags", "RepoDigests")  # inspect's names, as podman spells them
 _MAX_GENERATIONS = 16  # parent-chain rounds for `history`; each is one batched inspect
 
 
@@ -53,12 +68,17 @@ class PodmanBackend(EngineCLI):
     name: Final = "podman"
     parsers = "ocitool.backends.podman.parsers"
     capabilities: Final = CAPABILITIES
+    # podman lists a manifest list as an image, though no image command takes it as one.
+    list_filters = ("--filter", "manifest=false")
+    # `start --attach` when runc cannot start the command (common/runc.py says why)
+    start_failed = re.compile(r"^Error: unable to start container ")
     keeps_untagged_parents: Final = False  # `rmi` of a parent's last tag drops its record
     size_accounting: Final = "bytes of the uncompressed layer tar, as podman's storage records it"
 
     def __init__(self, runner: Runner, *, executable: str = "podman"):
         super().__init__(runner, executable)
         self._storage: tuple[str, str] | None = None  # (graphRoot, driver), once seen
+        self._shown = Names(())  # how names read, from the last images podman described
 
     # -- reads ---------------------------------------------------------------
 
@@ -74,11 +94,13 @@ class PodmanBackend(EngineCLI):
         if stored and location:
             docs = self._inspect_docs(stored, tolerate_missing=True)
             if len(docs) == len(stored) and _stored_under(docs, location[0]):
-                return self._parsed_images(docs)
-        return self._inspect(self.list_ids(all=all), tolerate_missing=True)
+                return self._parsed_images(docs, self._names(docs, complete=True))
+        docs = self._inspect_docs(self.list_ids(all=all), tolerate_missing=True)
+        return self._parsed_images(docs, self._names(docs, complete=True))
 
     def inspect(self, refs: Sequence[str]) -> list[Image]:
-        return self._inspect(list(refs), tolerate_missing=False)
+        docs = self._inspect_docs(list(refs), tolerate_missing=False)
+        return self._parsed_images(docs, self._names(docs, complete=False))
 
     def history(self, ref: str) -> list[Layer]:
         doc = self._inspect_docs([ref], tolerate_missing=False)[0]
@@ -137,9 +159,15 @@ class PodmanBackend(EngineCLI):
             )
         return self.parsed(result, lambda out: parse_info(json_documents(out)[0], path=path))
 
+    def tag(self, source: str, target: str) -> None:
+        """podman would tag a manifest list too: it is refused before it gains a name."""
+        self._inspect_docs([source], tolerate_missing=False)
+        super().tag(source, target)
+
     def canonical_name(self, ref: str) -> str:
-        """A name as the models spell it: without podman's `localhost/`, with a tag."""
-        return with_tag(local_name(ref))
+        """A name as the models spell it: without podman's `localhost/`, with a tag,
+        unless the short form is ambiguous among the names last seen (Names)."""
+        return self._shown(with_tag(ref))
 
     def store_usage(self) -> StoreInventory | None:
         """podman's storage files read directly (backends._podman_store), then one
@@ -228,8 +256,8 @@ class PodmanBackend(EngineCLI):
             yield Endpoint(f"containers-storage:{bare}", label=f"podman:{name}")
             return
         ref = ImageRef.parse(name).with_default_tag()
-        qualified = str(ref) if ref.domain else f"{LOCAL_PREFIX}{ref}"
-        yield Endpoint(f"containers-storage:{qualified}", label=f"podman:{name}")
+        full = str(ref) if ref.domain else f"{LOCAL_PREFIX}{ref}"
+        yield Endpoint(f"containers-storage:{full}", label=f"podman:{name}")
 
     def save_options(self, archive_format: str, count: int) -> list[str]:
         several = ["--multi-image-archive"] if count > 1 else []
@@ -245,16 +273,24 @@ class PodmanBackend(EngineCLI):
 
     # -- plumbing ------------------------------------------------------------
 
-    def _inspect(self, refs: list[str], *, tolerate_missing: bool) -> list[Image]:
-        return self._parsed_images(self._inspect_docs(refs, tolerate_missing=tolerate_missing))
-
-    def _parsed_images(self, docs: Sequence[Mapping[str, Any]]) -> list[Image]:
+    def _parsed_images(self, docs: Sequence[Mapping[str, Any]], shown: Names) -> list[Image]:
         from ocitool.backends.common.history import with_layer_sizes
         from ocitool.backends.podman.parsers import parse_image
 
         with parsing_output((self.executable, "image", "inspect")):
-            images = [parse_image(d) for d in docs]
+            images = [parse_image(d, shown) for d in docs]
         return with_layer_sizes(images, self._recorded_sizes(images, self._storage))
+
+    def _names(self, docs: Sequence[Mapping[str, Any]], *, complete: bool) -> Names:
+        """How these images' names read (Names), judged against every stored name:
+        `docs` when they are every image, else images.json where podman's inspect
+        placed it. Where that file cannot be read, an inspect judges among the
+        images asked for only (no extra engine call); `images` and `rmi`, which list
+        the store, always see every name."""
+        names = {str(n) for d in docs for k in _NAMED for n in d.get(k) or ()}
+        found = None if complete or not self._storage else stored_names(*self._storage)
+        self._shown = Names(names | found if found else names)
+        return self._shown
 
     def _storage_from_info(self) -> tuple[str, str]:
         info = self.info()
@@ -268,7 +304,10 @@ class PodmanBackend(EngineCLI):
                 tolerate_missing and failures.NOT_KNOWN.search(result.stderr)
             ):
                 self.raise_for(result, images=batch)
-            docs.extend(self.parsed(result, json_documents))
+            found = self.parsed(result, json_documents)
+            if not tolerate_missing:
+                _refuse_manifest_lists(batch, found)
+            docs.extend(found)
         with parsing_output((self.executable, "image", "inspect")):
             self._storage = storage_root(docs) or self._storage
         return docs
@@ -278,6 +317,23 @@ class PodmanBackend(EngineCLI):
     ) -> NoReturn:
         """Map one failed podman call to the core error that describes it (failures.py)."""
         failures.raise_for(result, images=images, containers=containers)
+
+
+def _refuse_manifest_lists(refs: Sequence[str], docs: Sequence[Mapping[str, Any]]) -> None:
+    """podman's inspect of a manifest list's name or short ID answers with one of the
+    list's images (ENGINES.md): a doc that carries neither the name nor the ID asked
+    for (podman answers in the order asked) means the ref names a list."""
+    if len(refs) != len(docs):
+        return
+    for ref, doc in zip(refs, docs, strict=True):
+        image_id = str(doc.get("Id") or "")
+        bare = ref.removeprefix("sha256:")
+        if "@" in ref or image_id.startswith(bare):
+            continue
+        name = with_tag(ref)
+        tags = {str(t) for t in doc.get("RepoTags") or ()}
+        if not tags & {name, qualified(name), *other_spellings(qualified(name))}:
+            raise failures.manifest_list(ref)
 
 
 def _stored_under(docs: Sequence[Mapping[str, Any]], graph_root: str) -> bool:

@@ -20,10 +20,12 @@ from ocitool.errors import (
     EngineError,
     ImageInUse,
     ImageNotFound,
+    NotSupported,
 )
 from ocitool.runner import Completed
 
 NOT_KNOWN = re.compile(r"(?:^|\s)(\S+): image not known", re.MULTILINE)
+_EMPTY_LIST = "no image found in manifest list"  # a list with no image for this platform
 _NO_CONTAINER = re.compile(r"no such container:? (\S+)", re.IGNORECASE)
 _NO_CONTAINER_NAMED = re.compile(r'no container with name or ID "([^"]+)" found')
 _IN_USE = re.compile(r"image used by (\w+): image is in use by a container")
@@ -36,6 +38,8 @@ def raise_for(
 ) -> NoReturn:
     """Map one failed podman call to the core error that describes it."""
     err = result.stderr
+    if _EMPTY_LIST in err:  # "... for architecture amd64, ...: image not known"
+        raise manifest_list(images[0] if len(images) == 1 else "one of " + ", ".join(images))
     missing = NOT_KNOWN.findall(err)
     if missing:
         raise ImageNotFound(_as_given(missing, images), backend="podman")
@@ -55,6 +59,14 @@ def raise_for(
             hint="install uidmap and add this user to /etc/subuid and /etc/subgid",
         )
     raise EngineError(result.argv, result.returncode, err)
+
+
+def manifest_list(ref: str) -> NotSupported:
+    return NotSupported(
+        f"{ref} is a manifest list, not an image; ocitool does not handle lists yet",
+        hint=f"see it with 'podman manifest inspect {ref}', remove it with "
+        f"'podman manifest rm {ref}'",
+    )
 
 
 def _conflict(stderr: str, containers: Sequence[str]) -> Conflict | None:

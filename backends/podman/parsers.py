@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ocitool.backends.common.history import HistoryEntry, Step, config_step, join_steps
 from ocitool.backends.common.history import producers as shared_producers
-from ocitool.backends.common.listing import local_name
+from ocitool.backends.common.listing import Names, local_name
 from ocitool.backends.common.parsing import (
     as_digest,
     container_id,
@@ -24,11 +24,11 @@ if TYPE_CHECKING:
 _STATES = {"created", "running", "paused", "restarting", "removing", "exited", "dead"}
 
 
-def parse_image(doc: Mapping[str, Any]) -> Image:
-    """One element of `podman image inspect`."""
+def parse_image(doc: Mapping[str, Any], shown: Names | None = None) -> Image:
+    """One element of `podman image inspect`; `shown` spells its names (Names)."""
     diff_ids = (doc.get("RootFS") or {}).get("Layers") or []
     image = image_from_inspect(
-        doc, backend="podman", layers=image_layers(doc, diff_ids), local_name=local_name
+        doc, backend="podman", layers=image_layers(doc, diff_ids), local_name=shown or local_name
     )
     history = doc.get("History") or []
     if (

@@ -21,7 +21,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from ocitool.backends.common.listing import local_name
+from ocitool.backends.common.listing import Names
 from ocitool.backends.common.parsing import as_digest, lineage_of, parse_time
 from ocitool.layers import chain_ids
 from ocitool.usage import ImageStack, StoreInventory
@@ -86,8 +86,27 @@ class PodmanStore(NamedTuple):
         return self.inputs._replace(held=held)
 
 
+def is_manifest_list(record: Mapping[str, Any]) -> bool:
+    """A list made by `podman manifest create` is an image record with no layer and
+    no config, only the list and its `instances.json` (containers/common manifests)."""
+    return "instances.json" in (record.get("big-data-names") or ())
+
+
+def stored_names(graph_root: str, driver: str | None) -> frozenset[str] | None:
+    """Every name podman stores, as it spells them, from images.json alone."""
+    driver = driver or _only_driver(graph_root)
+    if driver is None:
+        return None
+    try:
+        with open(os.path.join(graph_root, f"{driver}-images", "images.json"), "rb") as handle:
+            records = json.load(handle)
+        return frozenset(str(n) for r in records for n in r.get("names") or ())
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
 class _Files(NamedTuple):
-    records: list[dict[str, Any]]  # images.json
+    records: list[dict[str, Any]]  # images.json, less the manifest lists (not images)
     layers: list[dict[str, Any]]  # layers.json
     configs: dict[str, dict[str, Any]]  # image ID (bare hex) -> its config, checked
 
@@ -102,7 +121,7 @@ def _load(graph_root: str, driver: str | None) -> _Files | None:
         return None
     try:
         with open(os.path.join(graph_root, f"{driver}-images", "images.json"), "rb") as handle:
-            records = json.load(handle)
+            records = [r for r in json.load(handle) if not is_manifest_list(r)]
         with open(os.path.join(graph_root, f"{driver}-layers", "layers.json"), "rb") as handle:
             layers = json.load(handle)
         configs = {r["id"]: _config(graph_root, driver, r["id"]) for r in records}
@@ -134,7 +153,8 @@ def read_store(graph_root: str, driver: str | None) -> PodmanStore | None:
             for layer in files.layers
             if layer.get("diff-digest") and layer.get("diff-size") is not None
         }
-        found = [_stack(r, files.configs[r["id"]]) for r in files.visible()]
+        shown = Names(n for r in files.records for n in r.get("names") or ())
+        found = [_stack(r, files.configs[r["id"]], shown) for r in files.visible()]
         sizes = {
             chain: by_diff[diff_id]
             for image in found
@@ -209,8 +229,8 @@ def _same_step(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     )
 
 
-def _stack(record: Mapping[str, Any], config: Mapping[str, Any]) -> ImageStack:
-    names = sorted({local_name(n) for n in record.get("names") or [] if "@" not in n})
+def _stack(record: Mapping[str, Any], config: Mapping[str, Any], shown: Names) -> ImageStack:
+    names = sorted({shown(n) for n in record.get("names") or [] if "@" not in n})
     diff_ids = [str(d) for d in config["rootfs"]["diff_ids"]]
     lineage = lineage_of(config.get("history"), len(diff_ids))
     created = parse_time(config.get("created"))

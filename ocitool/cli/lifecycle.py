@@ -123,7 +123,13 @@ def tag(
 def rmi(
     image: Annotated[list[str], typer.Argument(help="Image names or IDs.", show_default=False)],
     force: Annotated[
-        bool, typer.Option("--force", "-f", help="Remove every tag of an image named by ID.")
+        bool,
+        typer.Option(
+            "--force",
+            "-f",
+            help="Remove every tag of an image named by ID; with --rm-containers,"
+            " stop running ones too.",
+        ),
     ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would happen; change nothing.")

@@ -1,0 +1,37 @@
+"""How runc says a container's command could not start: docker, podman and the
+oci backend all run runc here (ENGINES.md §0), and each wraps the same words.
+
+`exec: "/nonexistent": stat /nonexistent: no such file or directory` is a
+command that does not exist (exit 127, as `docker run` and a shell exit), and
+`exec: "/bin": permission denied` one that cannot be executed (126).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ocitool.errors import CommandNotExecutable, CommandNotFound, OcitoolError
+
+_EXEC = re.compile(r'exec: "(?P<command>[^"]*)": (?P<why>.*)')
+_NOT_FOUND = ("no such file or directory", "executable file not found", "not a directory")
+
+
+def start_failure(text: str, *, backend: str) -> OcitoolError | None:
+    """The error for runc's words in `text`, or None when they are not about the command."""
+    match = _EXEC.search(text.replace('\\"', '"'))
+    if match is None:
+        return None
+    command, why = match["command"], match["why"].lower()
+    if "permission denied" in why:
+        return CommandNotExecutable(
+            f"{command} cannot be executed in the container on {backend}: permission denied",
+            hint="it is not an executable file: give the program that runs it, "
+            "or make it executable in the image",
+        )
+    if any(words in why for words in _NOT_FOUND):
+        return CommandNotFound(
+            f"{command} was not found in the container on {backend}",
+            hint="check the command's path in the image: 'ocitool layers --files IMAGE' "
+            "lists its files",
+        )
+    return None
