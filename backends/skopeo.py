@@ -9,6 +9,7 @@ events and the core errors.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -73,11 +74,11 @@ class Skopeo:
     @staticmethod
     def archive(kind: str, path: Path, name: str | None) -> Endpoint:
         ref = f"{kind}:{path}" + (f":{name}" if name else "")
-        return Endpoint(ref, label=ref)
+        return Endpoint(ref, label=ref, path=path)
 
     @staticmethod
     def layout(path: Path, tag: str) -> Endpoint:
-        return Endpoint(f"oci:{path}:{tag}", label=f"oci:{path}:{tag}")
+        return Endpoint(f"oci:{path}:{tag}", label=f"oci:{path}:{tag}", path=path)
 
     def copy(
         self, source: Endpoint, destination: Endpoint, *, on_event: ProgressEvent | None = None
@@ -93,18 +94,28 @@ def copy(
     on_event: ProgressEvent | None = None,
     executable: str = "skopeo",
 ) -> str | None:
-    """Copy one image; returns the manifest digest written at the destination."""
-    with tempfile.TemporaryDirectory(prefix="ocitool-copy-") as tmp:
-        digestfile = Path(tmp) / "digest"
+    """Copy one image; returns the manifest digest written at the destination.
+
+    skopeo's temporary files (a docker daemon's tarball, a layer on its way
+    into containers-storage: as large as the image) go in a directory of
+    this copy's own, removed after it whatever happened: skopeo leaves them
+    behind when it is stopped. The copy may take as long as OCITOOL_RUN_TIMEOUT,
+    but is stopped after OCITOOL_TIMEOUT seconds without progress.
+    """
+    with tempfile.TemporaryDirectory(prefix="ocitool-copy-", dir=_big_files()) as tmp:
+        work = Path(tmp)
+        digestfile = work / "digest"
+        (work / "tmp").mkdir()
         argv = [
             executable,
+            f"--tmpdir={work / 'tmp'}",
             "copy",
             *options(source, "src"),
             *options(destination, "dest"),
             f"--digestfile={digestfile}",
             "--",
-            source.ref,
-            destination.ref,
+            _spelled(source, work / "source", writing=False),
+            _spelled(destination, work / "destination", writing=True),
         ]
 
         def line(stream: str, text: str) -> None:
@@ -116,11 +127,38 @@ def copy(
             elif text.startswith("Writing manifest"):
                 on_event("manifest", {})
 
-        result = runner.stream(argv, line, timeout=runner.run_timeout)
+        result = runner.stream(argv, line, timeout=runner.run_timeout, idle=runner.timeout)
         if not result.ok:
             raise copy_error(result, source, destination)
         digest = digestfile.read_text().strip() if digestfile.exists() else ""
         return digest or None
+
+
+def _big_files() -> str | None:
+    """Where containers/image puts large temporary files: $TMPDIR, or /var/tmp."""
+    default = "/var/tmp"  # noqa: S108 - containers/image's own default for big files
+    return os.environ.get("TMPDIR") or (default if os.access(default, os.W_OK) else None)
+
+
+def _spelled(endpoint: Endpoint, alias: Path, *, writing: bool) -> str:
+    """The endpoint's ref, with a path skopeo would misread (a ':' splits its
+    transports' PATH:NAME) reached through a symlink at `alias` instead.
+
+    A destination must exist for the link to lead somewhere: the layout
+    directory, or the (empty) file skopeo then fills, which is the caller's own
+    partial file (ocitool.archives.finished_file)."""
+    path = endpoint.path
+    if path is None or ":" not in str(path):
+        return endpoint.ref
+    transport, _, rest = endpoint.ref.partition(":")
+    tail = rest[len(str(path)) :]
+    target = path.absolute()
+    if writing and transport == "oci":
+        target.mkdir(parents=True, exist_ok=True)
+    elif writing:
+        target.touch()
+    alias.symlink_to(target)
+    return f"{transport}:{alias}{tail}"
 
 
 def copy_error(result: Completed, source: Endpoint, destination: Endpoint) -> OcitoolError:
@@ -176,6 +214,22 @@ def _untrusted(message: str, *_: Endpoint) -> OcitoolError:
 
 
 def _unreachable(message: str, source: Endpoint, destination: Endpoint) -> OcitoolError:
+    """A lost connection: the docker daemon's, where one end is a daemon and the
+    message does not name the registry's host (skopeo's registry errors carry its URL)."""
+    daemon = next((e for e in (source, destination) if e.daemon_host), None)
+    hosts = [
+        e.ref.removeprefix("docker://").split("/", 1)[0]
+        for e in (source, destination)
+        if e.ref.startswith("docker://")
+    ]
+    if daemon is not None and not any(host in message for host in hosts):
+        engine = daemon.label.split(":", 1)[0] or "docker"
+        return BackendUnavailable(
+            engine,
+            f"could not reach, or lost, the daemon at {daemon.daemon_host} during the copy: "
+            f"{message}",
+            hint="is it running? ('ocitool backends' says); nothing was tagged at the destination",
+        )
     return BackendUnavailable(
         "registry",
         f"could not reach, or lost, the registry during the copy: {message}",
@@ -207,6 +261,8 @@ _CLASSIFIERS: list[tuple[tuple[str, ...], Callable[[str, Endpoint, Endpoint], Oc
             "connection reset",
             "i/o timeout",
             "broken pipe",
+            "closed pipe",
+            "cannot connect to the docker daemon",
             "eof",
         ),
         _unreachable,
