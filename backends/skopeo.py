@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from ocitool.backends.common.archive import colon_free
 from ocitool.errors import (
     AuthenticationFailed,
     BackendUnavailable,
@@ -142,23 +143,14 @@ def _big_files() -> str | None:
 
 def _spelled(endpoint: Endpoint, alias: Path, *, writing: bool) -> str:
     """The endpoint's ref, with a path skopeo would misread (a ':' splits its
-    transports' PATH:NAME) reached through a symlink at `alias` instead.
-
-    A destination must exist for the link to lead somewhere: the layout
-    directory, or the (empty) file skopeo then fills, which is the caller's own
-    partial file (ocitool.archives.finished_file)."""
+    transports' PATH:NAME) reached through a symlink at `alias` instead."""
     path = endpoint.path
     if path is None or ":" not in str(path):
         return endpoint.ref
     transport, _, rest = endpoint.ref.partition(":")
     tail = rest[len(str(path)) :]
-    target = path.absolute()
-    if writing and transport == "oci":
-        target.mkdir(parents=True, exist_ok=True)
-    elif writing:
-        target.touch()
-    alias.symlink_to(target)
-    return f"{transport}:{alias}{tail}"
+    directory = "directory" if transport == "oci" else True
+    return f"{transport}:{colon_free(path, alias, writing=writing and directory)}{tail}"
 
 
 def copy_error(result: Completed, source: Endpoint, destination: Endpoint) -> OcitoolError:

@@ -8,6 +8,7 @@ by name before the store is touched.
 from __future__ import annotations
 
 import bz2
+import errno
 import gzip
 import io
 import lzma
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
-from ocitool.errors import NotSupported, UsageError
+from ocitool.errors import NotSupported, OcitoolError, UsageError
 
 # What docker import decompresses too, by magic number.
 _COMPRESSED: tuple[tuple[bytes, Callable[[Path], io.BufferedIOBase]], ...] = (
@@ -51,6 +52,11 @@ def uncompressed(tarball: Path, *, scratch: Path) -> Iterator[Path]:
             with opener(tarball) as source:
                 shutil.copyfileobj(source, plain, 1 << 20)
         except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                raise OcitoolError(
+                    f"no space left in {scratch} to decompress {tarball}",
+                    hint="free some space there (or import the plain tar), then try again",
+                ) from exc
             raise UsageError(
                 f"{tarball} is damaged or cut short ({exc})",
                 hint="make the archive again",
