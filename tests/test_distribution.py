@@ -714,6 +714,36 @@ def test_ctrl_c_mid_copy_leaves_no_files(tmp_path: Path) -> None:
     assert proc.returncode == 130, stderr
     assert list(scratch.iterdir()) == []
     assert not layout.exists() and not list(tmp_path.glob("new-layout*"))
+    # into an oci store: skopeo's half-written blob there goes too
+    fresh = tmp_path / "fresh-store"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ocitool",
+            "--backend",
+            "oci",
+            "--store",
+            str(fresh),
+            "copy",
+            f"oci-archive:{archive}",
+            "oci:big/copy:1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )
+    deadline = time.monotonic() + 60
+    while not list(fresh.glob("oci-put-blob*")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert list(fresh.glob("oci-put-blob*")) == [] and list(scratch.iterdir()) == []
+    assert Client(backend="oci", store=fresh).images() == []
 
 
 def test_a_docker_daemon_lost_mid_copy_is_the_engine(lab: Lab, tmp_path: Path) -> None:

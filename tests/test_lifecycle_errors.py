@@ -23,7 +23,7 @@ from ocitool.errors import (
     InvalidReference,
     OcitoolError,
 )
-from tests.conftest import BASE
+from tests.conftest import BASE, Lab
 from tests.test_cli import ocitool, one_error_line
 
 
@@ -326,3 +326,23 @@ def test_commit_applies_changes(client: Client) -> None:
     run = client.run("ocitool-test/changed:1", network="none", remove=True)
     assert (run.exit_code, run.stdout) == (0, "hi\n")
     client.rmi("ocitool-test/changed:1")
+
+
+def test_ctrl_c_just_after_the_engine_made_the_image_still_names_it(
+    client: Client, lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's promise holds in the last window too: Ctrl-C after the engine
+    returned, while ocitool reads the new image, names it (issue 12, item 29)."""
+    from ocitool import lifecycle
+    from ocitool.errors import Interrupted
+
+    def ctrl_c(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lifecycle, "created", ctrl_c)
+    with pytest.raises(Interrupted) as stop:
+        client.import_image(lab.tar, "ocitool-test/late-ctrl-c:1")
+    made = client.image("ocitool-test/late-ctrl-c:1")
+    assert f"the engine had already created {made.id}" in stop.value.message
+    assert "ocitool-test/late-ctrl-c:1" in stop.value.message
+    client.rmi("ocitool-test/late-ctrl-c:1")
