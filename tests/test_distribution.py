@@ -844,3 +844,24 @@ def test_a_full_disk_during_a_compressed_import_says_so(tmp_path: Path) -> None:
         assert "no space left" in line and "damaged" not in line, line
     finally:
         subprocess.run(["umount", str(mount)], check=True)
+
+
+@pytest.mark.parametrize("engine", [e for e in ("docker", "podman") if e in ENGINES])
+def test_load_asks_the_engine_as_often_for_two_images_as_for_one(
+    engine: str, engines: list[str], tmp_path: Path
+) -> None:
+    """The names it moved come from one listing before and one after, never one
+    call per image (the engine's own load reads the archive)."""
+    client = Client(backend=engine)
+    client.tag(BASE, f"calls/{engine}:a")
+    client.tag(CHAIN[1], f"calls/{engine}:b")
+    one, two = tmp_path / "one.tar", tmp_path / "two.tar"
+    client.save(f"calls/{engine}:a", output=one)
+    client.save(f"calls/{engine}:a", f"calls/{engine}:b", output=two)
+    counts = []
+    for archive in (one, two):
+        proc = ocitool("--backend", engine, "--debug", "load", "-i", str(archive))
+        assert proc.returncode == 0, proc.stderr
+        counts.append(sum(1 for line in proc.stderr.splitlines() if line.startswith("ocitool: + ")))
+    assert counts[0] == counts[1], counts
+    client.rmi(f"calls/{engine}:a", f"calls/{engine}:b")
