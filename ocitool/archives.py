@@ -157,7 +157,7 @@ def rename_images(path: Path, names: dict[str, list[str]]) -> None:
         for item in manifest:
             hex_id = str(item.get("Config", "")).rsplit("/", 1)[-1].removesuffix(".json")
             wanted = names.get(f"sha256:{hex_id}")
-            if wanted is not None and (item.get("RepoTags") or []) != wanted:
+            if wanted is not None and sorted(item.get("RepoTags") or []) != sorted(wanted):
                 item["RepoTags"], changed = wanted or None, True
         if not changed:
             return

@@ -90,7 +90,10 @@ class Transfers:
             with finished_layout(dst.path) as directory:
                 into = Location("layout", name=dst.name, path=directory)
                 return self._skopeo_copy(src, into, source_id, on_event, label=str(dst))
-        return self._skopeo_copy(src, dst, source_id, on_event)
+        result = self._skopeo_copy(src, dst, source_id, on_event)
+        if src.kind == "registry" and dst.kind == "engine" and src.name:
+            return self._served(result, src.name, self.engines.get(dst.backend or ""))
+        return result
 
     def push(
         self,
@@ -120,10 +123,9 @@ class Transfers:
             name = f"docker.io/{name}"
         source = f"docker://{name}"
         local = str(ImageRef.parse(reference.removeprefix("docker://")).with_default_tag())
-        result = self.copy(
+        return self.copy(
             source, f"{self.engines.selected_name}:{local}", force=True, on_event=on_event
         )
-        return self._served(result, name)
 
     def save(
         self,
@@ -369,18 +371,19 @@ class Transfers:
             f"{mover.name} copy, then tar",
         )
 
-    def _served(self, result: TransferResult, reference: str) -> TransferResult:
+    def _served(self, result: TransferResult, reference: str, backend: Engine) -> TransferResult:
         """A pull's result with the manifest digest the registry serves (skopeo's is the
         one it wrote, which differs where it converted the image on the way); and a
         note where the engine keeps no record of it, so `images` cannot show it."""
         ref = ImageRef.parse(reference)
+        hub = ref.domain in (None, "docker.io") and "/" not in ref.path
+        path = f"library/{ref.path}" if hub else ref.path
         registry = self.registry(ref.domain or "docker.io")
         try:
-            served = registry.manifest_digest(ref.path, ref.digest or ref.tag or "latest")
+            served = registry.manifest_digest(path, ref.digest or ref.tag or "latest")
         except OcitoolError as exc:  # the copy went through; only the digest is unknown
             log.debug("the registry's digest is unknown: %s", exc.one_line())
             served = None
-        backend = self.engines.selected
         if served and result.image_id:
             kept = backend.inspect([result.image_id])[0].repo_digests
             if not any(d.endswith(f"@{served}") for d in kept):
