@@ -340,9 +340,13 @@ def test_ctrl_c_just_after_the_engine_made_the_image_still_names_it(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(lifecycle, "created", ctrl_c)
-    with pytest.raises(Interrupted) as stop:
+    try:
         client.import_image(lab.tar, "ocitool-test/late-ctrl-c:1")
+    except Interrupted as stop:
+        said = stop.message
+    except KeyboardInterrupt:
+        said = "a bare 'interrupted', naming nothing"
     made = client.image("ocitool-test/late-ctrl-c:1")
-    assert f"the engine had already created {made.id}" in stop.value.message
-    assert "ocitool-test/late-ctrl-c:1" in stop.value.message
+    assert f"the engine had already created {made.id}" in said, said
+    assert "ocitool-test/late-ctrl-c:1" in said, said
     client.rmi("ocitool-test/late-ctrl-c:1")
