@@ -9,6 +9,7 @@ events and the core errors.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -30,6 +31,8 @@ from ocitool.movers import Endpoint, ProgressEvent
 from ocitool.runner import Completed, Runner
 
 Role = Literal["src", "dest"]
+_WORK = "ocitool-copy-"  # each copy's own directory for skopeo's big temporary files
+_HELD = ".alive"  # locked by the copy while it runs (see _sweep)
 _FATAL = re.compile(r'level=fatal msg="((?:[^"\\]|\\.)*)"')
 _COPYING = re.compile(r"^Copying (blob|config) (sha256:[0-9a-f]{64})")
 
@@ -103,7 +106,13 @@ def copy(
     behind when it is stopped. The copy may take as long as OCITOOL_RUN_TIMEOUT,
     but is stopped after OCITOOL_TIMEOUT seconds without progress.
     """
-    with tempfile.TemporaryDirectory(prefix="ocitool-copy-", dir=_big_files()) as tmp:
+    big_files = _big_files()
+    _sweep(big_files)
+    with (
+        tempfile.TemporaryDirectory(prefix=_WORK, dir=big_files) as tmp,
+        (Path(tmp) / _HELD).open("w") as held,
+    ):
+        fcntl.flock(held, fcntl.LOCK_EX)  # released by the kernel, however ocitool ends
         work = Path(tmp)
         digestfile = work / "digest"
         (work / "tmp").mkdir()
@@ -133,6 +142,19 @@ def copy(
             raise copy_error(result, source, destination)
         digest = digestfile.read_text().strip() if digestfile.exists() else ""
         return digest or None
+
+
+def _sweep(big_files: str | None) -> None:
+    """Remove what copies of a killed ocitool left (kill -9 runs no cleanup): each
+    copy's directory holds a lock while it lives, so one whose lock is free is dead.
+    A lock, not a PID: it holds across PID namespaces sharing the directory."""
+    for left in Path(big_files or tempfile.gettempdir()).glob(f"{_WORK}*"):
+        try:
+            with (left / _HELD).open("r+") as held:
+                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(left, ignore_errors=True)
+        except OSError:
+            continue  # alive, another user's, or already gone
 
 
 def _big_files() -> str | None:

@@ -647,10 +647,11 @@ def _children(pid: int) -> list[int]:
     ]
 
 
-def test_a_killed_ocitool_leaves_no_copy_running(engine: str) -> None:
+def test_a_killed_ocitool_leaves_no_copy_running(engine: str, tmp_path: Path) -> None:
     """kill -9 of ocitool mid-copy: skopeo dies with it (and so cannot write into a
-    store whose lock ocitool no longer holds)."""
+    store whose lock ocitool no longer holds), and the next copy clears its files."""
     server, port = _hanging_server()
+    scratch = str(tmp_path)
     try:
         proc = subprocess.Popen(
             [
@@ -665,6 +666,7 @@ def test_a_killed_ocitool_leaves_no_copy_running(engine: str) -> None:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, "TMPDIR": scratch},
         )
         deadline = time.monotonic() + 30
         while not (copies := _children(proc.pid)):
@@ -677,6 +679,19 @@ def test_a_killed_ocitool_leaves_no_copy_running(engine: str) -> None:
         while any(_stat(pid) and _stat(pid)[0] != "Z" for pid in copies):
             assert time.monotonic() < deadline, "skopeo outlived ocitool"
             time.sleep(0.05)
+        # what the killed copy left for its temporary files goes with the next copy
+        left = set(Path(scratch).iterdir())
+        assert left, "the copy had no directory of its own"
+        again = ocitool(
+            "--backend",
+            engine,
+            "pull",
+            *INSECURE,
+            f"127.0.0.1:{port}/x/y:1",
+            env={"OCITOOL_TIMEOUT": "1", "TMPDIR": scratch},
+        )
+        assert again.returncode == 7, again.stderr
+        assert not left & set(Path(scratch).iterdir())
     finally:
         server.close()
 
@@ -705,7 +720,7 @@ def test_ctrl_c_mid_copy_leaves_no_files(tmp_path: Path) -> None:
         env={**os.environ, "TMPDIR": str(scratch)},
     )
     deadline = time.monotonic() + 60
-    while not any(p.is_file() for p in scratch.rglob("*")):  # skopeo has begun unpacking
+    while not any(p.is_file() for p in scratch.glob("*/tmp/**/*")):  # skopeo is unpacking
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.02)
