@@ -9,6 +9,8 @@ events and the core errors.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import shutil
 import tempfile
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from ocitool.backends.common.archive import colon_free
 from ocitool.errors import (
     AuthenticationFailed,
     BackendUnavailable,
@@ -28,6 +31,8 @@ from ocitool.movers import Endpoint, ProgressEvent
 from ocitool.runner import Completed, Runner
 
 Role = Literal["src", "dest"]
+_WORK = "ocitool-copy-"  # each copy's own directory for skopeo's big temporary files
+_HELD = ".alive"  # locked by the copy while it runs (see _sweep)
 _FATAL = re.compile(r'level=fatal msg="((?:[^"\\]|\\.)*)"')
 _COPYING = re.compile(r"^Copying (blob|config) (sha256:[0-9a-f]{64})")
 
@@ -73,11 +78,11 @@ class Skopeo:
     @staticmethod
     def archive(kind: str, path: Path, name: str | None) -> Endpoint:
         ref = f"{kind}:{path}" + (f":{name}" if name else "")
-        return Endpoint(ref, label=ref)
+        return Endpoint(ref, label=ref, path=path)
 
     @staticmethod
     def layout(path: Path, tag: str) -> Endpoint:
-        return Endpoint(f"oci:{path}:{tag}", label=f"oci:{path}:{tag}")
+        return Endpoint(f"oci:{path}:{tag}", label=f"oci:{path}:{tag}", path=path)
 
     def copy(
         self, source: Endpoint, destination: Endpoint, *, on_event: ProgressEvent | None = None
@@ -93,18 +98,34 @@ def copy(
     on_event: ProgressEvent | None = None,
     executable: str = "skopeo",
 ) -> str | None:
-    """Copy one image; returns the manifest digest written at the destination."""
-    with tempfile.TemporaryDirectory(prefix="ocitool-copy-") as tmp:
-        digestfile = Path(tmp) / "digest"
+    """Copy one image; returns the manifest digest written at the destination.
+
+    skopeo's temporary files (a docker daemon's tarball, a layer on its way
+    into containers-storage: as large as the image) go in a directory of
+    this copy's own, removed after it whatever happened: skopeo leaves them
+    behind when it is stopped. The copy may take as long as OCITOOL_RUN_TIMEOUT,
+    but is stopped after OCITOOL_TIMEOUT seconds without progress.
+    """
+    big_files = _big_files()
+    _sweep(big_files)
+    with (
+        tempfile.TemporaryDirectory(prefix=_WORK, dir=big_files) as tmp,
+        (Path(tmp) / _HELD).open("w") as held,
+    ):
+        fcntl.flock(held, fcntl.LOCK_EX)  # released by the kernel, however ocitool ends
+        work = Path(tmp)
+        digestfile = work / "digest"
+        (work / "tmp").mkdir()
         argv = [
             executable,
+            f"--tmpdir={work / 'tmp'}",
             "copy",
             *options(source, "src"),
             *options(destination, "dest"),
             f"--digestfile={digestfile}",
             "--",
-            source.ref,
-            destination.ref,
+            _spelled(source, work / "source", writing=False),
+            _spelled(destination, work / "destination", writing=True),
         ]
 
         def line(stream: str, text: str) -> None:
@@ -116,11 +137,42 @@ def copy(
             elif text.startswith("Writing manifest"):
                 on_event("manifest", {})
 
-        result = runner.stream(argv, line, timeout=runner.run_timeout)
+        result = runner.stream(argv, line, timeout=runner.run_timeout, idle=runner.timeout)
         if not result.ok:
             raise copy_error(result, source, destination)
         digest = digestfile.read_text().strip() if digestfile.exists() else ""
         return digest or None
+
+
+def _sweep(big_files: str | None) -> None:
+    """Remove what copies of a killed ocitool left (kill -9 runs no cleanup): each
+    copy's directory holds a lock while it lives, so one whose lock is free is dead.
+    A lock, not a PID: it holds across PID namespaces sharing the directory."""
+    for left in Path(big_files or tempfile.gettempdir()).glob(f"{_WORK}*"):
+        try:
+            with (left / _HELD).open("r+") as held:
+                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(left, ignore_errors=True)
+        except OSError:
+            continue  # alive, another user's, or already gone
+
+
+def _big_files() -> str | None:
+    """Where containers/image puts large temporary files: $TMPDIR, or /var/tmp."""
+    default = "/var/tmp"  # noqa: S108 - containers/image's own default for big files
+    return os.environ.get("TMPDIR") or (default if os.access(default, os.W_OK) else None)
+
+
+def _spelled(endpoint: Endpoint, alias: Path, *, writing: bool) -> str:
+    """The endpoint's ref, with a path skopeo would misread (a ':' splits its
+    transports' PATH:NAME) reached through a symlink at `alias` instead."""
+    path = endpoint.path
+    if path is None or ":" not in str(path):
+        return endpoint.ref
+    transport, _, rest = endpoint.ref.partition(":")
+    tail = rest[len(str(path)) :]
+    directory = "directory" if transport == "oci" else True
+    return f"{transport}:{colon_free(path, alias, writing=writing and directory)}{tail}"
 
 
 def copy_error(result: Completed, source: Endpoint, destination: Endpoint) -> OcitoolError:
@@ -176,6 +228,22 @@ def _untrusted(message: str, *_: Endpoint) -> OcitoolError:
 
 
 def _unreachable(message: str, source: Endpoint, destination: Endpoint) -> OcitoolError:
+    """A lost connection: the docker daemon's, where one end is a daemon and the
+    message does not name the registry's host (skopeo's registry errors carry its URL)."""
+    daemon = next((e for e in (source, destination) if e.daemon_host), None)
+    hosts = [
+        e.ref.removeprefix("docker://").split("/", 1)[0]
+        for e in (source, destination)
+        if e.ref.startswith("docker://")
+    ]
+    if daemon is not None and not any(host in message for host in hosts):
+        engine = daemon.label.split(":", 1)[0] or "docker"
+        return BackendUnavailable(
+            engine,
+            f"could not reach, or lost, the daemon at {daemon.daemon_host} during the copy: "
+            f"{message}",
+            hint="is it running? ('ocitool backends' says); nothing was tagged at the destination",
+        )
     return BackendUnavailable(
         "registry",
         f"could not reach, or lost, the registry during the copy: {message}",
@@ -207,6 +275,8 @@ _CLASSIFIERS: list[tuple[tuple[str, ...], Callable[[str, Endpoint, Endpoint], Oc
             "connection reset",
             "i/o timeout",
             "broken pipe",
+            "closed pipe",
+            "cannot connect to the docker daemon",
             "eof",
             # Go's net errors when the registry dies mid-copy, besides the ones above
             "use of closed network connection",

@@ -206,13 +206,15 @@ class EngineTimeout(EngineError):
         stderr: str = "",
         *,
         setting: str = "OCITOOL_TIMEOUT",
+        idle: bool = False,
     ) -> None:
         program = argv[0] if argv else "engine"
+        what = "made no progress for" if idle else "did not finish within"
         super().__init__(
             argv,
             None,
             stderr,
-            message=f"{program} did not finish within {timeout:g}s and was stopped",
+            message=f"{program} {what} {timeout:g}s and was stopped",
             hint=f"raise the limit with {setting}=SECONDS, or check the engine's health",
         )
         self.timeout = timeout

@@ -55,7 +55,10 @@ def import_image(
         raise interrupted(engine, "import", stop.image_id) from None
     except KeyboardInterrupt:
         raise interrupted(engine, "import", None, abandoned=True) from None
-    return created(engine, new_id, target, previous)
+    try:
+        return created(engine, new_id, target, previous)
+    except KeyboardInterrupt:  # after the engine made it: it is named all the same
+        raise interrupted(engine, "import", new_id) from None
 
 
 def commit(
@@ -76,7 +79,10 @@ def commit(
         raise interrupted(engine, "commit", stop.image_id) from None
     except KeyboardInterrupt:
         raise interrupted(engine, "commit", None, abandoned=True) from None
-    return created(engine, new_id, target, previous)
+    try:
+        return created(engine, new_id, target, previous)
+    except KeyboardInterrupt:  # after the engine made it: it is named all the same
+        raise interrupted(engine, "commit", new_id) from None
 
 
 def tag(engine: Engine, source: str, target: str) -> Image:
@@ -301,11 +307,13 @@ def interrupted(
     """Say exactly what an interrupted write left behind: the engine was let finish
     and said which image it made, or it was abandoned by a second Ctrl-C."""
     if image_id:
-        made = engine.inspect([image_id])[0]
+        try:
+            names = ", ".join(engine.inspect([image_id])[0].names) or "untagged"
+        except KeyboardInterrupt:  # a second Ctrl-C: the ID alone, but said
+            names = "its names unread"
         return Interrupted(
-            f"{what} interrupted, but the engine had already created {made.id} "
-            f"({', '.join(made.names) or 'untagged'})",
-            hint=f"keep it, or remove it with 'ocitool rmi {made.id}'",
+            f"{what} interrupted, but the engine had already created {image_id} ({names})",
+            hint=f"keep it, or remove it with 'ocitool rmi {image_id}'",
         )
     if abandoned:
         return Interrupted(

@@ -234,7 +234,11 @@ class TransferResult(Model):
         description="True when the destination's format gave it a new config, so a new ID "
         "(docker format to OCI); None where the two cannot be compared.",
     )
-    digest: Digest | None = Field(None, description="The manifest digest written, where known.")
+    digest: Digest | None = Field(
+        None,
+        description="The manifest digest: for push and pull the one the registry serves, "
+        "else the one written; where known.",
+    )
 
 
 class SearchResult(Model):

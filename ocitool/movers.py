@@ -26,6 +26,7 @@ class Endpoint(NamedTuple):
     tls_verify: bool = True
     cert_dir: Path | None = None
     authfile: Path | None = None
+    path: Path | None = None  # the file or directory `ref` names, where it names one
 
 
 class Mover(Protocol):

@@ -119,13 +119,22 @@ class Registry:
         return list(_document(self.host, path, body).get("tags") or [])  # a deleted tag: null
 
     def has_manifest(self, repository: str, reference: str) -> bool:
-        status, _, _ = self._request(
+        return self._manifest_head(repository, reference)[0] == 200
+
+    def manifest_digest(self, repository: str, reference: str) -> str | None:
+        """The digest the registry serves the manifest under (Docker-Content-Digest)."""
+        status, headers = self._manifest_head(repository, reference)
+        found = {k.lower(): v for k, v in headers.items()}.get("docker-content-digest")
+        return found if status == 200 and found and found.startswith("sha256:") else None
+
+    def _manifest_head(self, repository: str, reference: str) -> tuple[int, dict[str, str]]:
+        status, _, headers = self._request(
             f"/v2/{self._api_path(repository)}/manifests/{reference}",
             method="HEAD",
             allow={200, 404},
             accept=MANIFEST_TYPES,
         )
-        return status == 200
+        return status, headers
 
     def _api_path(self, repository: str) -> str:
         """Docker Hub keeps its official images under library/, as engines spell them."""

@@ -28,6 +28,7 @@ T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_RUN_TIMEOUT = 86_400.0
+KILL_GRACE = 3.0  # seconds an engine has, after SIGTERM, before SIGKILL
 
 
 def _seconds_from_env(name: str, default: float) -> float:
@@ -384,6 +385,7 @@ class Runner:
         on_line: Callable[[str, str], None],
         *,
         timeout: float | None = None,
+        idle: float | None = None,
         input: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Completed:
@@ -391,6 +393,11 @@ class Runner:
 
         Engines write progress to different streams (podman: stderr, skopeo:
         stdout), so both are read. Output is also kept, for error mapping.
+        `idle` bounds a transfer that may rightly take hours by its progress
+        instead: past that many seconds without reading, writing or printing
+        anything (a peer that accepts and never answers), the program is
+        stopped. A stream started from the main thread dies with ocitool
+        (`_dying_with_ocitool`): a killed ocitool leaves no copy writing on.
         """
         args = self._checked(argv)
         limit = timeout or self.timeout
@@ -398,7 +405,7 @@ class Runner:
         import threading
 
         stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
-        proc = self._spawn_captured(args, env, stdin=stdin)
+        proc = self._spawn_captured(_dying_with_ocitool(args), env, stdin=stdin)
         kept: dict[str, list[str]] = {"stdout": [], "stderr": []}
 
         def pump(name: str) -> None:
@@ -415,12 +422,17 @@ class Runner:
                 proc.stdin.write(input)
                 proc.stdin.close()
             try:
-                returncode = proc.wait(timeout=limit)
+                returncode = self._watch(proc, args, started, limit, idle, kept)
             except subprocess.TimeoutExpired as exc:
                 _kill_group(proc)
                 self._log(args, None, time.monotonic() - started)
+                stalled = exc.timeout == idle and time.monotonic() - started < limit
                 raise EngineTimeout(
-                    args, limit, "".join(kept["stderr"]), setting=self._setting(limit)
+                    args,
+                    exc.timeout,
+                    "".join(kept["stderr"]),
+                    setting="OCITOOL_TIMEOUT" if stalled else self._setting(limit),
+                    idle=stalled,
                 ) from exc
         for reader in readers:
             reader.join(timeout=5)
@@ -433,6 +445,48 @@ class Runner:
         )
         self._log(args, returncode, result.seconds)
         return result
+
+    @staticmethod
+    def _watch(
+        proc: subprocess.Popen[Any],
+        args: Sequence[str],
+        started: float,
+        limit: float,
+        idle: float | None,
+        kept: Mapping[str, list[str]],
+    ) -> int:
+        """Wait for `proc`; TimeoutExpired past `limit`, or past `idle` seconds in which
+        it neither did I/O (/proc/PID/io) nor printed. Half-way through a stall, a note
+        says how long ocitool will still wait."""
+        last_seen: tuple[int, ...] | None = None
+        moved = time.monotonic()
+        warned = False
+        while True:
+            now = time.monotonic()
+            try:
+                return proc.wait(timeout=max(0.01, min(0.5, limit - (now - started))))
+            except subprocess.TimeoutExpired:
+                now = time.monotonic()
+                if now - started >= limit:
+                    raise subprocess.TimeoutExpired(args, limit) from None
+            if idle is None:
+                continue
+            seen = (*_io_counters(proc.pid), len(kept["stdout"]), len(kept["stderr"]))
+            if seen != last_seen or len(seen) == 2:  # no counters to read: never idle
+                last_seen, moved, warned = seen, now, False
+            elif now - moved >= idle:
+                raise subprocess.TimeoutExpired(args, idle)
+            elif not warned and now - moved >= idle / 2:
+                from ocitool.notes import note
+
+                warned = True
+                note(
+                    "%s has made no progress for %ds; it is stopped after %gs without any "
+                    "(OCITOOL_TIMEOUT)",
+                    os.path.basename(args[0]),
+                    now - moved,
+                    idle,
+                )
 
     def _spawn(
         self, args: list[str], env: Mapping[str, str] | None, **popen: Any
@@ -516,22 +570,68 @@ def _killed_on_exit(proc: subprocess.Popen[Any], *, group: bool = False) -> Iter
 
 
 def _kill_group(proc: subprocess.Popen[Any]) -> str:
-    """Kill an engine started in its own session, children included; return its stderr.
+    """Stop an engine started in its own session, children included; return its stderr.
 
-    Reading what is left is bounded: a child that escaped the group (a
-    daemonized helper) could otherwise hold the pipes open for its lifetime.
+    SIGTERM first, and KILL_GRACE seconds to exit, so a program that cleans up
+    on it (podman's temporary files) can; then SIGKILL. Reading what is left is
+    bounded: a child that escaped the group (a daemonized helper) could
+    otherwise hold the pipes open for its lifetime.
     """
     import signal
 
-    with suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    err: object = ""
     try:
-        _, err = proc.communicate(timeout=5)
-    except (subprocess.TimeoutExpired, ValueError):
+        for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, 5.0)):
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+            try:
+                _, err = proc.communicate(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+            except ValueError:  # its pipes are read elsewhere (stream's readers)
+                with suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=wait)
+                    break
+    except KeyboardInterrupt:  # a second Ctrl-C does not wait for the grace
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    if proc.poll() is None:
         proc.kill()
-        err = ""
     proc.wait()
     return err if isinstance(err, str) else ""
+
+
+def _io_counters(pid: int) -> tuple[int, ...]:
+    """(rchar, wchar) of a running process: every byte it read or wrote, sockets
+    included (proc(5)); empty where /proc does not say."""
+    try:
+        with open(f"/proc/{pid}/io", encoding="ascii") as handle:
+            fields = dict(line.split(": ", 1) for line in handle.read().splitlines())
+        return int(fields["rchar"]), int(fields["wchar"])
+    except (OSError, ValueError, KeyError):
+        return ()
+
+
+def _dying_with_ocitool(args: list[str]) -> list[str]:
+    """`args` under util-linux's setpriv with a parent-death signal, where it exists.
+
+    The kernel sends it when the thread that started the process ends, so only
+    the main thread's children get it (together.py starts calls from worker
+    threads). A preexec_fn calling prctl would do the same without setpriv,
+    but preexec_fn is unsafe once threads exist (subprocess's documentation).
+    """
+    import shutil
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return args
+    program, setpriv = shutil.which(args[0]), shutil.which("setpriv")
+    if program is None or setpriv is None:  # a missing program is reported as itself
+        return args
+    return [setpriv, "--pdeathsig", "KILL", "--", program, *args[1:]]
 
 
 def _missing(program: str) -> BackendUnavailable:

@@ -26,17 +26,28 @@ from typing import TYPE_CHECKING
 
 from ocitool import capabilities as can
 from ocitool import credentials
-from ocitool.archives import FORMATS, ArchiveEntry, finished_file, layout_names, read_archive
+from ocitool.archives import (
+    FORMATS,
+    ArchiveEntry,
+    finished_file,
+    finished_layout,
+    images_in,
+    layout_names,
+    read_archive,
+    rename_images,
+)
 from ocitool.engines import not_supported
-from ocitool.errors import Conflict, ImageNotFound, InvalidReference, UsageError
+from ocitool.errors import Conflict, ImageNotFound, InvalidReference, OcitoolError, UsageError
 from ocitool.locations import Location, parse_location
 from ocitool.models import TransferResult
+from ocitool.notes import note
 from ocitool.references import ImageRef, is_image_id, validate_image_arg
 from ocitool.registry import Registry, Tls
 
 if TYPE_CHECKING:
     from ocitool.engine import Engine
     from ocitool.engines import Engines
+    from ocitool.models import Image
     from ocitool.movers import Endpoint, Mover, ProgressEvent
 
 log = logging.getLogger("ocitool.transfer")
@@ -68,13 +79,21 @@ class Transfers:
                 f"{destination!r} names no image to create", hint="give the destination a NAME:TAG"
             )
         src, source_id = self._resolved(src)
+        _one_image(src)
         if not force:
             self._refuse_existing(dst)
         if dst.kind in FORMATS:
             with finished_file(dst.path) as partial:
                 into = Location(dst.kind, name=dst.name, path=partial)
                 return self._skopeo_copy(src, into, source_id, on_event, label=str(dst))
-        return self._skopeo_copy(src, dst, source_id, on_event)
+        if dst.kind == "layout" and dst.path:
+            with finished_layout(dst.path) as directory:
+                into = Location("layout", name=dst.name, path=directory)
+                return self._skopeo_copy(src, into, source_id, on_event, label=str(dst))
+        result = self._skopeo_copy(src, dst, source_id, on_event)
+        if src.kind == "registry" and dst.kind == "engine" and src.name:
+            return self._served(result, src.name, self.engines.get(dst.backend or ""))
+        return result
 
     def push(
         self,
@@ -152,6 +171,13 @@ class Transfers:
                 result = self._oci_archive(names, partial, output, on_event)
             else:  # several images in one docker archive: only an engine's own save writes it
                 raise not_supported(backend.name, can.NATIVE_ARCHIVES)
+            if archive_format == "docker-archive":
+                # the names `images` shows, not the engine's or skopeo's qualified ones
+                shown: dict[str, list[str]] = {image.id: [] for image in found}
+                for name, image in zip(names, found, strict=True):
+                    if name != image.id:
+                        shown[image.id].append(str(ImageRef.parse(name).with_default_tag()))
+                rename_images(partial, shown)
         named = [n for n, image in zip(names, found, strict=True) if n != image.id]
         return result.model_copy(update={"names": named})
 
@@ -161,15 +187,30 @@ class Transfers:
             raise UsageError(f"{archive}: no such file", hint="give the path of an archive")
         kind, entries = read_archive(archive)
         backend = self.engines.selected
+        before = backend.images(all=True)  # to say which names the archive moved
+        results = self._load(backend, archive, kind, entries, on_event)
+        after = backend.images(all=True)
+        _moved_names(before, after, {n for result in results for n in result.names})
+        return results
+
+    def _load(
+        self,
+        backend: Engine,
+        archive: Path,
+        kind: str,
+        entries: list[ArchiveEntry],
+        on_event: ProgressEvent | None,
+    ) -> list[TransferResult]:
         # The engine's own load reads the archive once and keeps every name, where it
         # reads this kind of archive at all (ENGINES.md §7).
-        images = len({entry.position for entry in entries})
         if self.engines.has(can.NATIVE_ARCHIVES):
             native = self.engines.need(can.NATIVE_ARCHIVES)
-            if native.loads(kind, images):
+            if native.loads(kind, images_in(entries)):
+                loaded = native.load(archive)
+                images = backend.inspect(loaded) if loaded else []
                 return [
-                    self._loaded(backend, name, kind, archive, entries, f"{backend.name} load")
-                    for name in native.load(archive)
+                    self._loaded(name, image, kind, archive, entries, f"{backend.name} load")
+                    for name, image in zip(loaded, images, strict=True)
                 ]
         for entry in entries:  # every name, before anything is written
             _loadable_name(archive, entry.name)
@@ -337,23 +378,47 @@ class Transfers:
             f"{mover.name} copy, then tar",
         )
 
+    def _served(self, result: TransferResult, reference: str, backend: Engine) -> TransferResult:
+        """A pull's result with the manifest digest the registry serves (skopeo's is the
+        one it wrote, which differs where it converted the image on the way); and a
+        note where the engine keeps no record of it, so `images` cannot show it."""
+        ref = ImageRef.parse(reference)
+        hub = ref.domain in (None, "docker.io") and "/" not in ref.path
+        path = f"library/{ref.path}" if hub else ref.path
+        registry = self.registry(ref.domain or "docker.io")
+        try:
+            served = registry.manifest_digest(path, ref.digest or ref.tag or "latest")
+        except OcitoolError as exc:  # the copy went through; only the digest is unknown
+            log.debug("the registry's digest is unknown: %s", exc.one_line())
+            served = None
+        if served and result.image_id:
+            kept = backend.inspect([result.image_id])[0].repo_digests
+            if not any(d.endswith(f"@{served}") for d in kept):
+                note(
+                    "%s keeps no record of the registry's digest %s for %s (its copy of the "
+                    "manifest is its own); 'ocitool images' shows none",
+                    backend.name,
+                    served,
+                    reference,
+                )
+        return result.model_copy(update={"digest": served})
+
     def _loaded(
         self,
-        backend: Engine,
         loaded: str,
+        image: Image,
         kind: str,
         archive: Path,
         entries: list[ArchiveEntry],
         path: str,
     ) -> TransferResult:
-        image = backend.inspect([loaded])[0]
         original = next(
             (e.image_id for e in entries if e.name and e.name in image.names),
             None if len({e.image_id for e in entries}) != 1 else entries[0].image_id,
         )
         return TransferResult(
             source=f"{kind}:{archive}",
-            destination=f"{backend.name}:{loaded}",
+            destination=f"{self.engines.selected_name}:{loaded}",
             path=path,
             names=image.names,
             image_id=image.id,
@@ -366,6 +431,51 @@ class Transfers:
         source: str, destination: str, path: str, *, digest: str | None = None
     ) -> TransferResult:
         return TransferResult(source=source, destination=destination, path=path, digest=digest)
+
+
+def _one_image(source: Location) -> None:
+    """An archive source names its image, or holds only one: skopeo would call a
+    file of several images damaged."""
+    if source.kind not in FORMATS or source.name or not (source.path and source.path.is_file()):
+        return
+    _, entries = read_archive(source.path)
+    count = images_in(entries)
+    if count > 1:
+        names = sorted({e.name for e in entries if e.name})
+        example = names[0] if names else "@0"
+        raise UsageError(
+            f"{source.path} holds {count} images"
+            + (f" ({', '.join(names)})" if names else ", none of them named")
+            + "; name the one to copy",
+            hint=f"e.g. {source.kind}:{source.path}:{example}",
+        )
+
+
+def _moved_names(before: Sequence[Image], after: Sequence[Image], loaded: set[str]) -> None:
+    """A note for each loaded name that named another image before: the name moved,
+    as with tag, commit and import (ocitool.lifecycle.created), and that image stays."""
+    was = {name: image for image in before for name in image.names}
+    now = {image.id: image for image in after}
+    for image in after:
+        for name in sorted(loaded & set(image.names)):
+            previous = was.get(name)
+            if previous is None or previous.id == image.id:
+                continue
+            left = now[previous.id].names if previous.id in now else None
+            if left is None:
+                fate = "gone"
+            elif left:
+                fate = f"still tagged {', '.join(left)}"
+            else:
+                fate = f"now untagged but kept; 'ocitool rmi {previous.id}' removes it"
+            note(
+                "%s moved from %s to %s; %s is %s",
+                name,
+                previous.short_id,
+                image.short_id,
+                previous.short_id,
+                fate,
+            )
 
 
 def _looks_like_id(ref: str, image_id: str) -> bool:

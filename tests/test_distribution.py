@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -621,3 +622,474 @@ def test_registry_requests_honour_ocitool_timeout(engines: list[str]) -> None:
             line = one_error_line(proc)
             assert f"{host} did not answer within 2s" in line and "OCITOOL_TIMEOUT" in line
             assert took < 20, (args, took)
+
+
+# -- issue 12: names, digests and shapes in archives and transfers -----------------------
+
+
+def test_load_says_which_names_it_moved(engine: str, tmp_path: Path) -> None:
+    """As tag, commit and import do: the name moved, the image it left stays."""
+    client = Client(backend=engine)
+    name = f"127.0.0.1:5999/moved/{engine}:1"  # spelled alike on every engine and in archives
+    client.tag(CHAIN[1], name)
+    archive = tmp_path / "moved.tar"
+    client.save(name, output=archive)
+    old = client.tag(BASE, name)  # the name now names the base image
+    proc = ocitool("--backend", engine, "load", "-i", str(archive))
+    assert proc.returncode == 0, proc.stderr
+    new = Client(backend=engine).image(name)
+    assert new.id != old.id
+    notes = [line for line in proc.stderr.splitlines() if "moved from" in line]
+    assert notes == [
+        f"ocitool: note: {name} moved from {old.short_id} to {new.short_id}; "
+        f"{old.short_id} is still tagged {', '.join(Client(backend=engine).image(old.id).names)}"
+    ], proc.stderr
+    client.rmi(name)
+
+
+def _head(host: str, repository: str, digest: str) -> int:
+    """What the registry answers for a manifest by digest (HEAD, any manifest type)."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"http://{host}/v2/{repository}/manifests/{digest}",
+        method="HEAD",
+        headers={
+            "Accept": "application/vnd.oci.image.manifest.v1+json, "
+            "application/vnd.docker.distribution.manifest.v2+json"
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 - loopback
+            return int(reply.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_a_pull_reports_the_digest_the_registry_serves(
+    engines: list[str], registries: Registries
+) -> None:
+    """Pushed from the oci store (OCI manifest), pulled into docker (which stores none)
+    and podman: the printed digest is one the registry answers for."""
+    plain = registries.plain.host
+    start = "oci" if "oci" in engines else engines[0]
+    pushed = (
+        Client(backend=start).transfers(tls_verify=False).push(CHAIN[1], f"{plain}/served/img:1")
+    )
+    assert pushed.digest and _head(plain, "served/img", pushed.digest) == 200
+    for engine in (e for e in engines if e != start):
+        proc = ocitool(
+            "--backend", engine, "pull", *INSECURE, "--format", "json", f"{plain}/served/img:1"
+        )
+        assert proc.returncode == 0, proc.stderr
+        digest = json.loads(proc.stdout)["digest"]
+        assert digest == pushed.digest, engine
+        assert _head(plain, "served/img", digest) == 200, engine
+        kept = Client(backend=engine).image(f"{plain}/served/img:1").repo_digests
+        if not any(d.endswith(digest) for d in kept):
+            assert "keeps no record of the registry's digest" in proc.stderr, (engine, kept)
+
+
+@pytest.mark.parametrize("start", [e for e in ("podman",) if e in ENGINES])
+def test_archives_carry_the_names_images_shows(
+    start: str, engines: list[str], tmp_path: Path
+) -> None:
+    """podman's own save writes `localhost/…`, skopeo `docker.io/…`: the archive must
+    carry the names `ocitool images` shows, and other engines load those."""
+    podman = Client(backend=start)
+    names = ["shown/podman:a", "shown/podman:b"]
+    podman.tag(BASE, names[0])
+    podman.tag(CHAIN[1], names[1])
+    several, one = tmp_path / "several.tar", tmp_path / "one.tar"
+    podman.save(*names, output=several)
+    podman.save(names[0], output=one)
+    for archive, expected in ((several, names), (one, names[:1])):
+        with tarfile.open(archive) as tar:
+            manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        assert sorted(t for item in manifest for t in item["RepoTags"]) == expected
+        for engine in (e for e in engines if e != "podman"):
+            client = Client(backend=engine)
+            loaded = client.load(archive)
+            assert sorted(n for r in loaded for n in r.names if "shown/" in n) == expected, engine
+            client.rmi(*expected)
+    podman.rmi(*names)
+
+
+def test_a_several_image_archive_as_a_copy_source_needs_a_name(
+    engines: list[str], tmp_path: Path
+) -> None:
+    first = Client(backend=engines[0])
+    first.tag(BASE, "pick/a:1")
+    first.tag(CHAIN[1], "pick/b:1")
+    parts = [tmp_path / "a.tar", tmp_path / "b.tar"]
+    first.save("pick/a:1", output=parts[0])
+    first.save("pick/b:1", output=parts[1])
+    archive = merged_docker_archive(parts, tmp_path / "two.tar", [["pick/a:1"], ["pick/b:1"]])
+    proc = ocitool("copy", f"docker-archive:{archive}", f"oci:{tmp_path / 'layout'}:x")
+    assert proc.returncode == 2, proc.stderr
+    line = one_error_line(proc)
+    assert f"{archive} holds 2 images (pick/a:1, pick/b:1)" in line, line
+    assert f"docker-archive:{archive}:pick/a:1" in line, line
+    assert not (tmp_path / "layout").exists()
+    first.rmi("pick/a:1", "pick/b:1")
+
+
+def _archive_with(path: Path, members: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+_CONFIG = "a" * 64 + ".json"
+
+
+MISSHAPEN = {
+    "manifest-dict": {"manifest.json": b'{"Config": "x"}'},
+    "manifest-numbers": {"manifest.json": b"[1, 2]"},
+    "manifest-null": {"manifest.json": b"null"},
+    "repotag-nul": {
+        "manifest.json": json.dumps(
+            [{"Config": _CONFIG, "RepoTags": ["bad\u0000name:1"], "Layers": []}]
+        ).encode()
+    },
+    "index-list": {"oci-layout": b'{"imageLayoutVersion":"1.0.0"}', "index.json": b"[]"},
+    "index-null": {"oci-layout": b'{"imageLayoutVersion":"1.0.0"}', "index.json": b"null"},
+    "manifests-numbers": {"index.json": b'{"schemaVersion": 2, "manifests": [1]}'},
+    "manifests-string": {"index.json": b'{"schemaVersion": 2, "manifests": "x"}'},
+    "annotations-string": {
+        "index.json": b'{"schemaVersion": 2, "manifests": [{"annotations": "x"}]}'
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISSHAPEN))
+def test_a_misshapen_archive_is_refused_before_anything_is_written(
+    engine: str, case: str, tmp_path: Path
+) -> None:
+    archive = _archive_with(tmp_path / f"{case}.tar", MISSHAPEN[case])
+    before = [(i.id, i.names) for i in Client(backend=engine).images(all=True)]
+    proc = ocitool("--backend", engine, "load", "-i", str(archive))
+    assert proc.returncode == 2, proc.stderr
+    line = one_error_line(proc)
+    assert str(archive) in line and ("manifest.json" in line or "index.json" in line), line
+    assert [(i.id, i.names) for i in Client(backend=engine).images(all=True)] == before
+
+
+def test_save_and_load_through_paths_with_a_colon(engine: str, tmp_path: Path) -> None:
+    """skopeo reads `docker-archive:PATH:NAME`, so a ':' in PATH must not reach it."""
+    client = Client(backend=engine)
+    folder = tmp_path / "at:colon"
+    folder.mkdir()
+    for archive_format in ("docker-archive", "oci-archive"):
+        archive = folder / f"img:{archive_format}.tar"
+        proc = ocitool(
+            "--backend", engine, "save", "--format", archive_format, "-o", str(archive), CHAIN[1]
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert archive.is_file() and not list(folder.glob("*partial*"))
+        proc = ocitool("--backend", engine, "load", "-i", str(archive))
+        assert proc.returncode == 0, proc.stderr
+        assert client.image(CHAIN[1]).diff_ids
+
+
+def test_save_onto_a_directory(engine: str, tmp_path: Path) -> None:
+    proc = ocitool("--backend", engine, "save", "--force", "-o", str(tmp_path), CHAIN[1])
+    assert proc.returncode == 2, proc.stderr
+    assert f"{tmp_path} is a directory" in one_error_line(proc)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _hanging_server() -> tuple[Any, int]:
+    """A loopback socket that accepts connections and never answers."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[object] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(server.accept())
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    return server, int(server.getsockname()[1])
+
+
+def test_a_registry_that_never_answers_is_given_up_on(engine: str) -> None:
+    server, port = _hanging_server()
+    try:
+        started = time.monotonic()
+        proc = ocitool(
+            "--backend",
+            engine,
+            "pull",
+            *INSECURE,
+            f"127.0.0.1:{port}/x/y:1",
+            env={"OCITOOL_TIMEOUT": "3"},
+        )
+        assert time.monotonic() - started < 60
+    finally:
+        server.close()
+    assert proc.returncode == 7, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert "made no progress for 3s" in lines[-1] and "OCITOOL_TIMEOUT" in lines[-1], lines
+    assert any("has made no progress" in line for line in lines[:-1]), lines
+
+
+def _stat(pid: int | str) -> list[str]:
+    """A process's /proc stat fields after its name: state, parent, ...; [] once gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _children(pid: int) -> list[int]:
+    return [
+        int(e.name)
+        for e in Path("/proc").iterdir()
+        if e.name.isdigit() and (fields := _stat(e.name)) and int(fields[1]) == pid
+    ]
+
+
+def test_a_killed_ocitool_leaves_no_copy_running(engine: str, tmp_path: Path) -> None:
+    """kill -9 of ocitool mid-copy: skopeo dies with it (and so cannot write into a
+    store whose lock ocitool no longer holds), and the next copy clears its files."""
+    server, port = _hanging_server()
+    scratch = str(tmp_path)
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ocitool",
+                "--backend",
+                engine,
+                "pull",
+                *INSECURE,
+                f"127.0.0.1:{port}/x/y:1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "TMPDIR": scratch},
+        )
+        deadline = time.monotonic() + 30
+        while not (copies := _children(proc.pid)):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while any(_stat(pid) and _stat(pid)[0] != "Z" for pid in copies):
+            assert time.monotonic() < deadline, "skopeo outlived ocitool"
+            time.sleep(0.05)
+        # what the killed copy left for its temporary files goes with the next copy
+        left = set(Path(scratch).iterdir())
+        assert left, "the copy had no directory of its own"
+        again = ocitool(
+            "--backend",
+            engine,
+            "pull",
+            *INSECURE,
+            f"127.0.0.1:{port}/x/y:1",
+            env={"OCITOOL_TIMEOUT": "1", "TMPDIR": scratch},
+        )
+        assert again.returncode == 7, again.stderr
+        assert not left & set(Path(scratch).iterdir())
+    finally:
+        server.close()
+
+
+def test_ctrl_c_mid_copy_leaves_no_files(tmp_path: Path) -> None:
+    """skopeo's temporary files (an archive unpacked, a blob on its way) are its own
+    directory's, removed on Ctrl-C; a new layout appears only when complete."""
+    source = tmp_path / "rootfs"
+    source.mkdir()
+    (source / "big").write_bytes(os.urandom(120 << 20))
+    tarball = tmp_path / "big.tar"
+    with tarfile.open(tarball, "w") as tar:
+        tar.add(source, arcname=".")
+    store = tmp_path / "store"
+    oci = Client(backend="oci", store=store)
+    oci.import_image(tarball, "big/img:1")
+    archive = tmp_path / "big-oci.tar"
+    oci.save("big/img:1", output=archive, archive_format="oci-archive")
+    scratch, layout = tmp_path / "tmp", tmp_path / "new-layout"
+    scratch.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ocitool", "copy", f"oci-archive:{archive}", f"oci:{layout}:x"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )
+    deadline = time.monotonic() + 60
+    while not any(p.is_file() for p in scratch.glob("*/tmp/**/*")):  # skopeo is unpacking
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert list(scratch.iterdir()) == []
+    assert not layout.exists() and not list(tmp_path.glob("new-layout*"))
+    # into an oci store: skopeo's half-written blob there goes too
+    fresh = tmp_path / "fresh-store"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ocitool",
+            "--backend",
+            "oci",
+            "--store",
+            str(fresh),
+            "copy",
+            f"oci-archive:{archive}",
+            "oci:big/copy:1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )
+    deadline = time.monotonic() + 60
+    while not list(fresh.glob("oci-put-blob*")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert list(fresh.glob("oci-put-blob*")) == [] and list(scratch.iterdir()) == []
+    assert Client(backend="oci", store=fresh).images() == []
+
+
+def test_a_docker_daemon_lost_mid_copy_is_the_engine(lab: Lab, tmp_path: Path) -> None:
+    """A daemon that drops the connection is reported as the engine, not a registry."""
+    import socket
+
+    layout = tmp_path / "layout"
+    Client(backend="oci", store=tmp_path / "store").import_image(lab.tar, "lost/img:1")
+    proc = ocitool(
+        "--backend",
+        "oci",
+        "--store",
+        str(tmp_path / "store"),
+        "copy",
+        "lost/img:1",
+        f"oci:{layout}:1",
+    )
+    assert proc.returncode == 0, proc.stderr
+    path = tmp_path / "d.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen(16)
+
+    def drop() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.close()
+
+    threading.Thread(target=drop, daemon=True).start()
+    try:
+        proc = ocitool(
+            "--backend",
+            "docker",
+            "copy",
+            "--force",
+            f"oci:{layout}:1",
+            "docker:lost/img:1",
+            env={"DOCKER_HOST": f"unix://{path}"},
+        )
+    finally:
+        server.close()
+    assert proc.returncode == 5, proc.stderr
+    line = one_error_line(proc)
+    assert line.startswith("ocitool: error: docker: ") and f"unix://{path}" in line, line
+    assert "registry" not in line, line
+
+
+@pytest.mark.parametrize("start", [e for e in ("podman",) if e in ENGINES])
+def test_podman_load_says_its_real_reason(start: str, lab: Lab, tmp_path: Path) -> None:
+    """podman load lists an error per transport; the archive's own is the one shown
+    (here a layer that is not what its digest says, new to podman's storage)."""
+    podman = Client(backend=start)
+    archive = tmp_path / "good.tar"
+    rootfs = _archive_with(tmp_path / "rootfs.tar", {"unique": os.urandom(64)})
+    oci = Client(backend="oci", store=tmp_path / "store")
+    oci.import_image(rootfs, "damaged/img:1")
+    oci.save("damaged/img:1", output=archive)
+    damaged = tmp_path / "damaged.tar"
+    evil = _archive_with(tmp_path / "evil.tar", {"unique": os.urandom(64)}).read_bytes()
+    with tarfile.open(archive) as tar, tarfile.open(damaged, "w") as out:
+        for member in tar.getmembers():
+            if member.isfile() and member.name.endswith(".tar"):
+                member.size = len(evil)
+                out.addfile(member, io.BytesIO(evil))
+            else:
+                out.addfile(member, tar.extractfile(member) if member.isfile() else None)
+    before = [(i.id, i.names) for i in podman.images(all=True)]
+    proc = ocitool("--backend", "podman", "load", "-i", str(damaged))
+    assert proc.returncode == 2, proc.stderr
+    line = one_error_line(proc)
+    assert "Digest did not match" in line and str(damaged) in line, line
+    assert [(i.id, i.names) for i in podman.images(all=True)] == before
+
+
+def test_a_full_disk_during_a_compressed_import_says_so(tmp_path: Path) -> None:
+    """Not "damaged or cut short": the input is fine, the store's disk is full."""
+    import gzip
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
+    try:
+        store = mount / "store"
+        Client(backend="oci", store=store).images()
+        tarball = tmp_path / "zeros.tar.gz"
+        source = tmp_path / "zeros"
+        source.mkdir()
+        (source / "zeros").write_bytes(bytes(16 << 20))
+        with gzip.open(tarball, "wb") as packed, tarfile.open(fileobj=packed, mode="w") as tar:
+            tar.add(source, arcname=".")
+        proc = ocitool("--backend", "oci", "--store", str(store), "import", str(tarball), "z:1")
+        assert proc.returncode == 1, proc.stderr
+        line = one_error_line(proc)
+        assert "no space left" in line and "damaged" not in line, line
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+@pytest.mark.parametrize("engine", [e for e in ("docker", "podman") if e in ENGINES])
+def test_load_asks_the_engine_as_often_for_two_images_as_for_one(
+    engine: str, engines: list[str], tmp_path: Path
+) -> None:
+    """The names it moved come from one listing before and one after, never one
+    call per image (the engine's own load reads the archive)."""
+    client = Client(backend=engine)
+    client.tag(BASE, f"calls/{engine}:a")
+    client.tag(CHAIN[1], f"calls/{engine}:b")
+    one, two = tmp_path / "one.tar", tmp_path / "two.tar"
+    client.save(f"calls/{engine}:a", output=one)
+    client.save(f"calls/{engine}:a", f"calls/{engine}:b", output=two)
+    counts = []
+    for archive in (one, two):
+        proc = ocitool("--backend", engine, "--debug", "load", "-i", str(archive))
+        assert proc.returncode == 0, proc.stderr
+        counts.append(sum(1 for line in proc.stderr.splitlines() if line.startswith("ocitool: + ")))
+    assert counts[0] == counts[1], counts
+    client.rmi(f"calls/{engine}:a", f"calls/{engine}:b")

@@ -374,3 +374,27 @@ def test_commit_applies_changes(client: Client) -> None:
     run = client.run("ocitool-test/changed:1", network="none", remove=True)
     assert (run.exit_code, run.stdout) == (0, "hi\n")
     client.rmi("ocitool-test/changed:1")
+
+
+def test_ctrl_c_just_after_the_engine_made_the_image_still_names_it(
+    client: Client, lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's promise holds in the last window too: Ctrl-C after the engine
+    returned, while ocitool reads the new image, names it (issue 12, item 29)."""
+    from ocitool import lifecycle
+    from ocitool.errors import Interrupted
+
+    def ctrl_c(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lifecycle, "created", ctrl_c)
+    try:
+        client.import_image(lab.tar, "ocitool-test/late-ctrl-c:1")
+    except Interrupted as stop:
+        said = stop.message
+    except KeyboardInterrupt:
+        said = "a bare 'interrupted', naming nothing"
+    made = client.image("ocitool-test/late-ctrl-c:1")
+    assert f"the engine had already created {made.id}" in said, said
+    assert "ocitool-test/late-ctrl-c:1" in said, said
+    client.rmi("ocitool-test/late-ctrl-c:1")

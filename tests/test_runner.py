@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,28 @@ def test_every_call_is_counted_and_logged(caplog: pytest.LogCaptureFixture) -> N
         runner.run(["echo", "a b"])
     assert runner.calls == [("echo", "a b")]
     assert "+ echo 'a b'  [rc=0" in caplog.text
+
+
+def test_a_stopped_engine_gets_sigterm_first(tmp_path: Path) -> None:
+    """A program that cleans up on SIGTERM (podman's temporary files) can, before SIGKILL."""
+    cleaned = tmp_path / "cleaned"
+    script = f"trap 'echo yes > {cleaned}; exit 0' TERM; sleep 30 & wait"
+    with pytest.raises(EngineTimeout):
+        Runner(timeout=0.5).run(["sh", "-c", script])
+    assert cleaned.read_text() == "yes\n"
+
+
+def test_a_stream_without_progress_is_stopped_sooner_than_its_limit() -> None:
+    """A transfer may take hours (timeout), but not hours of nothing (idle)."""
+    started = time.monotonic()
+    with pytest.raises(EngineTimeout) as err:
+        Runner().stream(["sleep", "30"], lambda *_: None, timeout=60, idle=1)
+    assert time.monotonic() - started < 10
+    assert "made no progress for 1s" in err.value.one_line()
+    busy = Runner().stream(
+        ["sh", "-c", "for i in 1 2 3 4; do echo $i; sleep 0.4; done"],
+        lambda *_: None,
+        timeout=60,
+        idle=1,
+    )
+    assert busy.ok and busy.stdout.split() == ["1", "2", "3", "4"]

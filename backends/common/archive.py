@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tarfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO
 
 from ocitool.errors import StoreCorrupt
@@ -37,3 +38,22 @@ def each_layer(archive: IO[bytes], on_layer: Callable[[IO[bytes]], None]) -> int
             hint="the engine stopped mid-stream or its store is damaged; see --debug",
         ) from exc
     return count
+
+
+def colon_free(path: Path, alias: Path, *, writing: bool | str) -> Path:
+    """`path`, or a symlink at `alias` leading to it where `path` holds a ':'.
+
+    containers/image transports read `PATH:NAME`, so skopeo and podman would cut
+    such a path short. A destination must exist for the link to lead somewhere:
+    a file is made empty (the caller's own partial file, which the engine then
+    fills), a layout directory (`writing="directory"`) is made.
+    """
+    if ":" not in str(path):
+        return path
+    target = path.absolute()
+    if writing == "directory":
+        target.mkdir(parents=True, exist_ok=True)
+    elif writing:
+        target.touch()
+    alias.symlink_to(target)
+    return alias

@@ -269,7 +269,14 @@ class OciBackend:
             tag_destination(name, "oci")
             with self._writing():
                 tag = self.canonical_name(name)
-                yield Endpoint(f"oci:{self.store.path}:{tag}", label=f"oci:{tag}")
+                try:
+                    yield Endpoint(f"oci:{self.store.path}:{tag}", label=f"oci:{tag}")
+                except BaseException:
+                    # a copy stopped mid-blob leaves skopeo's temporary blob, which umoci
+                    # gc never collects; the lock is still ours, so no other writer's it is
+                    for left in self.store.path.glob("oci-put-blob*"):
+                        left.unlink(missing_ok=True)
+                    raise
             return
         image = self._resolve([name], self._read())[0]
         tag = self.canonical_name(name)

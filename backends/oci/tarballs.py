@@ -8,6 +8,7 @@ that is not a whole tar are refused by name before the store is touched.
 from __future__ import annotations
 
 import bz2
+import errno
 import gzip
 import io
 import lzma
@@ -21,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO
 
-from ocitool.errors import NotSupported, UsageError
+from ocitool.errors import NotSupported, OcitoolError, UsageError
 
 # What docker import decompresses too, by magic number.
 _COMPRESSED: tuple[tuple[bytes, Callable[[Path], io.BufferedIOBase]], ...] = (
@@ -83,9 +84,10 @@ def _decompress(
                 try:
                     plain.write(chunk)
                 except OSError as exc:
-                    raise UsageError(
-                        f"could not write {tarball} decompressed beside the store "
-                        f"({exc.strerror or exc})",
+                    # The disk, not the input: exit 1, never "damaged" (nor usage).
+                    what = "no space left" if exc.errno == errno.ENOSPC else "cannot write"
+                    raise OcitoolError(
+                        f"{what} in {scratch} to decompress {tarball} ({exc.strerror or exc})",
                         hint="free some space there, or point --store at a larger filesystem",
                     ) from exc
     except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:

@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
+from ocitool.backends.common.archive import colon_free
 from ocitool.backends.common.cli import EngineCLI, hub_error
 from ocitool.backends.common.listing import (
     LOCAL_PREFIX,
@@ -262,6 +264,22 @@ class PodmanBackend(EngineCLI):
     def save_options(self, archive_format: str, count: int) -> list[str]:
         several = ["--multi-image-archive"] if count > 1 else []
         return [f"--format={archive_format}", *several]
+
+    def save(self, names: Sequence[str], path: Path, archive_format: str) -> None:
+        """podman reads `--output` as a transport's PATH[:NAME]: a ':' goes through a link."""
+        with tempfile.TemporaryDirectory(prefix="ocitool-save-") as tmp:
+            reached = colon_free(path, Path(tmp) / "archive.tar", writing=True)
+            super().save(names, reached, archive_format)
+
+    def load(self, path: Path) -> list[str]:
+        """As save: podman tries `--input` as each transport's PATH[:NAME]."""
+        with tempfile.TemporaryDirectory(prefix="ocitool-load-") as tmp:
+            reached = colon_free(path, Path(tmp) / "archive.tar", writing=False)
+            try:
+                return super().load(reached)
+            except OcitoolError as exc:
+                exc.message = exc.message.replace(str(reached), str(path))
+                raise
 
     def loads(self, kind: str, images: int) -> bool:
         """podman also loads an OCI archive, of one image only (ENGINES.md §7)."""

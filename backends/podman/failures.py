@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from ocitool.backends.common.cli import container_conflict
@@ -21,6 +22,9 @@ from ocitool.errors import (
     ImageInUse,
     ImageNotFound,
     NotSupported,
+    OcitoolError,
+    UsageError,
+    last_meaningful_line,
 )
 from ocitool.runner import Completed
 
@@ -31,6 +35,10 @@ _NO_CONTAINER_NAMED = re.compile(r'no container with name or ID "([^"]+)" found'
 _IN_USE = re.compile(r"image used by (\w+): image is in use by a container")
 _NAME_IN_USE = re.compile(r'the container name "([^"]+)" is already in use')
 _RUNNING = re.compile(r"cannot remove container (\w+) as it is running")
+# `podman load` tries every transport and lists each one's error (ENGINES.md §7)
+_NO_FORMAT = "payload does not match any of the supported image formats"
+_TRANSPORT = re.compile(r"^\s*\* ([a-z-]+): (.*)$", re.MULTILINE)
+_DAMAGED = ("digest did not match", "unexpected eof", "invalid tar header", "unexpected end")
 
 
 def raise_for(
@@ -52,6 +60,8 @@ def raise_for(
     conflict = _conflict(err, containers)
     if conflict:
         raise conflict
+    if _NO_FORMAT in err:
+        raise _load_failure(result)
     if "cannot re-exec process" in err or "newuidmap" in err:
         raise BackendUnavailable(
             "podman",
@@ -67,6 +77,28 @@ def manifest_list(ref: str) -> NotSupported:
         hint=f"see it with 'podman manifest inspect {ref}', remove it with "
         f"'podman manifest rm {ref}'",
     )
+
+
+def _load_failure(result: Completed) -> OcitoolError:
+    """podman's reason for the transport the archive is in, not the last one it tried.
+
+    ocitool hands podman's load only archives it read first (ocitool.archives), so
+    their kind is known; a damaged one (a layer that is not what its digest says)
+    is the archive's fault."""
+    from ocitool.archives import read_archive
+
+    path = next((a.removeprefix("--input=") for a in result.argv if a.startswith("--input=")), "")
+    reasons = dict(_TRANSPORT.findall(result.stderr))
+    try:
+        kind = read_archive(Path(path))[0] if path else ""
+    except OcitoolError:
+        kind = ""
+    reason = reasons.get(kind) or last_meaningful_line(result.stderr)
+    if any(w in reason.lower() for w in _DAMAGED):
+        return UsageError(
+            f"{path} is damaged: {reason}", hint="make the archive again with 'ocitool save'"
+        )
+    return EngineError(result.argv, result.returncode, result.stderr, message=f"podman: {reason}")
 
 
 def _conflict(stderr: str, containers: Sequence[str]) -> Conflict | None:
