@@ -276,29 +276,34 @@ def created(engine: Engine, image_id: str, name: str, previous: Image | None) ->
     """
     if previous is None or previous.id == image_id:
         return engine.inspect([image_id])[0]
+    left: list[str] | None
     try:
         found = engine.inspect([image_id, previous.id])
-    except ImageNotFound:  # the old image went with its name: nothing to say it keeps
-        found = engine.inspect([image_id])
-        fate = "gone"
-    else:
         left = found[-1].names
-        fate = (
-            f"still tagged {', '.join(left)}"
-            if left
-            else f"now untagged but kept; 'ocitool rmi {previous.id}' removes it"
-        )
-    image = found[0]
-    if previous.id != image.id:
-        note(
-            "%s moved from %s to %s; %s is %s",
-            engine.canonical_name(name),  # as the models spell it (podman: Names)
-            previous.short_id,
-            image.short_id,
-            previous.short_id,
-            fate,
-        )
-    return image
+    except ImageNotFound:  # the old image went with its name: nothing to say it keeps
+        found, left = engine.inspect([image_id]), None
+    # as the models spell it (podman: Names)
+    note_moved(engine.canonical_name(name), previous, found[0], left)
+    return found[0]
+
+
+def note_moved(name: str, previous: Image, image: Image, left: Sequence[str] | None) -> None:
+    """The one note for a name that moved to `image` (tag, commit, import, load): the
+    old image stays, tagged `left`, or untagged, or is gone (`left` None)."""
+    if left is None:
+        fate = "gone"
+    elif left:
+        fate = f"still tagged {', '.join(left)}"
+    else:
+        fate = f"now untagged but kept; 'ocitool rmi {previous.id}' removes it"
+    note(
+        "%s moved from %s to %s; %s is %s",
+        name,
+        previous.short_id,
+        image.short_id,
+        previous.short_id,
+        fate,
+    )
 
 
 def interrupted(

@@ -453,29 +453,17 @@ def _one_image(source: Location) -> None:
 
 def _moved_names(before: Sequence[Image], after: Sequence[Image], loaded: set[str]) -> None:
     """A note for each loaded name that named another image before: the name moved,
-    as with tag, commit and import (ocitool.lifecycle.created), and that image stays."""
+    as with tag, commit and import, and that image stays."""
+    from ocitool.lifecycle import note_moved
+
     was = {name: image for image in before for name in image.names}
     now = {image.id: image for image in after}
     for image in after:
         for name in sorted(loaded & set(image.names)):
             previous = was.get(name)
-            if previous is None or previous.id == image.id:
-                continue
-            left = now[previous.id].names if previous.id in now else None
-            if left is None:
-                fate = "gone"
-            elif left:
-                fate = f"still tagged {', '.join(left)}"
-            else:
-                fate = f"now untagged but kept; 'ocitool rmi {previous.id}' removes it"
-            note(
-                "%s moved from %s to %s; %s is %s",
-                name,
-                previous.short_id,
-                image.short_id,
-                previous.short_id,
-                fate,
-            )
+            if previous is not None and previous.id != image.id:
+                left = now[previous.id].names if previous.id in now else None
+                note_moved(name, previous, image, left)
 
 
 def _looks_like_id(ref: str, image_id: str) -> bool:
