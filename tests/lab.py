@@ -245,3 +245,62 @@ def _certificates(workdir: Path) -> Path:
     ca_dir.mkdir(exist_ok=True)
     shutil.copy(workdir / "ca.crt", ca_dir / "ca.crt")
     return ca_dir
+
+
+# -- an unprivileged user with its own install (tests/test_rootless.py, test_docker_socket.py)
+
+UNPRIVILEGED = "ocitool-tester"
+CHECKOUT = ["ocitool", "backends", "tests", "scripts", "pyproject.toml", "README.md"]
+
+
+def as_user(argv: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """argv as UNPRIVILEGED, with a clean environment: only what is given here."""
+    clean = {
+        "HOME": str(home),
+        "USER": UNPRIVILEGED,
+        "LANG": "C.UTF-8",
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        **env,
+    }
+    return subprocess.run(
+        ["runuser", "-u", UNPRIVILEGED, "--", "env", "-i"]
+        + [f"{k}={v}" for k, v in clean.items()]
+        + argv,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+        cwd=home,
+    )
+
+
+_installed: dict[str, Path] = {}
+
+
+def unprivileged_checkout() -> tuple[Path, Path]:
+    """UNPRIVILEGED's home and its own copy of this checkout, set up with the README's
+    command (`bash scripts/setup.sh`) as that user: made once per test session."""
+    import pwd
+
+    try:
+        user = pwd.getpwnam(UNPRIVILEGED)
+    except KeyError:
+        subprocess.run(["useradd", "-m", "-s", "/bin/bash", UNPRIVILEGED], check=True, timeout=60)
+        user = pwd.getpwnam(UNPRIVILEGED)
+    home = Path(user.pw_dir)
+    if "source" not in _installed:
+        source = home / "ocitool-src"
+        shutil.rmtree(source, ignore_errors=True)
+        source.mkdir()
+        for name in CHECKOUT:
+            item = ROOT / name
+            if item.is_dir():
+                shutil.copytree(item, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(item, source / name)
+        for path in [source, *source.rglob("*")]:
+            os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
+        setup = as_user(["bash", str(source / "scripts" / "setup.sh")], home)
+        assert setup.returncode == 0, setup.stderr[-3000:]
+        _installed["source"] = source
+    return home, _installed["source"]

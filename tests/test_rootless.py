@@ -9,64 +9,16 @@ venv it made: `umoci unpack --rootless` and rootless runc, no daemon.
 from __future__ import annotations
 
 import os
-import pwd
-import shutil
-import subprocess
-from pathlib import Path
 
-from tests.lab import ROOT
+from tests.lab import ROOT, as_user, unprivileged_checkout
 
-USER = "ocitool-tester"
 SUITES = ["test_contract.py", "test_lifecycle.py", "test_lifecycle_errors.py", "test_oci.py"]
-SOURCES = ["ocitool", "backends", "tests", "scripts", "pyproject.toml", "README.md"]
-
-
-def as_user(argv: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {
-        "HOME": str(home),
-        "USER": USER,
-        "LANG": "C.UTF-8",
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        **env,
-    }
-    return subprocess.run(
-        ["runuser", "-u", USER, "--", "env", "-i", *[f"{k}={v}" for k, v in clean.items()], *argv],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-        cwd=home,
-    )
-
-
-def ensure_user() -> Path:
-    try:
-        return Path(pwd.getpwnam(USER).pw_dir)
-    except KeyError:
-        subprocess.run(["useradd", "-m", "-s", "/bin/bash", USER], check=True, timeout=60)
-        return Path(pwd.getpwnam(USER).pw_dir)
 
 
 if os.geteuid() == 0:
 
     def test_the_oci_backend_works_for_an_unprivileged_user() -> None:
-        home = ensure_user()
-        user = pwd.getpwnam(USER)
-        source = home / "ocitool-src"
-        shutil.rmtree(source, ignore_errors=True)
-        source.mkdir()
-        for name in SOURCES:
-            item = ROOT / name
-            if item.is_dir():
-                shutil.copytree(item, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(item, source / name)
-        for path in [source, *source.rglob("*")]:
-            os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
-
-        shutil.rmtree(source / ".venv", ignore_errors=True)
-        setup = as_user(["bash", str(source / "scripts" / "setup.sh")], home)
-        assert setup.returncode == 0, setup.stderr[-3000:]
+        home, source = unprivileged_checkout()
         venv = source / ".venv"
 
         tests = [str(source / "tests" / suite) for suite in SUITES]
