@@ -278,6 +278,21 @@ def test_the_images_table_loads_no_pydantic(tmp_path: Path) -> None:
     assert not loaded & {"pydantic", "ocitool.models", "rich", "tarfile"}
 
 
+@pytest.mark.parametrize("backend", ["docker", "podman"])
+def test_the_engine_cli_backends_load_no_models_or_archives(backend: str) -> None:
+    """Their images table prints the list call's rows (test above): a module-level
+    import of the models or of tarfile in the backend would cost it ~100 ms."""
+    program = (
+        f"import json, sys, ocitool.backends.{backend}.backend\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    loaded = set(json.loads(proc.stdout))
+    assert not loaded & {"pydantic", "ocitool.models", "rich", "tarfile"}
+
+
 def test_inspect_loads_no_layer_reader(tmp_path: Path) -> None:
     env = _recorded_docker(tmp_path, "inspect_built.json")
     loaded = _loaded("--backend", "docker", "inspect", "lab/built:1", env=env)

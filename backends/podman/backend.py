@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from ocitool.backends.common.archive import colon_free
 from ocitool.backends.common.cli import EngineCLI, hub_error
 from ocitool.backends.common.listing import (
     LOCAL_PREFIX,
@@ -267,12 +266,16 @@ class PodmanBackend(EngineCLI):
 
     def save(self, names: Sequence[str], path: Path, archive_format: str) -> None:
         """podman reads `--output` as a transport's PATH[:NAME]: a ':' goes through a link."""
+        from ocitool.backends.common.archive import colon_free  # tarfile: for save only
+
         with tempfile.TemporaryDirectory(prefix="ocitool-save-") as tmp:
             reached = colon_free(path, Path(tmp) / "archive.tar", writing=True)
             super().save(names, reached, archive_format)
 
     def load(self, path: Path) -> list[str]:
         """As save: podman tries `--input` as each transport's PATH[:NAME]."""
+        from ocitool.backends.common.archive import colon_free
+
         with tempfile.TemporaryDirectory(prefix="ocitool-load-") as tmp:
             reached = colon_free(path, Path(tmp) / "archive.tar", writing=False)
             try:
