@@ -133,6 +133,7 @@ class Runner:
         stdin_file: Path | None = None,
         env: Mapping[str, str] | None = None,
         finish_on_interrupt: bool = False,
+        dies_with_ocitool: bool = False,
     ) -> Completed:
         """Run to completion and capture output.
 
@@ -140,7 +141,9 @@ class Runner:
         tarball to import) without reading it into memory. On Ctrl-C the
         engine is killed, unless `finish_on_interrupt` (writes such as commit):
         then ocitool waits for the engine and raises InterruptedCall with its
-        result, and a second Ctrl-C abandons it.
+        result, and a second Ctrl-C abandons it. `dies_with_ocitool`, for a
+        program that writes under a lock ocitool holds (umoci in the oci store):
+        a killed ocitool takes it along (`_dying_with_ocitool`).
         """
         args = self._checked(argv)
         limit = timeout or self.timeout
@@ -150,7 +153,8 @@ class Runner:
             stdin: IO[bytes] | int = subprocess.PIPE if input is not None else subprocess.DEVNULL
             if stdin_file is not None:
                 stdin = stack.enter_context(stdin_file.open("rb"))
-            proc = self._spawn_captured(args, env, stdin=stdin)
+            spawned = _dying_with_ocitool(args) if dies_with_ocitool else args
+            proc = self._spawn_captured(spawned, env, stdin=stdin)
             with proc:
                 if input is None and not finish_on_interrupt:  # a write's Ctrl-C is its own
                     self._while_running(proc)

@@ -30,6 +30,7 @@ class ReplayRunner(Runner):
         stdin_file: Path | None = None,
         env: Mapping[str, str] | None = None,
         finish_on_interrupt: bool = False,
+        dies_with_ocitool: bool = False,
     ) -> Completed:
         args = self._checked(argv)
         for index, call in enumerate(self.recorded):

@@ -546,6 +546,15 @@ def test_a_successful_import_leaves_no_spare_blob(store: Path) -> None:
     assert blobs == _reachable(store)  # umoci new's empty image went with the import
 
 
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting for its reaper."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 @pytest.mark.parametrize("write", ["import", "commit"])
 def test_a_writer_killed_mid_write_leaves_nothing_listed_and_the_next_clears_it(
     store: Path, tmp_path: Path, write: str
@@ -553,7 +562,7 @@ def test_a_writer_killed_mid_write_leaves_nothing_listed_and_the_next_clears_it(
     oci = Client(backend="oci", store=store)
     if write == "import":
         (tmp_path / "rootfs").mkdir()
-        (tmp_path / "rootfs" / "big").write_bytes(os.urandom(80 << 20))
+        (tmp_path / "rootfs" / "big").write_bytes(os.urandom(160 << 20))
         tarball = tmp_path / "big.tar"
         rootfs = str(tmp_path / "rootfs")
         subprocess.run(["tar", "-C", rootfs, "-cf", str(tarball), "."], check=True)
@@ -571,9 +580,12 @@ def test_a_writer_killed_mid_write_leaves_nothing_listed_and_the_next_clears_it(
         assert writer.poll() is None and time.monotonic() < deadline, "the write ended first"
         time.sleep(0.01)
     time.sleep(0.3)  # umoci is writing its blob now
-    for pid in (writer.pid, child):  # kill -9 of the writer and its umoci
-        os.kill(pid, signal.SIGKILL)
+    os.kill(writer.pid, signal.SIGKILL)  # kill -9 of the writer alone...
     writer.communicate(timeout=30)
+    deadline = time.monotonic() + 0.5  # ...takes its umoci along: no write without the lock
+    while _alive(child):
+        assert time.monotonic() < deadline, "umoci outlived the ocitool that held the lock"
+        time.sleep(0.05)
     (store / "oci-put-blob1234").write_bytes(b"half a blob")  # skopeo's, killed likewise
     (store / ".index.json.abcd").write_text("{")
     # nothing half-made is listed: no scratch tag, no <none> image

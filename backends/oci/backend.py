@@ -547,7 +547,10 @@ class OciBackend:
 
     def _umoci(self, args: Sequence[str]) -> Completed:
         try:
-            result = self.runner.run([self.umoci, *args], finish_on_interrupt=True)
+            # umoci writes under the store's lock: it must not outlive its holder
+            result = self.runner.run(
+                [self.umoci, *args], finish_on_interrupt=True, dies_with_ocitool=True
+            )
         except InterruptedCall as stop:
             raise _Stopped(stop.result.ok) from None
         return failures.check(result)
