@@ -46,7 +46,7 @@ fi
 
 # Debian's own interpreter when there is one: every user can run it (a Python under
 # root's home, such as pyenv's, leaves the venv unusable by anyone else), and its
-# optimised build starts each command about a quarter faster (docs/benchmarks.md).
+# optimised build runs the start-up faster (docs/benchmarks.md, case f).
 if [ -z "${PYTHON:-}" ]; then
   if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 fi
