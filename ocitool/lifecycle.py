@@ -9,7 +9,7 @@ image and container lists (ocitool.removal) and observed afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -46,19 +46,14 @@ def import_image(
     if not tarball.is_file():
         raise UsageError(f"{tarball}: no such file", hint="give the path of a tar archive")
     target = target_name(ref)
-    previous = current(engine, target)
-    try:
-        new_id = engine.import_image(
+    return _made(
+        engine,
+        "import",
+        target,
+        lambda: engine.import_image(
             tarball, target, message=message or f"imported from {tarball.name}", changes=changes
-        )
-    except InterruptedWrite as stop:
-        raise interrupted(engine, "import", stop.image_id) from None
-    except KeyboardInterrupt:
-        raise interrupted(engine, "import", None, abandoned=True) from None
-    try:
-        return created(engine, new_id, target, previous)
-    except KeyboardInterrupt:  # after the engine made it: it is named all the same
-        raise interrupted(engine, "import", new_id) from None
+        ),
+    )
 
 
 def commit(
@@ -72,17 +67,28 @@ def commit(
 ) -> Image:
     container = validate_container_name(container)
     target = target_name(ref)
+    return _made(
+        engine,
+        "commit",
+        target,
+        lambda: engine.commit(container, target, author=author, message=message, changes=changes),
+    )
+
+
+def _made(engine: Engine, what: str, target: str, write: Callable[[], str]) -> Image:
+    """Run a write that makes the image `target` and read back what it made; a Ctrl-C
+    at any moment says exactly what exists (interrupted)."""
     previous = current(engine, target)
     try:
-        new_id = engine.commit(container, target, author=author, message=message, changes=changes)
+        new_id = write()
     except InterruptedWrite as stop:
-        raise interrupted(engine, "commit", stop.image_id) from None
+        raise interrupted(engine, what, stop.image_id) from None
     except KeyboardInterrupt:
-        raise interrupted(engine, "commit", None, abandoned=True) from None
+        raise interrupted(engine, what, None, abandoned=True) from None
     try:
         return created(engine, new_id, target, previous)
     except KeyboardInterrupt:  # after the engine made it: it is named all the same
-        raise interrupted(engine, "commit", new_id) from None
+        raise interrupted(engine, what, new_id) from None
 
 
 def tag(engine: Engine, source: str, target: str) -> Image:
@@ -210,7 +216,7 @@ def rmi(
     if plan.result.blocked:
         raise blocked_error(plan.result.blocked, engine.name)
     if plan.containers:
-        # A running one is planned only with --force (removal.still_running).
+        # A running one is planned only with --force (removal.in_use, running=True).
         engine.remove_containers([c.id for c in plan.containers], force=force)
     removed = [c.name for c in plan.containers]
     try:

@@ -72,7 +72,7 @@ def plan_removal(
             blocked.append(in_use(ref, image, holders))
         running = [c for c in holders if c.state in _LIVE]
         if running and remove_containers and not force:
-            blocked.append(still_running(ref, image, running))
+            blocked.append(in_use(ref, image, running, running=True))
         if image_id in named_by_id and len(image.names) > 1 and not force:
             blocked.append(several_tags(ref, image))
         if image_id in named_by_id and children.get(image_id):
@@ -189,26 +189,21 @@ def observed(
     )
 
 
-def in_use(ref: str, image: Image, holders: Sequence[Container]) -> Blocker:
+def in_use(
+    ref: str, image: Image, holders: Sequence[Container], *, running: bool = False
+) -> Blocker:
+    """Containers hold the image; `running` ones block even --rm-containers without
+    --force, as 'ocitool rm' demands -f for a running container."""
     who = ", ".join(f"{c.name} ({c.short_id}, {c.state})" for c in holders)
+    message = f"{ref} is used by container {who}"
+    if running:
+        message += ", which is running; --force stops it, as 'ocitool rm -f' does"
     return Blocker(
         image=ref,
         image_id=image.id,
-        reason="in-use",
+        reason="running" if running else "in-use",
         containers=list(holders),
-        message=f"{ref} is used by container {who}",
-    )
-
-
-def still_running(ref: str, image: Image, running: Sequence[Container]) -> Blocker:
-    who = ", ".join(f"{c.name} ({c.short_id}, {c.state})" for c in running)
-    return Blocker(
-        image=ref,
-        image_id=image.id,
-        reason="running",
-        containers=list(running),
-        message=f"{ref} is used by container {who}, which is running; "
-        "--force stops it, as 'ocitool rm -f' does",
+        message=message,
     )
 
 
