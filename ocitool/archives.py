@@ -161,24 +161,20 @@ def rename_images(path: Path, names: dict[str, list[str]]) -> None:
                 item["RepoTags"], changed = wanted or None, True
         if not changed:
             return
-        rewritten = path.with_name(path.name + ".names")
-        try:
-            with tarfile.open(rewritten, "w", format=tarfile.PAX_FORMAT) as out:
-                for member in members:
-                    name = member.name.removeprefix("./")
-                    if name == "repositories":
-                        continue  # the legacy names file: manifest.json is read first
-                    if name == "manifest.json":
-                        data = json.dumps(manifest, separators=(",", ":")).encode()
-                        member.size = len(data)
-                        out.addfile(member, io.BytesIO(data))
-                    else:
-                        out.addfile(member, tar.extractfile(member) if member.isfile() else None)
-            os.replace(rewritten, path)
-        except BaseException:
-            with suppress(FileNotFoundError):
-                rewritten.unlink()
-            raise
+        with (
+            finished_file(path) as rewritten,
+            tarfile.open(rewritten, "w", format=tarfile.PAX_FORMAT) as out,
+        ):
+            for member in members:
+                name = member.name.removeprefix("./")
+                if name == "repositories":
+                    continue  # the legacy names file: manifest.json is read first
+                if name == "manifest.json":
+                    data = json.dumps(manifest, separators=(",", ":")).encode()
+                    member.size = len(data)
+                    out.addfile(member, io.BytesIO(data))
+                else:
+                    out.addfile(member, tar.extractfile(member) if member.isfile() else None)
 
 
 @contextmanager
