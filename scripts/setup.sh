@@ -45,8 +45,7 @@ else
 fi
 
 # Debian's own interpreter when there is one: every user can run it (a Python under
-# root's home, such as pyenv's, leaves the venv unusable by anyone else), and its
-# optimised build runs the start-up faster (docs/benchmarks.md, case f).
+# root's home, such as pyenv's, leaves the venv unusable by anyone else).
 if [ -z "${PYTHON:-}" ]; then
   if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 fi
