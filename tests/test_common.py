@@ -74,3 +74,17 @@ def test_renderers() -> None:
     assert since(now - timedelta(seconds=1), now) == "1 second ago"
     assert split_name("127.0.0.1:5000/lab/img:first") == ("127.0.0.1:5000/lab/img", "first")
     assert split_name("localhost:5000/img") == ("localhost:5000/img", "<none>")
+
+
+def test_both_of_gos_words_for_an_import_cut_short_are_known() -> None:
+    """The first line is what podman printed in a CI run for a truncated gzip import;
+    the others end in Go's io.ErrUnexpectedEOF, the form both engines usually print."""
+    from ocitool.backends.common.cli import _CUT_SHORT
+
+    seen = [
+        'Error: writing blob: storing blob to file "/var/tmp/storage1657310307/1": EOF\n',
+        "Error: writing blob: storing blob to file: unexpected EOF\n",
+        "Error response from daemon: archive/tar: invalid tar header: unexpected EOF\n",
+    ]
+    assert all(_CUT_SHORT.search(text) for text in seen)
+    assert not _CUT_SHORT.search("Error: EOF in a word is not the end: image not known\n")

@@ -39,6 +39,8 @@ _STOP_GRACE = 30
 # `ocitool backends` must answer even when an engine hangs.
 PROBE_TIMEOUT = 10.0
 T = TypeVar("T")
+# Go's words for an input cut short (EngineCLI.import_image).
+_CUT_SHORT = re.compile(r"unexpected EOF|: EOF\s*$", re.MULTILINE)
 
 
 class EngineCLI:
@@ -135,8 +137,10 @@ class EngineCLI:
             return self._written(argv, stdin_file=tarball)
         except EngineError as exc:
             # Go's io.ErrUnexpectedEOF, from both engines' tar and gzip readers: the input
-            # is cut short, as the oci backend says of it too (backends/oci/tarballs.py)
-            if "unexpected EOF" not in exc.stderr:
+            # is cut short, as the oci backend says of it too (backends/oci/tarballs.py).
+            # podman, as it stores the stream, sometimes ends its line with a bare io.EOF
+            # instead ('storing blob to file "…": EOF'), depending on where the cut falls.
+            if not _CUT_SHORT.search(exc.stderr):
                 raise
             raise UsageError(
                 f"{tarball} is cut short or damaged ({self.name}: unexpected end of data)",
