@@ -54,6 +54,8 @@ def test_the_wheel_ships_py_typed_and_the_license(built: Built) -> None:
     assert "ocitool/py.typed" in built.wheel_files
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in built.wheel_files)
     assert "ocitool/backends/oci/backend.py" in built.wheel_files
+    scripts = {f"ocitool/completions/ocitool.{shell}" for shell in ("bash", "zsh", "fish")}
+    assert scripts <= built.wheel_files
     assert {n.split("/")[0] for n in built.wheel_files} == {"ocitool", "ocitool-0.1.0.dist-info"}
 
 
@@ -136,15 +138,18 @@ def test_mypy_checks_user_code_against_the_installed_api(built: Built, tmp_path:
     out = proc.stdout + proc.stderr
     assert "import-untyped" not in out and "import-not-found" not in out, out
     assert "list[ocitool.models.Image]" in out, out
-    assert (
-        str(site)
-        in subprocess.run(
-            [str(env_dir / "bin" / "python"), "-c", "import ocitool; print(ocitool.__file__)"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=tmp_path,
-            check=True,
-            env={"PATH": "/usr/bin:/bin"},
-        ).stdout
+    python = str(env_dir / "bin" / "python")
+    where = _run([python, "-c", "import ocitool; print(ocitool.__file__)"], tmp_path)
+    assert where.startswith(str(site))
+    # the completion scripts are package data, read from the installed wheel
+    assert "complete -c ocitool" in _run([python, "-m", "ocitool", "completion", "fish"], tmp_path)
+
+
+def _run(argv: list[str], cwd: Path) -> str:
+    """stdout of a process with nothing of this checkout or its venv in its environment."""
+    env = {"PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, timeout=60, cwd=cwd, env=env, check=False
     )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
