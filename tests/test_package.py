@@ -56,7 +56,10 @@ def test_the_wheel_ships_py_typed_and_the_license(built: Built) -> None:
     assert "ocitool/backends/oci/backend.py" in built.wheel_files
     scripts = {f"ocitool/completions/ocitool.{shell}" for shell in ("bash", "zsh", "fish")}
     assert scripts <= built.wheel_files
-    assert {n.split("/")[0] for n in built.wheel_files} == {"ocitool", "ocitool-0.1.0.dist-info"}
+    pages = {n.rpartition("/")[2] for n in built.wheel_files if "/share/man/man1/" in n}
+    assert {"ocitool.1", "ocitool-images.1"} <= pages
+    tops = {n.split("/")[0] for n in built.wheel_files}
+    assert tops == {"ocitool", "ocitool-0.1.0.dist-info", "ocitool-0.1.0.data"}
 
 
 def test_the_metadata_says_what_pypi_shows(built: Built) -> None:
@@ -76,6 +79,7 @@ def test_the_sdist_leaves_the_tests_out_and_carries_the_docs(built: Built) -> No
     """The tests need root, real engines and tests/lab.py: a partial copy could not run."""
     assert not any(n.startswith(("tests/", "bench/")) for n in built.sdist_files)
     assert {"LICENSE", "README.md", "pyproject.toml", "docs/engines.md"} <= built.sdist_files
+    assert "man/man1/ocitool.1" in built.sdist_files
     readme = (ROOT / "README.md").read_text()
     for path in set(re.findall(r"`(docs/[\w.-]+\.md)`", readme)):
         assert path in built.sdist_files, path
