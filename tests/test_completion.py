@@ -158,7 +158,7 @@ def test_names_load_no_typer_rich_or_pydantic(tmp_path: Path) -> None:
     assert proc.stdout and all(":" in n or len(n) == 12 for n in proc.stdout.splitlines())
 
 
-def test_names_say_nothing_when_the_engine_cannot(scripts: Path) -> None:
+def test_names_say_nothing_when_the_engine_cannot() -> None:
     env = {"DOCKER_HOST": "unix:///nowhere.sock"}
     proc = ocitool("__complete", "images", "--backend", "docker", env=env)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")

@@ -15,14 +15,14 @@ _ocitool_get() {
 }
 
 # _ocitool_candidates WORD...: the words to offer for the last WORD (the cursor's),
-# one per line; "@file", "@dir", "@image" and "@container" stand for those.
+# one per line; "@file" and "@dir" ask the shell to complete a path.
 _ocitool_candidates() {
-  local -a words=("$@")
-  local n=${#words[@]} cur=${words[$((n - 1))]}
+  local -a line=("$@")  # not "words": zsh keeps that name for its own
+  local n=${#line[@]} cur=${line[$((n - 1))]}
   local cmd="" expect="" npos=0 dashdash="" stop="" word i
   local -a global=()
   for ((i = 1; i < n - 1; i++)); do
-    word=${words[i]}
+    word=${line[i]}
     if [[ -n $expect ]]; then
       [[ -z $cmd && " --backend -b --store " == *" $expect "* ]] && global+=("$expect" "$word")
       expect=""
