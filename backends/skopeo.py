@@ -2,8 +2,8 @@
 
 One `skopeo copy` streams an image from any of these to any other without a
 temporary file. This module knows skopeo's transport syntax, its options per
-side (`--src-…`/`--dest-…`), its progress lines (on stdout, ENGINES.md §7)
-and its error texts, so the rest of ocitool sees a Mover (ocitool.movers),
+side (`--src-…`/`--dest-…`), its progress lines (on stdout; docs/engines.md,
+Distribution) and its error texts, so the rest of ocitool sees a Mover (ocitool.movers),
 events and the core errors.
 """
 

@@ -305,7 +305,7 @@ class Client:
         return Transfers(self.engines, tls=tls)
 
     def copy(self, source: str, destination: str, *, force: bool = False) -> TransferResult:
-        """Copy an image between any two locations (README, "Locations")."""
+        """Copy an image between any two locations (docs/distribution.md, "Locations")."""
         return self.transfers().copy(source, destination, force=force)
 
     def push(

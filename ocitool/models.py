@@ -3,7 +3,7 @@
 One schema for every engine: IDs are always `sha256:` plus 64 hex, sizes are
 integer bytes, times are timezone-aware UTC. A field is None only where the
 engine really cannot know the value in the call that produced the model; the
-README lists the fields whose values differ between engines and why.
+docs/models.md lists the fields whose values differ between engines and why.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class Image(Model):
     created: UTCDateTime | None = None
     author: str | None = None
     comment: str | None = None
-    size: int = Field(ge=0, description="Bytes, as the engine accounts them (see README).")
+    size: int = Field(ge=0, description="Bytes, as the engine accounts them (see docs/models.md).")
     architecture: str | None = None
     os: str | None = None
     config: ImageConfig = Field(default_factory=ImageConfig)
@@ -170,7 +170,7 @@ class EngineInfo(Model):
     )
     capabilities: list[str] = Field(
         default_factory=list,
-        description="What the backend can do beyond the core (README, 'Capabilities').",
+        description="What the backend can do beyond the core (docs/configuration.md).",
     )
 
 

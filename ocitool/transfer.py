@@ -1,6 +1,6 @@
 """Moving images: copy between any two locations, and push, pull, save and load.
 
-The path for each pair (see `README.md`, "Distribution"), chosen by what the
+The path for each pair (see docs/distribution.md, "The path taken"), chosen by what the
 backends can do (ocitool.capabilities), never by their names:
 - one image, any two locations: the mover (skopeo), streamed, no temporary file;
 - several images into one archive the engine's own save writes (native-archives):
@@ -70,8 +70,8 @@ class Transfers:
         force: bool = False,
         on_event: ProgressEvent | None = None,
     ) -> TransferResult:
-        """One image from `source` to `destination` (README, "Locations"), streamed by the
-        mover; an existing destination is refused unless `force`."""
+        """One image from `source` to `destination` (docs/distribution.md, "Locations"),
+        streamed by the mover; an existing destination is refused unless `force`."""
         src = self._location(source)
         dst = self._location(destination)
         if dst.kind == "engine" and (dst.name is None or is_image_id(dst.name)):
@@ -202,7 +202,7 @@ class Transfers:
         on_event: ProgressEvent | None,
     ) -> list[TransferResult]:
         # The engine's own load reads the archive once and keeps every name, where it
-        # reads this kind of archive at all (ENGINES.md §7).
+        # reads this kind of archive at all (docs/engines.md, Distribution).
         if self.engines.has(can.NATIVE_ARCHIVES):
             native = self.engines.need(can.NATIVE_ARCHIVES)
             if native.loads(kind, images_in(entries)):

@@ -250,7 +250,16 @@ def _certificates(workdir: Path) -> Path:
 # -- an unprivileged user with its own install (tests/test_rootless.py, test_docker_socket.py)
 
 UNPRIVILEGED = "ocitool-tester"
-CHECKOUT = ["ocitool", "backends", "tests", "scripts", "pyproject.toml", "README.md"]
+CHECKOUT = [
+    "ocitool",
+    "backends",
+    "tests",
+    "scripts",
+    "man",
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+]
 
 
 def as_user(argv: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -131,7 +131,7 @@ class EngineCLI:
         self, tarball: Path, ref: str, *, message: str | None, changes: Sequence[str]
     ) -> str:
         # From stdin on both engines: podman reuses an old image for an unchanged
-        # file (ENGINES.md §0), docker never does; from stdin both make a new one.
+        # file (docs/engines.md, Set-up), docker never does; from stdin both make a new one.
         argv = ["import", *_opt("--message", message), *_each("--change", changes), "--", "-", ref]
         try:
             return self._written(argv, stdin_file=tarball)
@@ -207,7 +207,7 @@ class EngineCLI:
         return []
 
     def loads(self, kind: str, images: int) -> bool:
-        """Both engines' own load reads docker archives (ENGINES.md §7)."""
+        """Both engines' own load reads docker archives (docs/engines.md, Distribution)."""
         return kind == "docker-archive"
 
     def load(self, path: Path) -> list[str]:
@@ -248,7 +248,7 @@ class EngineCLI:
             raise broken[0]
 
     def remove_images(self, refs: Sequence[str]) -> None:
-        """Plain `rmi`, never `-f`: podman's -f also removes containers (ENGINES.md §5)."""
+        """Plain `rmi`, never `-f`: podman's removes containers (docs/engines.md, Removal)."""
         self.ok(self.run(["rmi", "--", *refs]), images=refs)
 
     # -- containers ------------------------------------------------------------

@@ -1,5 +1,5 @@
 """How runc says a container's command could not start: docker, podman and the
-oci backend all run runc here (ENGINES.md §0), and each wraps the same words.
+oci backend all run runc here (docs/engines.md, Set-up), and each wraps the same words.
 
 `exec: "/nonexistent": stat /nonexistent: no such file or directory` is a
 command that does not exist (exit 127, as `docker run` and a shell exit), and

@@ -1,6 +1,6 @@
 """The docker backend: drives the docker CLI against DOCKER_HOST.
 
-Quirks handled here (ENGINES.md): `image ls` lists one row per tag and its
+Quirks handled here (docs/engines.md): `image ls` lists one row per tag and its
 JSON is NDJSON of strings, so images are listed by ID and read with one
 batched `image inspect`; `history` has no layer IDs or empty-layer flags, so
 it is joined with inspect (see `join_history`); `ps` has no image ID, so
@@ -183,7 +183,7 @@ class DockerBackend(EngineCLI):
         return None
 
     def search_hub(self, term: str, limit: int) -> list[SearchResult]:
-        """Docker Hub through the daemon (it has no v2 search; ENGINES.md §6)."""
+        """Docker Hub through the daemon (it has no v2 search; docs/engines.md, Search)."""
         argv = ["search", "--no-trunc", f"--limit={limit}", "--format", "{{json .}}", "--", term]
         result = self.run(argv)
         if not result.ok:
@@ -192,7 +192,7 @@ class DockerBackend(EngineCLI):
 
     @contextmanager
     def copy_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
-        """skopeo reaches the daemon itself, and ignores DOCKER_HOST (ENGINES.md §7)."""
+        """skopeo ignores DOCKER_HOST: it is told the daemon (docs/engines.md, Distribution)."""
         if writing:
             tag_destination(name, "docker")
         yield Endpoint(f"docker-daemon:{name}", label=f"docker:{name}", daemon_host=self.endpoint)

@@ -3,5 +3,5 @@
 from ocitool import capabilities as can
 
 # No Hub search, no engine save/load, no pull on run, no detached terminal (runc
-# needs a console socket): the client says so, naming what would (README).
+# needs a console socket): the client says so, naming what would (docs/oci-backend.md).
 CAPABILITIES = frozenset({can.LAYER_SIZES.name, can.LAYER_STREAMS.name, can.COPY_ENDPOINT.name})

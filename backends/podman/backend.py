@@ -1,6 +1,6 @@
 """The podman backend: drives the podman CLI (root or rootless).
 
-Quirks handled here (ENGINES.md): IDs come without `sha256:`; `images` lists
+Quirks handled here (docs/engines.md): IDs come without `sha256:`; `images` lists
 an image once per tag with names in `Names`, so images are listed by ID and
 read with one batched `image inspect`; local names carry `localhost/`, which
 is dropped so a name reads the same as on docker, unless `docker.io/` has the
@@ -251,7 +251,9 @@ class PodmanBackend(EngineCLI):
 
     @contextmanager
     def copy_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
-        """skopeo reads a short name as docker.io's (ENGINES.md §7): local ones get localhost/."""
+        """skopeo reads a short name as docker.io's, so local ones get localhost/.
+
+        See docs/engines.md, Distribution."""
         bare = name.removeprefix("sha256:")
         if HEX64.match(bare):
             yield Endpoint(f"containers-storage:{bare}", label=f"podman:{name}")
@@ -285,11 +287,11 @@ class PodmanBackend(EngineCLI):
                 raise
 
     def loads(self, kind: str, images: int) -> bool:
-        """podman also loads an OCI archive, of one image only (ENGINES.md §7)."""
+        """podman also loads an OCI archive, of one image only (docs/engines.md, Distribution)."""
         return kind == "docker-archive" or (kind == "oci-archive" and images == 1)
 
     def commit_options(self) -> list[str]:
-        # The OCI format drops the commit message (ENGINES.md §0); docker's keeps it.
+        # The OCI format drops the commit message (docs/engines.md, Set-up); docker's keeps it.
         return ["--format", "docker"]
 
     # -- plumbing ------------------------------------------------------------
@@ -342,7 +344,7 @@ class PodmanBackend(EngineCLI):
 
 def _refuse_manifest_lists(refs: Sequence[str], docs: Sequence[Mapping[str, Any]]) -> None:
     """podman's inspect of a manifest list's name or short ID answers with one of the
-    list's images (ENGINES.md): a doc that carries neither the name nor the ID asked
+    list's images (docs/engines.md): a doc that carries neither the name nor the ID asked
     for (podman answers in the order asked) means the ref names a list."""
     if len(refs) != len(docs):
         return
@@ -372,7 +374,7 @@ def _containers(out: str) -> list[Container]:
 
 def _search_results(out: str) -> list[SearchResult]:
     """podman prints Stars 0 and Official "" for a v2 registry, which keeps neither
-    (ENGINES.md §6): only Docker Hub's rows have them."""
+    (docs/engines.md, Search): only Docker Hub's rows have them."""
     from ocitool.models import SearchResult
 
     rows = []

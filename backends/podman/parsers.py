@@ -36,7 +36,7 @@ def parse_image(doc: Mapping[str, Any], shown: Names | None = None) -> Image:
         and len(history) > 1
         and image.comment == text_or_none(history[0].get("comment"))
     ):
-        # An OCI config has no comment; podman shows its first step's (ENGINES.md §2).
+        # An OCI config has no comment; podman shows its first step's (docs/engines.md, Inspect).
         image = image.model_copy(update={"comment": None})
     return image
 

@@ -64,6 +64,7 @@ COMMANDS: dict[str, Entry] = {
     "diff": Entry("structure", "diff", "What changes from image A to image B."),
     "backends": Entry("about", "backends", "Each engine: found, version, reachable, capabilities."),
     "schema": Entry("about", "schema", "Print the JSON Schema of ocitool's models."),
+    "completion": Entry("shell", "completion", "Print the completion script for bash, zsh, fish."),
 }
 
 
