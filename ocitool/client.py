@@ -342,8 +342,9 @@ class Client:
         *,
         tls_verify: bool | None = None,
         cert_dir: Path | None = None,
-    ) -> list[Path]:
-        """Check the credentials against the registry, then store them for every engine."""
+    ) -> list[str]:
+        """Check the credentials against the registry, then keep them for every engine:
+        in the credential helpers the configs name, else in both files; where they went."""
         from ocitool import logins
 
         return logins.login(
@@ -354,11 +355,13 @@ class Client:
             cert_dir=cert_dir,
             insecure=registry in self.config.insecure_registries,
             timeout=self.runner.timeout,
+            runner=self.runner,
         )
 
     @staticmethod
     def logout(registry: str) -> bool:
-        """Forget the credentials for a registry; False if there were none."""
+        """Forget the credentials for a registry, in its helpers and both files; False if
+        there were none."""
         from ocitool import credentials
         from ocitool.references import validate_registry_host
 

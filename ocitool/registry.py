@@ -46,6 +46,7 @@ MANIFEST_TYPES = ", ".join(
     ]
 )
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+TOKEN_USER = "<token>"  # noqa: S105 - the user name an identity token is kept under
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ class Registry:
         challenge = headers.get("WWW-Authenticate") or headers.get("Www-Authenticate") or ""
         kind = challenge.split(" ", 1)[0].lower()
         basic = None
-        if self.credentials is not None:
+        if self.credentials is not None and self.credentials[0] != TOKEN_USER:
             user, password = self.credentials
             basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         if kind == "basic":
@@ -234,10 +235,21 @@ class Registry:
         realm = params.pop("realm", "")
         if not realm.startswith(("https://", "http://")):
             return None
-        request = _http_request(
-            realm + "?" + urllib.parse.urlencode(params),
-            headers={"Authorization": basic} if basic else {},
-        )
+        if self.credentials is not None and self.credentials[0] == TOKEN_USER:
+            # an identity token is an OAuth2 refresh token: POSTed, as docker does
+            form = {**params, "grant_type": "refresh_token", "client_id": "ocitool"}
+            form["refresh_token"] = self.credentials[1]
+            request = _http_request(
+                realm,
+                method="POST",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                data=urllib.parse.urlencode(form).encode(),
+            )
+        else:
+            request = _http_request(
+                realm + "?" + urllib.parse.urlencode(params),
+                headers={"Authorization": basic} if basic else {},
+            )
         try:
             with _open(request, self._context(), self.timeout) as reply:
                 doc: Any = json.loads(reply.read())
@@ -250,11 +262,11 @@ class Registry:
 
 
 def _http_request(
-    url: str, *, method: str = "GET", headers: dict[str, str]
+    url: str, *, method: str = "GET", headers: dict[str, str], data: bytes | None = None
 ) -> urllib.request.Request:
     if not url.startswith(("https://", "http://")):
         raise OcitoolError(f"refusing to fetch {url!r}: only http and https are used")
-    return urllib.request.Request(url, method=method, headers=headers)  # noqa: S310 - checked above
+    return urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - checked above
 
 
 def _open(request: urllib.request.Request, context: ssl.SSLContext | None, timeout: float) -> Any:
