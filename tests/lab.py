@@ -230,42 +230,21 @@ def self_signed(workdir: Path, name: str, subject: str) -> Path:
     return workdir / f"{name}.crt"
 
 
+def signed(workdir: Path, name: str, subject: str, extensions: str) -> Path:
+    """NAME.key and a certificate for it (NAME.crt) that the CA in `workdir` signs."""
+    openssl(workdir, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
+            "-out", f"{name}.csr", "-subj", subject)  # fmt: skip
+    (workdir / f"{name}.cnf").write_text(extensions + "\n")
+    openssl(workdir, "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", f"{name}.crt", "-days", "2",
+            "-extfile", f"{name}.cnf")  # fmt: skip
+    return workdir / f"{name}.crt"
+
+
 def _certificates(workdir: Path) -> Path:
     """A throwaway CA, and a certificate for 127.0.0.1 that it signs."""
-
     self_signed(workdir, "ca", "/CN=ocitool test CA")
-    openssl(
-        workdir,
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=127.0.0.1",
-    )
-    (workdir / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl(
-        workdir,
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.crt",
-        "-days",
-        "2",
-        "-extfile",
-        "san.cnf",
-    )
+    signed(workdir, "server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1")
     ca_dir = workdir / "ca"
     ca_dir.mkdir(exist_ok=True)
     shutil.copy(workdir / "ca.crt", ca_dir / "ca.crt")
