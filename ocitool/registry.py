@@ -337,10 +337,6 @@ def _http_request(
     return urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - checked above
 
 
-def _open(request: urllib.request.Request, context: ssl.SSLContext | None, timeout: float) -> Any:
-    return urllib.request.urlopen(request, timeout=timeout, context=context)  # noqa: S310
-
-
 class RegistryTimeout(EngineTimeout):
     """A registry that took longer than the limit to connect or to answer (exit 7)."""
 

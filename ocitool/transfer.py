@@ -279,11 +279,11 @@ class Transfers:
         return Registry(
             host,
             tls=self._tls(host),
-            credentials=self.login(host),
+            credentials=self.stored_login(host),
             timeout=self.engines.runner.timeout,
         )
 
-    def login(self, host: str) -> tuple[str, str] | None:
+    def stored_login(self, host: str) -> tuple[str, str] | None:
         """The stored credentials for `host` (ocitool.credentials), asked once per command."""
         if host not in self._logins:
             self._logins[host] = credentials.lookup(host, runner=self.engines.runner)
@@ -307,7 +307,7 @@ class Transfers:
                 tls_verify=tls.verify,
                 cert_dir=tls.cert_dir,
                 authfile=credentials.containers_auth_file(),
-                credentials=self.login(location.registry),
+                credentials=self.stored_login(location.registry),
             )
         elif location.kind == "layout" and location.path:
             yield mover.layout(location.path, location.name or "latest")
