@@ -46,7 +46,13 @@ if TYPE_CHECKING:
 
 
 class Client:
-    """One engine, the same API whichever it is."""
+    """One engine, the same API whichever it is.
+
+    One Client may be shared by threads: each call works on its own, and writes
+    to one store wait for each other as writers in separate processes do (the
+    oci store's lock is held per thread). Arguments meant as lists (a command,
+    env, changes) must be lists: a lone string is a TypeError.
+    """
 
     def __init__(
         self,
@@ -152,7 +158,7 @@ class Client:
         from ocitool import lifecycle
 
         return lifecycle.import_image(
-            self.backend, Path(tarball), ref, message=message, changes=changes
+            self.backend, Path(tarball), ref, message=message, changes=_strings("changes", changes)
         )
 
     def commit(
@@ -168,7 +174,12 @@ class Client:
         from ocitool import lifecycle
 
         return lifecycle.commit(
-            self.backend, container, ref, author=author, message=message, changes=changes
+            self.backend,
+            container,
+            ref,
+            author=author,
+            message=message,
+            changes=_strings("changes", changes),
         )
 
     def tag(self, source: str, target: str) -> Image:
@@ -217,15 +228,17 @@ class Client:
     ) -> RunResult:
         """Create and start a container; wait for it unless `detach`.
 
-        With `terminal` the command uses the caller's stdin/stdout/stderr (the
-        CLI); otherwise its output is captured in the result (the API).
+        `command` is a list of arguments, `["echo", "hi"]`, never one string
+        (there is no shell to split it; a string is a TypeError). With
+        `terminal` the command uses the caller's stdin/stdout/stderr (the CLI);
+        otherwise its output is captured in the result (the API).
         """
         from ocitool import lifecycle
 
         return lifecycle.run(
             self.engines,
             image,
-            command,
+            _strings("command", command),
             name=name,
             interactive=interactive,
             tty=tty,
@@ -233,7 +246,7 @@ class Client:
             detach=detach,
             network=network,
             pull=pull,
-            env=env,
+            env=_strings("env", env),
             terminal=terminal,
         )
 
@@ -304,19 +317,45 @@ class Client:
             tls = Tls(verify=tls_verify is not False, cert_dir=cert_dir)
         return Transfers(self.engines, tls=tls)
 
-    def copy(self, source: str, destination: str, *, force: bool = False) -> TransferResult:
-        """Copy an image between any two locations (docs/distribution.md, "Locations")."""
-        return self.transfers().copy(source, destination, force=force)
+    def copy(
+        self,
+        source: str,
+        destination: str,
+        *,
+        force: bool = False,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
+    ) -> TransferResult:
+        """Copy an image between any two locations (docs/distribution.md, "Locations").
+
+        `tls_verify=False` allows an unverified or plain-HTTP registry, `cert_dir`
+        adds its CA and client certificate, as `--tls-verify` and `--cert-dir` do.
+        """
+        return self.transfers(tls_verify=tls_verify, cert_dir=cert_dir).copy(
+            source, destination, force=force
+        )
 
     def push(
-        self, image: str, destination: str | None = None, *, force: bool = False
+        self,
+        image: str,
+        destination: str | None = None,
+        *,
+        force: bool = False,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
     ) -> TransferResult:
-        """Push an image to a registry, under its own name or `destination`."""
-        return self.transfers().push(image, destination, force=force)
+        """Push an image to a registry, under its own name or `destination`
+        (`tls_verify`, `cert_dir` as for copy)."""
+        return self.transfers(tls_verify=tls_verify, cert_dir=cert_dir).push(
+            image, destination, force=force
+        )
 
-    def pull(self, reference: str) -> TransferResult:
-        """Pull an image from a registry into the selected backend."""
-        return self.transfers().pull(reference)
+    def pull(
+        self, reference: str, *, tls_verify: bool | None = None, cert_dir: Path | None = None
+    ) -> TransferResult:
+        """Pull an image from a registry into the selected backend (`tls_verify`,
+        `cert_dir` as for copy)."""
+        return self.transfers(tls_verify=tls_verify, cert_dir=cert_dir).pull(reference)
 
     def save(
         self,
@@ -342,8 +381,9 @@ class Client:
         *,
         tls_verify: bool | None = None,
         cert_dir: Path | None = None,
-    ) -> list[Path]:
-        """Check the credentials against the registry, then store them for every engine."""
+    ) -> list[str]:
+        """Check the credentials against the registry, then keep them for every engine:
+        in the credential helpers the configs name, else in both files; where they went."""
         from ocitool import logins
 
         return logins.login(
@@ -354,11 +394,13 @@ class Client:
             cert_dir=cert_dir,
             insecure=registry in self.config.insecure_registries,
             timeout=self.runner.timeout,
+            runner=self.runner,
         )
 
     @staticmethod
     def logout(registry: str) -> bool:
-        """Forget the credentials for a registry; False if there were none."""
+        """Forget the credentials for a registry, in its helpers and both files; False if
+        there were none."""
         from ocitool import credentials
         from ocitool.references import validate_registry_host
 
@@ -386,3 +428,15 @@ class Client:
             tags=tags,
             transfers=self.transfers(tls_verify=tls_verify, cert_dir=cert_dir),
         )
+
+
+def _strings(name: str, value: Sequence[str]) -> Sequence[str]:
+    """A list of strings as given; a lone string would be taken apart letter by letter
+    (`run(img, "echo hi")` ran `e c h o ...`), so it is refused and the list shown."""
+    if isinstance(value, str | bytes):
+        shown = repr(value.split()) if isinstance(value, str) else "[...]"
+        raise TypeError(
+            f"{name} must be a list of strings, not the string {value!r}: write {shown}"
+            + (" (or ['sh', '-c', ...] for a shell)" if name == "command" else "")
+        )
+    return value

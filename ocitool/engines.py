@@ -55,9 +55,11 @@ class Engines:
         return self.get(self.selected_name)
 
     def get(self, name: str) -> Engine:
-        if name not in self._loaded:
-            self._loaded[name] = registry.load(name, self.runner, self.config, store=self.store)
-        return self._loaded[name]
+        found = self._loaded.get(name)
+        if found is None:  # threads sharing a Client share one backend (setdefault is atomic)
+            loaded = registry.load(name, self.runner, self.config, store=self.store)
+            found = self._loaded.setdefault(name, loaded)
+        return found
 
     def has(self, capability: Capability[C], name: str | None = None) -> bool:
         return capability.name in self.get(name or self.selected_name).capabilities

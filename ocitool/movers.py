@@ -27,6 +27,8 @@ class Endpoint(NamedTuple):
     cert_dir: Path | None = None
     authfile: Path | None = None
     path: Path | None = None  # the file or directory `ref` names, where it names one
+    # a registry's stored login (ocitool.credentials.lookup), handed over without argv
+    credentials: tuple[str, str] | None = None
 
 
 class Mover(Protocol):
@@ -37,7 +39,13 @@ class Mover(Protocol):
         ...
 
     def registry(
-        self, reference: str, *, tls_verify: bool, cert_dir: Path | None, authfile: Path | None
+        self,
+        reference: str,
+        *,
+        tls_verify: bool,
+        cert_dir: Path | None,
+        authfile: Path | None,
+        credentials: tuple[str, str] | None = None,
     ) -> Endpoint:
         """An image in a registry: HOST[:PORT]/REPO:TAG or @digest."""
         ...

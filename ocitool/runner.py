@@ -392,6 +392,7 @@ class Runner:
         idle: float | None = None,
         input: str | None = None,
         env: Mapping[str, str] | None = None,
+        pass_fds: Sequence[int] = (),
     ) -> Completed:
         """Run while handing each output line to `on_line(stream_name, line)` as it comes.
 
@@ -402,6 +403,7 @@ class Runner:
         anything (a peer that accepts and never answers), the program is
         stopped. A stream started from the main thread dies with ocitool
         (`_dying_with_ocitool`): a killed ocitool leaves no copy writing on.
+        `pass_fds` stay open in the program (a secret it reads from /dev/fd/N).
         """
         args = self._checked(argv)
         limit = timeout or self.timeout
@@ -409,7 +411,9 @@ class Runner:
         import threading
 
         stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
-        proc = self._spawn_captured(_dying_with_ocitool(args), env, stdin=stdin)
+        proc = self._spawn_captured(
+            _dying_with_ocitool(args), env, stdin=stdin, pass_fds=tuple(pass_fds)
+        )
         kept: dict[str, list[str]] = {"stdout": [], "stderr": []}
 
         def pump(name: str) -> None:

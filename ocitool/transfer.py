@@ -59,6 +59,7 @@ class Transfers:
     def __init__(self, engines: Engines, *, tls: Tls | None = None) -> None:
         self.engines = engines
         self.tls = tls
+        self._logins: dict[str, tuple[str, str] | None] = {}  # one helper call per host
 
     # -- commands -----------------------------------------------------------------
 
@@ -278,9 +279,15 @@ class Transfers:
         return Registry(
             host,
             tls=self._tls(host),
-            credentials=credentials.lookup(host),
+            credentials=self.stored_login(host),
             timeout=self.engines.runner.timeout,
         )
+
+    def stored_login(self, host: str) -> tuple[str, str] | None:
+        """The stored credentials for `host` (ocitool.credentials), asked once per command."""
+        if host not in self._logins:
+            self._logins[host] = credentials.lookup(host, runner=self.engines.runner)
+        return self._logins[host]
 
     def _tls(self, host: str) -> Tls:
         if self.tls is not None:
@@ -300,6 +307,7 @@ class Transfers:
                 tls_verify=tls.verify,
                 cert_dir=tls.cert_dir,
                 authfile=credentials.containers_auth_file(),
+                credentials=self.stored_login(location.registry),
             )
         elif location.kind == "layout" and location.path:
             yield mover.layout(location.path, location.name or "latest")

@@ -15,6 +15,7 @@ import json
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +60,10 @@ from ocitool.usage import StoreInventory
 
 _NAMED = ("RepoTags", "RepoDigests")  # inspect's names, as podman spells them
 _MAX_GENERATIONS = 16  # parent-chain rounds for `history`; each is one batched inspect
+# podman 4.3 renames an image by reading its names and writing the new list back, so
+# concurrent `podman tag`s lose names (8 in parallel kept 3; tests/test_api.py): this
+# process's threads change names one at a time.
+_RENAMING = threading.Lock()
 
 
 if TYPE_CHECKING:
@@ -163,7 +168,12 @@ class PodmanBackend(EngineCLI):
     def tag(self, source: str, target: str) -> None:
         """podman would tag a manifest list too: it is refused before it gains a name."""
         self._inspect_docs([source], tolerate_missing=False)
-        super().tag(source, target)
+        with _RENAMING:
+            super().tag(source, target)
+
+    def remove_images(self, refs: Sequence[str]) -> None:
+        with _RENAMING:  # an untag rewrites the names too
+            super().remove_images(refs)
 
     def canonical_name(self, ref: str) -> str:
         """A name as the models spell it: without podman's `localhost/`, with a tag,
