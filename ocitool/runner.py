@@ -392,6 +392,7 @@ class Runner:
         idle: float | None = None,
         input: str | None = None,
         env: Mapping[str, str] | None = None,
+        keep: bool = True,
     ) -> Completed:
         """Run while handing each output line to `on_line(stream_name, line)` as it comes.
 
@@ -402,6 +403,7 @@ class Runner:
         anything (a peer that accepts and never answers), the program is
         stopped. A stream started from the main thread dies with ocitool
         (`_dying_with_ocitool`): a killed ocitool leaves no copy writing on.
+        Without `keep`, lines are only handed on (a container's output, for days).
         """
         args = self._checked(argv)
         limit = timeout or self.timeout
@@ -415,7 +417,8 @@ class Runner:
         def pump(name: str) -> None:
             pipe = proc.stdout if name == "stdout" else proc.stderr
             for line in pipe or ():
-                kept[name].append(line)
+                if keep:
+                    kept[name].append(line)
                 on_line(name, line.rstrip("\n"))
 
         readers = [threading.Thread(target=pump, args=(n,), daemon=True) for n in kept]

@@ -12,6 +12,9 @@ import re
 
 from ocitool.errors import CommandNotExecutable, CommandNotFound, OcitoolError
 
+# The line an engine prints when runc could not start an exec'd command (its quotes
+# escaped where runc's own log prints them).
+EXEC_FAILED = re.compile(r'exec failed: .*exec: \\?"')
 _EXEC = re.compile(r'exec: "(?P<command>[^"]*)": (?P<why>.*)')
 _NOT_FOUND = ("no such file or directory", "executable file not found", "not a directory")
 

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from ocitool.backends.common.cli import EngineCLI, hub_error
+from ocitool.backends.common.cli import hub_error
 from ocitool.backends.common.listing import (
     LOCAL_PREFIX,
     Names,
@@ -38,6 +38,7 @@ from ocitool.backends.common.parsing import (
     unique,
     with_tag,
 )
+from ocitool.backends.common.verbs import ContainerCLI
 from ocitool.backends.podman import CAPABILITIES, failures
 from ocitool.backends.podman.store import (
     listed_ids,
@@ -65,7 +66,7 @@ if TYPE_CHECKING:
     from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 
 
-class PodmanBackend(EngineCLI):
+class PodmanBackend(ContainerCLI):
     name: Final = "podman"
     parsers = "ocitool.backends.podman.parsers"
     capabilities: Final = CAPABILITIES
