@@ -133,6 +133,7 @@ class ContainerCLI(EngineCLI):
         self._copy(str(source.absolute()), f"{container}:{path}", container)
 
     def _copy(self, source: str, destination: str, container: str) -> None:
+        self.states([container])  # the engines word a missing container differently for cp
         result = self.run(["cp", "--", source, destination], timeout=self.runner.run_timeout)
         if not result.ok:
             missing = _NO_PATH.search(result.stderr)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ocitool.backends.common.parsing import parse_time
-from ocitool.backends.oci.rootfs import resolve_user
+from ocitool.backends.oci.rootfs import inside, resolve_user
 from ocitool.engine import NO_OPTIONS, RunOptions
 from ocitool.errors import NotSupported
 from ocitool.models import Container, Mount
@@ -131,6 +131,8 @@ def configure_bundle(
         process["env"].insert(0, f"PATH={DEFAULT_PATH}")  # as docker and podman add one
     if options.workdir:
         process["cwd"] = options.workdir
+        # docker and podman make a missing working directory; runc would refuse it
+        inside(bundle / "rootfs", options.workdir).mkdir(mode=0o755, parents=True, exist_ok=True)
     if options.user:
         uid, gid = resolve_user(bundle / "rootfs", options.user)
         process["user"] = {**process.get("user", {}), "uid": uid, "gid": gid}
