@@ -283,7 +283,12 @@ class EngineCLI:
             *command,
         ]
         result = self.ok(self.run(argv), images=[image], containers=[name] if name else [])
-        return result.stdout.strip().splitlines()[-1]
+        container_id = result.stdout.strip().splitlines()[-1]
+        self.prepare(container_id, options)
+        return container_id
+
+    def prepare(self, container: str, options: RunOptions) -> None:
+        """What the engine's create leaves undone that `run` promises (per engine)."""
 
     def container_name(self, container: str) -> str | None:
         result = self.run(["container", "inspect", "--format", "{{.Name}}", "--", container])

@@ -110,16 +110,15 @@ class ContainerCLI(EngineCLI):
         ]
         timeout = self.runner.run_timeout
         if terminal:
+            # docker writes the runtime's failure to stdout; a terminal's output stays raw
             code, held = self.runner.attached_holding(
-                argv, _exec_failed, timeout=timeout, env=self.engine_env()
+                argv, _exec_failed, timeout=timeout, env=self.engine_env(), stdout_too=not tty
             )
             done = None
         else:
             done = self.runner.run(argv, timeout=timeout, env=self.engine_env())
-            code, held = (
-                done.returncode,
-                "".join(line for line in done.stderr.splitlines(True) if _exec_failed(line)),
-            )
+            said = done.stdout.splitlines(True) + done.stderr.splitlines(True)
+            code, held = done.returncode, "".join(line for line in said if _exec_failed(line))
         if code != 0 and held:
             raise start_failure(held, backend=self.name) or EngineError(argv, code, held)
         if done is None:

@@ -68,8 +68,15 @@ def parse_container(doc: Mapping[str, Any], *, detail: bool = False) -> Containe
 
 
 def parse_inspected(doc: Mapping[str, Any]) -> Container:
-    """One element of `docker container inspect`, with what only inspect shows."""
-    return parse_container(doc, detail=True)
+    """One element of `docker container inspect`, with what only inspect shows. Its
+    Config.Env lacks the PATH docker gives the process when the image has none."""
+    container = parse_container(doc, detail=True)
+    if any(e.startswith("PATH=") for e in container.env):
+        return container
+    return container.model_copy(update={"env": [f"PATH={DEFAULT_PATH}", *container.env]})
+
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def parse_info(

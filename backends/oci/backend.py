@@ -24,6 +24,7 @@ from typing import IO, Final, cast
 
 from ocitool import capabilities as can
 from ocitool.backends.common.parsing import tag_destination, with_tag
+from ocitool.backends.common.rootfs import resolve_user
 from ocitool.backends.common.runc import EXEC_FAILED, start_failure
 from ocitool.backends.oci import CAPABILITIES, failures, files, logs
 from ocitool.backends.oci import containers as records
@@ -38,7 +39,6 @@ from ocitool.backends.oci.parsers import (
     steps,
     to_model,
 )
-from ocitool.backends.oci.rootfs import resolve_user
 from ocitool.backends.oci.runtime import START_FAILED, Runtime, wait_for
 from ocitool.backends.oci.store import SCRATCH_TAGS, Store, Tagged
 from ocitool.backends.oci.tarballs import uncompressed

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ocitool.backends.common.parsing import parse_time
-from ocitool.backends.oci.rootfs import inside, resolve_user
+from ocitool.backends.common.rootfs import inside, resolve_user
 from ocitool.engine import NO_OPTIONS, RunOptions
 from ocitool.errors import NotSupported
 from ocitool.models import Container, Mount

@@ -18,7 +18,7 @@ import stat
 from contextlib import suppress
 from pathlib import Path
 
-from ocitool.backends.oci.rootfs import existing, inside
+from ocitool.backends.common.rootfs import existing, inside
 from ocitool.errors import Conflict, UsageError
 
 _CHUNK = 1 << 20
@@ -26,7 +26,7 @@ _CHUNK = 1 << 20
 
 def copy_out(root: Path, path: str, destination: Path, container: str) -> None:
     """`cp CONTAINER:PATH HOSTPATH`."""
-    source = existing(root, path, container)
+    source = existing(root, path, container, backend="oci")
     target = _target(destination, "." if source == root else source.name)
     _place(source, target)
 

@@ -1,6 +1,7 @@
 """Paths inside a container's root, resolved as the container itself would see them.
 
-A bundle's rootfs is an ordinary directory on the host, and what a container
+A container's root (an oci bundle's rootfs, a mounted podman container) is an
+ordinary directory on the host, and what a container
 wrote there (a symlink to /etc, a name with `..`) must never lead ocitool out
 of it. `inside` walks a path one component at a time: `..` stops at the root,
 and a symlink is read and followed within the root, an absolute target starting
@@ -84,12 +85,12 @@ def _entries(root: Path, path: str) -> list[list[str]]:
         return [line.split(":") for line in handle.read(1 << 20).splitlines() if ":" in line]
 
 
-def existing(root: Path, path: str, container: str) -> Path:
+def existing(root: Path, path: str, container: str, *, backend: str) -> Path:
     """`inside`, for a path that must exist (cp's source)."""
     found = inside(root, path, follow=False)
     if not os.path.lexists(found):
         raise PathNotFound(
-            f"{path} does not exist in container {container} on oci",
+            f"{path} does not exist in container {container} on {backend}",
             hint=f"list it with 'ocitool exec {container} ls -la DIR'",
         )
     return found
