@@ -332,3 +332,55 @@ def test_wait_kill_and_export(
         members = {m.name.lstrip("./"): m for m in tar.getmembers()}
     assert "bin/busybox" in members and members["bin/busybox"].uid == 0
     assert not list(tmp_path.glob("*.ocitool-partial"))
+
+
+def test_a_container_path_never_resolves_out_of_its_root(tmp_path: Path) -> None:
+    """rootfs.inside, the oci backend's (and podman's -w) resolution, on hostile links."""
+    from ocitool.backends.common.rootfs import inside
+
+    root = tmp_path / "root"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "up").symlink_to("../../../..")
+    (root / "data" / "abs").symlink_to("/etc")
+    (root / "data" / "loop").symlink_to("loop")
+    assert inside(root, "/../../etc/passwd") == root / "etc" / "passwd"
+    assert inside(root, "/data/up/etc/passwd") == root / "etc" / "passwd"
+    assert inside(root, "/data/abs/passwd") == root / "etc" / "passwd"
+    assert inside(root, "/data/abs", follow=False) == root / "data" / "abs"
+    assert inside(root, "data/./up/../x") == root / "x"
+    with pytest.raises(Exception, match="too many levels of symbolic links"):
+        inside(root, "/data/loop/x")
+
+
+def test_run_options_are_checked_before_any_engine(tmp_path: Path) -> None:
+    from ocitool import containers as checks
+    from ocitool.errors import UsageError
+
+    assert checks.bind(f"{tmp_path}:/mnt:ro") == (str(tmp_path), "/mnt", True)
+    assert checks.bind(f"{tmp_path}/:/mnt/") == (str(tmp_path), "/mnt", False)
+    for spec in ("data:/mnt", f"{tmp_path}:mnt", f"{tmp_path}", f"{tmp_path}:/m:rx", ":/m"):
+        with pytest.raises(UsageError):
+            checks.bind(spec)
+    for bad in ("-rf", "a b", "root:", ":0"):
+        with pytest.raises(UsageError):
+            checks.user(bad)
+    assert checks.signal("sigterm") == "TERM" and checks.signal("9") == "9"
+    with pytest.raises(UsageError):
+        checks.signal("NOPE")
+    with pytest.raises(UsageError):
+        checks.workdir("relative")
+    with pytest.raises(UsageError):
+        checks.copy_args("a:/x", "b:/y")  # two containers
+    with pytest.raises(UsageError):
+        checks.copy_args(str(tmp_path), str(tmp_path))  # two host paths
+    assert checks.copy_args("c1:/etc/x", "./here").out is True
+
+
+def test_timestamps_are_said_as_docker_says_them() -> None:
+    from ocitool.backends.common.verbs import said_as_docker
+
+    podman = "2026-12-02T02:00:00.123456789+00:00 hello"
+    assert said_as_docker(podman) == "2026-12-02T02:00:00.123456789Z hello"
+    docker = "2026-12-02T02:00:00.123456789Z hello"
+    assert said_as_docker(docker) == docker
+    assert said_as_docker("no time here") == "no time here"
