@@ -9,6 +9,7 @@ command that does not exist (exit 127, as `docker run` and a shell exit), and
 from __future__ import annotations
 
 import re
+import sys
 
 from ocitool.errors import CommandNotExecutable, CommandNotFound, OcitoolError
 
@@ -48,3 +49,14 @@ def start_failure(text: str, *, backend: str) -> OcitoolError | None:
             "lists its files",
         )
     return None
+
+
+def failed(code: int, held: str, *, backend: str, terminal: bool) -> None:
+    """Raise what runc's held words say of a command that could not start; lines that
+    only looked like them (the command's own, as it exits non-zero) are given back."""
+    failure = start_failure(held, backend=backend) if code != 0 and held else None
+    if failure is not None:
+        raise failure
+    if held and terminal:
+        sys.stderr.write(held)
+        sys.stderr.flush()

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ocitool.backends.common.cli import EngineCLI
-from ocitool.backends.common.runc import EXEC_FAILED, start_failure
+from ocitool.backends.common.parsing import json_documents
+from ocitool.backends.common.runc import EXEC_FAILED, failed
 from ocitool.engine import Exited, Output
-from ocitool.errors import EngineError, NotRunning, PathNotFound
+from ocitool.errors import NotRunning, PathNotFound, parsing_output
 
 if TYPE_CHECKING:
     from ocitool.models import Container
@@ -40,9 +41,6 @@ class ContainerCLI(EngineCLI):
             self.run(["container", "inspect", "--", *containers]), containers=containers
         )
         parse = import_module(self.parsers).parse_inspected
-        from ocitool.backends.common.parsing import json_documents
-        from ocitool.errors import parsing_output
-
         with parsing_output(result.argv):
             return [parse(doc) for doc in json_documents(result.stdout)]
 
@@ -77,7 +75,10 @@ class ContainerCLI(EngineCLI):
                 out.flush()
 
         timeout = self.runner.run_timeout if follow else None
-        done = self.runner.stream(argv, relay, timeout=timeout, env=self.engine_env())
+        # what went to the terminal is not kept too: a follow may run for days
+        done = self.runner.stream(
+            argv, relay, timeout=timeout, env=self.engine_env(), keep=not terminal
+        )
         self.ok(done, containers=[container])
         if terminal:
             return Output()
@@ -119,8 +120,7 @@ class ContainerCLI(EngineCLI):
             done = self.runner.run(argv, timeout=timeout, env=self.engine_env())
             said = done.stdout.splitlines(True) + done.stderr.splitlines(True)
             code, held = done.returncode, "".join(line for line in said if _exec_failed(line))
-        if code != 0 and held:
-            raise start_failure(held, backend=self.name) or EngineError(argv, code, held)
+        failed(code, held, backend=self.name, terminal=done is None)
         if done is None:
             return Exited(code)
         return Exited(code, done.stdout, done.stderr)

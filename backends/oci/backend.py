@@ -25,7 +25,7 @@ from typing import IO, Final, cast
 from ocitool import capabilities as can
 from ocitool.backends.common.parsing import tag_destination, with_tag
 from ocitool.backends.common.rootfs import resolve_user
-from ocitool.backends.common.runc import EXEC_FAILED, start_failure
+from ocitool.backends.common.runc import EXEC_FAILED, failed, start_failure
 from ocitool.backends.oci import CAPABILITIES, failures, files, logs
 from ocitool.backends.oci import containers as records
 from ocitool.backends.oci.changes import umoci_options
@@ -579,10 +579,7 @@ class OciBackend:
         else:
             done = self.runner.run(argv, timeout=timeout)
         held = "".join(line for line in done.stderr.splitlines(True) if _exec_failed(line))
-        if done.returncode != 0 and held:
-            raise start_failure(held, backend=self.name) or EngineError(
-                done.argv, done.returncode, held
-            )
+        failed(done.returncode, held, backend=self.name, terminal=terminal)
         return Exited(done.returncode) if terminal else Exited(*done[1:4])
 
     def copy_from(self, container: str, path: str, destination: Path) -> None:
