@@ -191,8 +191,8 @@ PULL_ON_RUN: Capability[object] = Capability(
 )
 PUBLISHED_PORTS: Capability[object] = Capability(
     "published-ports",
-    "publish a container's ports (run -p): its containers have no network but none or host",
-    "use --network host, where its ports are the host's",
+    "publish a container's ports (run -p)",
+    "use --network host, where the container's ports are the host's",
 )
 CONTAINER_LOGS: Capability[ContainerLogs] = Capability(
     "container-logs",

@@ -75,7 +75,6 @@ def cp(
 container_app = typer.Typer(
     name="container",
     help="Container commands that share a name with image ones.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
