@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ocitool import capabilities as can
 from ocitool.engines import Engines, choose_backend
 from ocitool.errors import OcitoolError, UsageError
 from ocitool.listing import newest_first
@@ -23,7 +24,7 @@ from ocitool.references import validate_image_arg
 
 if TYPE_CHECKING:
     from ocitool.config import Config
-    from ocitool.engine import Engine
+    from ocitool.engine import Engine, Exited, Output
     from ocitool.lifecycle import PullPolicy
     from ocitool.listing import ImageSummary
     from ocitool.models import (
@@ -225,6 +226,13 @@ class Client:
         pull: PullPolicy = "missing",
         env: Sequence[str] = (),
         terminal: bool = False,
+        volumes: Sequence[str] = (),
+        workdir: str | None = None,
+        user: str | None = None,
+        entrypoint: str | None = None,
+        hostname: str | None = None,
+        env_file: str | Path | None = None,
+        publish: Sequence[str] = (),
     ) -> RunResult:
         """Create and start a container; wait for it unless `detach`.
 
@@ -232,13 +240,28 @@ class Client:
         (there is no shell to split it; a string is a TypeError). With
         `terminal` the command uses the caller's stdin/stdout/stderr (the CLI);
         otherwise its output is captured in the result (the API).
+        `volumes` are `HOST:CONTAINER[:ro]` bind mounts; `env_file` is read as
+        docker reads one, before `env`; `publish` (`-p`) needs the ports capability.
         """
+        from ocitool import containers as checks
         from ocitool import lifecycle
 
+        command = _strings("command", command)
+        env = _strings("env", env)
+        options = checks.run_options(
+            volumes=_strings("volumes", volumes),
+            workdir_=workdir,
+            user_=user,
+            entrypoint=entrypoint,
+            hostname=hostname,
+            publish=_strings("publish", publish),
+        )
+        if env_file is not None:
+            env = [*checks.env_file(Path(env_file)), *env]
         return lifecycle.run(
             self.engines,
             image,
-            _strings("command", command),
+            command,
             name=name,
             interactive=interactive,
             tty=tty,
@@ -246,8 +269,9 @@ class Client:
             detach=detach,
             network=network,
             pull=pull,
-            env=_strings("env", env),
+            env=env,
             terminal=terminal,
+            options=options,
         )
 
     def start(self, *containers: str) -> None:
@@ -267,6 +291,98 @@ class Client:
         from ocitool.lifecycle import containers as checked
 
         self.backend.remove_containers(checked(containers), force=force)
+
+    # -- container verbs ---------------------------------------------------------------
+
+    def inspect_containers(self, *containers: str) -> list[Container]:
+        """The named containers in detail: state, exit code, command, image, times,
+        mounts, and the user, workdir and env they run with."""
+        from ocitool import containers as verbs
+
+        return verbs.inspect(self.backend, containers)
+
+    def logs(
+        self,
+        container: str,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        timestamps: bool = False,
+        terminal: bool = False,
+    ) -> Output:
+        """What a container printed, stdout and stderr apart (on the caller's terminal
+        with `terminal`); `follow` waits for more until the container exits."""
+        from ocitool import containers as verbs
+
+        return verbs.logs(
+            self.engines.need(can.CONTAINER_LOGS),
+            container,
+            follow=follow,
+            tail=tail,
+            timestamps=timestamps,
+            terminal=terminal,
+        )
+
+    def exec(
+        self,
+        container: str,
+        command: Sequence[str],
+        *,
+        interactive: bool = False,
+        tty: bool = False,
+        user: str | None = None,
+        workdir: str | None = None,
+        env: Sequence[str] = (),
+        terminal: bool = False,
+    ) -> Exited:
+        """Run a command in a running container; its exit code, and its output unless
+        `terminal`. A stopped container is Conflict (8); a command that does not exist
+        is CommandNotFound (127), one that cannot be executed CommandNotExecutable (126)."""
+        from ocitool import containers as verbs
+
+        return verbs.exec_(
+            self.engines.need(can.CONTAINER_EXEC),
+            container,
+            command,
+            interactive=interactive,
+            tty=tty,
+            user_=user,
+            workdir_=workdir,
+            env=env,
+            terminal=terminal,
+        )
+
+    def cp(self, source: str, destination: str) -> None:
+        """`CONTAINER:PATH HOSTPATH` or `HOSTPATH CONTAINER:PATH`, on running and stopped
+        containers; `..` and links never lead out of the container's root."""
+        from ocitool import containers as verbs
+
+        verbs.copy(self.engines.need(can.CONTAINER_FILES), source, destination)
+
+    def wait(self, *containers: str) -> list[int]:
+        """Wait for each container to exit; their exit codes, in argument order."""
+        from ocitool.lifecycle import containers as checked
+
+        return self.engines.need(can.CONTAINER_SIGNALS).wait(checked(containers))
+
+    def kill(self, *containers: str, signal: str = "KILL") -> None:
+        """Send a signal (a name such as TERM, or a number) to running containers."""
+        from ocitool import containers as verbs
+        from ocitool.lifecycle import containers as checked
+
+        signalled = self.engines.need(can.CONTAINER_SIGNALS)
+        signalled.kill(checked(containers), signal=verbs.signal(signal))
+
+    def export(self, container: str, output: str | Path) -> Path:
+        """The container's filesystem as one tar file; nothing keeps the name unless whole."""
+        from ocitool import containers as verbs
+        from ocitool.archives import finished_file
+
+        files = self.engines.need(can.CONTAINER_FILES)
+        name = verbs.container(container)
+        with finished_file(Path(output)) as partial:
+            files.export(name, partial)
+        return Path(output)
 
     # -- structure -------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, NoReturn, TypeVar
 from ocitool.backends.common.listing import list_argv, summaries
 from ocitool.backends.common.parsing import as_digest, unique
 from ocitool.backends.common.runc import start_failure
-from ocitool.engine import Exited
+from ocitool.engine import NO_OPTIONS, Exited, RunOptions
 from ocitool.errors import (
     BackendUnavailable,
     Conflict,
@@ -266,10 +266,12 @@ class EngineCLI:
         pull: str,
         env: Sequence[str],
         detach: bool = False,
+        options: RunOptions = NO_OPTIONS,
     ) -> str:
         argv = [
             "create",
             f"--pull={pull}",
+            *run_options(options),
             *_opt("--name", name),
             *(["--interactive"] if interactive else []),
             *(["--tty"] if tty else []),
@@ -281,7 +283,12 @@ class EngineCLI:
             *command,
         ]
         result = self.ok(self.run(argv), images=[image], containers=[name] if name else [])
-        return result.stdout.strip().splitlines()[-1]
+        container_id = result.stdout.strip().splitlines()[-1]
+        self.prepare(container_id, options)
+        return container_id
+
+    def prepare(self, container: str, options: RunOptions) -> None:
+        """What the engine's create leaves undone that `run` promises (per engine)."""
 
     def container_name(self, container: str) -> str | None:
         result = self.run(["container", "inspect", "--format", "{{.Name}}", "--", container])
@@ -393,6 +400,21 @@ def container_conflict(
             hint=f"stop it first (ocitool stop {which}) or use rm --force",
         )
     return None
+
+
+def run_options(options: RunOptions) -> list[str]:
+    """`-v`, `-w`, `-u`, `--entrypoint`, `--hostname` and `-p`, each as one token."""
+    return [
+        *[
+            f"--volume={b.source}:{b.destination}{':ro' if b.read_only else ''}"
+            for b in options.binds
+        ],
+        *_opt("--workdir", options.workdir),
+        *_opt("--user", options.user),
+        *_opt("--entrypoint", options.entrypoint),
+        *_opt("--hostname", options.hostname),
+        *_each("--publish", options.publish),
+    ]
 
 
 def _opt(flag: str, value: str | None) -> list[str]:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from ocitool.backends.common.cli import EngineCLI, hub_error
+from ocitool.backends.common.cli import hub_error
 from ocitool.backends.common.parsing import (
     as_digest,
     batches,
@@ -28,6 +28,7 @@ from ocitool.backends.common.parsing import (
     unique,
     with_tag,
 )
+from ocitool.backends.common.verbs import ContainerCLI
 from ocitool.backends.docker import CAPABILITIES, failures
 from ocitool.backends.docker.host import docker_endpoint
 from ocitool.backends.docker.store import read_configs, read_store
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 
 
-class DockerBackend(EngineCLI):
+class DockerBackend(ContainerCLI):
     name: Final = "docker"
     parsers = "ocitool.backends.docker.parsers"
     capabilities: Final = CAPABILITIES

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from ocitool.backends.common.cli import EngineCLI, hub_error
+from ocitool.backends.common.cli import hub_error
 from ocitool.backends.common.listing import (
     LOCAL_PREFIX,
     Names,
@@ -39,6 +39,8 @@ from ocitool.backends.common.parsing import (
     unique,
     with_tag,
 )
+from ocitool.backends.common.rootfs import inside
+from ocitool.backends.common.verbs import ContainerCLI
 from ocitool.backends.podman import CAPABILITIES, failures
 from ocitool.backends.podman.store import (
     listed_ids,
@@ -46,6 +48,7 @@ from ocitool.backends.podman.store import (
     storage_location,
     stored_names,
 )
+from ocitool.engine import RunOptions
 from ocitool.errors import (
     OcitoolError,
     UsageError,
@@ -70,7 +73,7 @@ if TYPE_CHECKING:
     from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 
 
-class PodmanBackend(EngineCLI):
+class PodmanBackend(ContainerCLI):
     name: Final = "podman"
     parsers = "ocitool.backends.podman.parsers"
     capabilities: Final = CAPABILITIES
@@ -299,6 +302,21 @@ class PodmanBackend(EngineCLI):
     def loads(self, kind: str, images: int) -> bool:
         """podman also loads an OCI archive, of one image only (docs/engines.md, Distribution)."""
         return kind == "docker-archive" or (kind == "oci-archive" and images == 1)
+
+    def prepare(self, container: str, options: RunOptions) -> None:
+        """podman starts no container whose -w is missing, where docker makes it: it is
+        made here in the mounted container (a rootless podman cannot mount outside its
+        user namespace; it then says the directory is missing, as podman does)."""
+        if not options.workdir or options.workdir == "/":
+            return
+        mounted = self.run(["container", "mount", "--", container])
+        if not mounted.ok:
+            return
+        try:
+            root = Path(mounted.stdout.strip())
+            inside(root, options.workdir).mkdir(mode=0o755, parents=True, exist_ok=True)
+        finally:
+            self.run(["container", "unmount", "--", container])
 
     def commit_options(self) -> list[str]:
         # The OCI format drops the commit message (docs/engines.md, Set-up); docker's keeps it.
