@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         ImageDiff,
         Layer,
         LayerUsage,
+        LocatedImage,
         RemoveResult,
         RunResult,
         SearchResult,
@@ -99,6 +100,39 @@ class Client:
         from ocitool.analysis import accounted_images
 
         return accounted_images(self.engines, self.backend.inspect(checked))
+
+    def inspect_location(
+        self,
+        location: str,
+        *,
+        platform: str | None = None,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
+    ) -> LocatedImage:
+        """An image where it lives (docker://, oci:PATH:TAG, docker-archive:, oci-archive:),
+        with nothing pulled: the Image a local inspect shows, its manifest digest and media
+        type, and an index's platforms (`platform` picks one; default: this host's)."""
+        from ocitool.located import inspect_at
+
+        return inspect_at(
+            self.transfers(tls_verify=tls_verify, cert_dir=cert_dir), location, platform
+        )
+
+    def location_bytes(
+        self,
+        location: str,
+        *,
+        config: bool = False,
+        platform: str | None = None,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
+    ) -> bytes:
+        """The manifest bytes exactly as the location serves them (their sha256 is its
+        digest), or with `config` the raw config of the (picked platform's) image."""
+        from ocitool.located import raw_at
+
+        moves = self.transfers(tls_verify=tls_verify, cert_dir=cert_dir)
+        return raw_at(moves, location, platform, config=config)
 
     def image(self, ref: str) -> Image:
         """One image in detail."""
@@ -385,4 +419,14 @@ class Client:
             limit=limit,
             tags=tags,
             transfers=self.transfers(tls_verify=tls_verify, cert_dir=cert_dir),
+        )
+
+    def tags(
+        self, repository: str, *, tls_verify: bool | None = None, cert_dir: Path | None = None
+    ) -> SearchResult:
+        """A repository's tags in its registry (HOST/REPO), as `tags/list` answers."""
+        from ocitool.search import repository_tags
+
+        return repository_tags(
+            repository, transfers=self.transfers(tls_verify=tls_verify, cert_dir=cert_dir)
         )

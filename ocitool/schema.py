@@ -26,6 +26,8 @@ from ocitool.models import (
     Layer,
     LayerFiles,
     LayerUsage,
+    LocatedImage,
+    Platform,
     RemoveResult,
     RunResult,
     SearchResult,
@@ -65,6 +67,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     FileAnalysis,
     ConfigChange,
     ImageDiff,
+    LocatedImage,
+    Platform,
 )
 
 ONE, MANY, ONE_OR_MANY = "one", "many", "one-or-many"
@@ -74,6 +78,8 @@ OUTPUTS: dict[str, tuple[type[BaseModel], str]] = {
     "backends": (EngineInfo, MANY),
     "images": (Image, MANY),
     "inspect": (Image, MANY),
+    "inspect LOCATION": (LocatedImage, MANY),
+    "tags": (SearchResult, ONE),
     "history": (Layer, MANY),
     "ps": (Container, MANY),
     "import": (Image, ONE),

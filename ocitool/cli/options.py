@@ -54,3 +54,13 @@ ProgressOpt = Annotated[
 ]
 
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Replace what already has the name.")]
+
+PlatformOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--platform",
+        help="os/arch[/variant] of an index to use (default: this host's).",
+        metavar="OS/ARCH",
+        show_default=False,
+    ),
+]
