@@ -350,13 +350,6 @@ class DockerArchiveSource:
         return manifests.sha256(data), len(data)
 
 
-def is_location(text: str) -> bool:
-    """Whether `text` names a registry, layout or archive rather than a local image."""
-    from ocitool.locations import parse_location
-
-    return parse_location(text, "").kind != "engine"
-
-
 def inspect_at(transfers: Transfers, text: str, platform: str | None) -> LocatedImage:
     """`inspect LOCATION`: the image where it lives, read with nothing pulled."""
     location, want = _location(transfers, text), _wanted(platform)

@@ -60,7 +60,7 @@ def inspect(
 ) -> None:
     """Show images in detail (all of them read with one engine call)."""
     from ocitool import render
-    from ocitool.located import is_location
+    from ocitool.locations import is_location
 
     located = [is_location(i) for i in image]
     if any(located) or raw or config or platform:
