@@ -217,14 +217,33 @@ class Client:
         force: bool = False,
         dry_run: bool = False,
         remove_containers: bool = False,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
     ) -> RemoveResult:
         """Remove images, the same way on every engine (see ocitool.removal).
 
         `force` lets an image named by ID lose all of its tags. Containers are
         removed only with `remove_containers`; otherwise they block, and the
         error names them. `dry_run` changes nothing and reports the plan.
+        A `docker://HOST/REPO:TAG` removes that tag in its registry and spares
+        the other tags of its manifest (ocitool.tag_removal).
         """
         from ocitool import lifecycle
+        from ocitool.locations import is_location, parse_location
+
+        remote = [is_location(ref) for ref in refs]
+        if any(remote):
+            from ocitool.tag_removal import remove_tags
+
+            where = [parse_location(ref, self.backend_name) for ref in refs]
+            if not all(remote) or any(w.kind != "registry" for w in where):
+                raise UsageError(
+                    "rmi removes local images, or tags in a registry (docker://HOST/REPO:TAG),"
+                    " one kind at a time",
+                    hint="run rmi once for the local images and once for the registry's tags",
+                )
+            moves = self.transfers(tls_verify=tls_verify, cert_dir=cert_dir)
+            return remove_tags(moves, where, dry_run=dry_run)
 
         return lifecycle.rmi(
             self.backend,

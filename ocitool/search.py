@@ -82,7 +82,8 @@ def _hub_has_no_catalog(engines: Engines, text: str) -> NotSupported:
 
 
 def repository_tags(repository: str, *, transfers: Transfers) -> SearchResult:
-    """`ocitool tags HOST/REPO`: the repository's tags as the registry lists them."""
+    """`ocitool tags HOST/REPO`: the repository's tags, sorted (registries list them in
+    their storage's order)."""
     ref = ImageRef.parse(repository.removeprefix("docker://"))
     if ref.tag or ref.digest:
         raise UsageError(
@@ -90,5 +91,7 @@ def repository_tags(repository: str, *, transfers: Transfers) -> SearchResult:
         )
     host = ref.domain or "docker.io"
     return SearchResult(
-        name=f"{host}/{ref.path}", registry=host, tags=transfers.registry(host).tags(ref.path)
+        name=f"{host}/{ref.path}",
+        registry=host,
+        tags=sorted(transfers.registry(host).tags(ref.path)),
     )

@@ -130,10 +130,16 @@ def free_port() -> int:
 
 
 def start_registry(
-    workdir: Path, *, tls: bool = False, user: str | None = None, password: str | None = None
+    workdir: Path,
+    *,
+    tls: bool = False,
+    user: str | None = None,
+    password: str | None = None,
+    delete: bool = True,
 ) -> RegistryProcess:
     """A registry with its data under `workdir`; with `tls`, a CA made here signs its
-    certificate, and with a user, htpasswd (bcrypt) guards it."""
+    certificate, and with a user, htpasswd (bcrypt) guards it. Deletes are enabled
+    (storage.delete.enabled) unless `delete` is False."""
     workdir.mkdir(parents=True, exist_ok=True)
     host = f"127.0.0.1:{free_port()}"
     lines = [
@@ -141,7 +147,7 @@ def start_registry(
         "log: {level: warn}",
         "storage:",
         f"  filesystem: {{rootdirectory: {workdir / 'data'}}}",
-        "  delete: {enabled: true}",
+        f"  delete: {{enabled: {'true' if delete else 'false'}}}",
         "http:",
         f"  addr: {host}",
     ]

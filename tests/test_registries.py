@@ -306,3 +306,75 @@ def test_a_pull_prints_a_digest_the_registry_answers_for(engine: str, pushed: Pu
         assert served_digest(f"http://{pushed.plain}/v2/{repo}/manifests/{digest}") == digest
         [remote] = inspect_json(*INSECURE, f"docker://{pushed.plain}/{name}")
         assert remote["digest"] == digest
+
+
+# -- rmi docker://HOST/REPO:TAG ------------------------------------------------------
+
+
+def test_rmi_removes_one_tag_and_spares_its_siblings(pushed: Pushed) -> None:
+    """Two tags of one manifest: removing one leaves the other resolving to it."""
+    plain, multi = pushed.plain, pushed.multi
+    for tag in ("a", "b"):
+        skopeo_copy(
+            f"oci:{multi.path}:multi", f"docker://{plain}/safe/img:{tag}", "--all", *_dest()
+        )
+    dry = ocitool("rmi", *INSECURE, "--dry-run", f"docker://{plain}/safe/img:a")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.strip() == f"Would untag: {plain}/safe/img:a"
+    assert ocitool("tags", *INSECURE, f"{plain}/safe/img").stdout.split() == ["a", "b"]
+    gone = ocitool("rmi", *INSECURE, "--format", "json", f"docker://{plain}/safe/img:a")
+    assert gone.returncode == 0, gone.stderr
+    assert json.loads(gone.stdout)["untagged"] == [f"{plain}/safe/img:a"]
+    assert ocitool("tags", *INSECURE, f"{plain}/safe/img").stdout.split() == ["b"]
+    assert served_digest(f"http://{plain}/v2/safe/img/manifests/b") == multi.index
+    [kept] = inspect_json(*INSECURE, "--platform", "linux/arm64", f"docker://{plain}/safe/img:b")
+    assert kept["digest"] == multi.index and kept["image"]["id"] == multi.arm64_config
+    again = ocitool("rmi", *INSECURE, f"docker://{plain}/safe/img:a")
+    assert again.returncode == 3
+    one_error_line(again)
+
+
+def test_rmi_through_tls_and_auth(pushed: Pushed) -> None:
+    secure = pushed.secure
+    skopeo_copy(
+        f"oci:{pushed.multi.path}:amd64",
+        f"docker://{secure.host}/safe/img:x",
+        f"--dest-cert-dir={secure.ca_dir}",
+    )
+    skopeo_copy(
+        f"oci:{pushed.multi.path}:amd64",
+        f"docker://{secure.host}/safe/img:y",
+        f"--dest-cert-dir={secure.ca_dir}",
+    )
+    found = Client(backend=None).rmi(f"docker://{secure.host}/safe/img:x", cert_dir=secure.ca_dir)
+    assert found.untagged == [f"{secure.host}/safe/img:x"]
+    left = Client(backend=None).tags(f"{secure.host}/safe/img", cert_dir=secure.ca_dir)
+    assert left.tags == ["y"]
+
+
+def test_rmi_in_a_registry_without_deletes_is_one_line_exit_6(
+    pushed: Pushed, lab: Lab, tmp_path: Path
+) -> None:
+    stubborn = lab_setup.start_registry(tmp_path / "no-deletes", delete=False)
+    try:
+        name = f"{stubborn.host}/kept/img"
+        skopeo_copy(f"oci:{pushed.multi.path}:amd64", f"docker://{name}:1", *_dest())
+        proc = ocitool("rmi", *INSECURE, f"docker://{name}:1")
+        assert proc.returncode == 6
+        line = one_error_line(proc)
+        assert stubborn.host in line and "storage.delete.enabled" in line
+        assert served_digest(f"http://{stubborn.host}/v2/kept/img/manifests/1") == (
+            pushed.multi.amd64
+        )  # nothing was moved
+    finally:
+        stubborn.stop()
+
+
+def test_rmi_refuses_a_digest_and_mixed_kinds(pushed: Pushed) -> None:
+    digest = ocitool("rmi", *INSECURE, f"docker://{pushed.plain}/single/img@{pushed.multi.amd64}")
+    assert digest.returncode == 2
+    assert "names a digest" in one_error_line(digest)
+    mixed = ocitool("rmi", *INSECURE, "busybox:1", f"docker://{pushed.plain}/single/img:1")
+    assert mixed.returncode == 2
+    assert "one kind at a time" in one_error_line(mixed)
+    assert served_digest(f"http://{pushed.plain}/v2/single/img/manifests/1") == pushed.multi.amd64

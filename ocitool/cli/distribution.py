@@ -16,23 +16,12 @@ from ocitool.cli.options import (
     ProgressOpt,
     TlsVerifyOpt,
 )
+from ocitool.cli.options import tls_value as _tls
 from ocitool.cli.state import client
 
 if TYPE_CHECKING:
     from ocitool.models import TransferResult
     from ocitool.progress import Progress
-
-
-def _tls(verify: str | None) -> bool | None:
-    if verify is None:
-        return None
-    if verify.lower() in ("true", "1", "yes"):
-        return True
-    if verify.lower() in ("false", "0", "no"):
-        return False
-    from ocitool.errors import UsageError
-
-    raise UsageError(f"--tls-verify={verify!r}", hint="use --tls-verify=true or --tls-verify=false")
 
 
 def _progress(mode: str) -> Progress:

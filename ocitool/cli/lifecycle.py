@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ocitool.cli.options import (
+    CertDirOpt,
     ChangeOpt,
     ContainersArg,
     Format,
     FormatOpt,
+    TlsVerifyOpt,
+    tls_value,
 )
 from ocitool.cli.state import client
 
@@ -138,17 +141,27 @@ def rmi(
         bool, typer.Option("--rm-containers", help="Also remove containers using the images.")
     ] = False,
     format: FormatOpt = Format.table,
+    tls_verify: TlsVerifyOpt = None,
+    cert_dir: CertDirOpt = None,
 ) -> None:
     """Remove images: what was untagged, what was deleted, and what space was freed.
 
     Containers are never removed unless --rm-containers is given; with
     --dry-run the exit code says whether the removal would go ahead.
+    docker://HOST/REPO:TAG removes that tag in the registry, and only it.
     """
     from ocitool import render
     from ocitool.lifecycle import blocked_error
 
     c = client()
-    result = c.rmi(*image, force=force, dry_run=dry_run, remove_containers=rm_containers)
+    result = c.rmi(
+        *image,
+        force=force,
+        dry_run=dry_run,
+        remove_containers=rm_containers,
+        tls_verify=tls_value(tls_verify),
+        cert_dir=cert_dir,
+    )
     if format is Format.json:
         render.print_json(result)
     else:

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ocitool.cli.distribution import _tls
-from ocitool.cli.options import CertDirOpt, Format, FormatOpt, TlsVerifyOpt
+from ocitool.cli.options import CertDirOpt, Format, FormatOpt, TlsVerifyOpt, tls_value
 from ocitool.cli.state import client
 from ocitool.errors import UsageError
 
@@ -40,7 +39,7 @@ def inspect_locations(
         )
     if raw and config:
         raise UsageError("--raw and --config print different documents", hint="give one")
-    verify = _tls(tls_verify)
+    verify = tls_value(tls_verify)
     if raw or config:
         if len(given) != 1:
             raise UsageError("--raw and --config print one document", hint="give one LOCATION")
@@ -71,7 +70,7 @@ def tags(
     """List a repository's tags in a registry."""
     from ocitool import render
 
-    found = client().tags(repository, tls_verify=_tls(tls_verify), cert_dir=cert_dir)
+    found = client().tags(repository, tls_verify=tls_value(tls_verify), cert_dir=cert_dir)
     if format is Format.json:
         render.print_json(found)
     else:

@@ -64,3 +64,16 @@ PlatformOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+def tls_value(verify: str | None) -> bool | None:
+    """--tls-verify's text as a choice; None when not given (the config decides)."""
+    if verify is None:
+        return None
+    if verify.lower() in ("true", "1", "yes"):
+        return True
+    if verify.lower() in ("false", "0", "no"):
+        return False
+    from ocitool.errors import UsageError
+
+    raise UsageError(f"--tls-verify={verify!r}", hint="use --tls-verify=true or --tls-verify=false")
