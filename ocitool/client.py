@@ -267,14 +267,25 @@ class Client:
         pull: PullPolicy = "missing",
         env: Sequence[str] = (),
         terminal: bool = False,
+        platform: str | None = None,
     ) -> RunResult:
         """Create and start a container; wait for it unless `detach`.
 
         With `terminal` the command uses the caller's stdin/stdout/stderr (the
-        CLI); otherwise its output is captured in the result (the API).
+        CLI); otherwise its output is captured in the result (the API). An image
+        for another `platform` than the one asked (default: this host's) is refused.
         """
         from ocitool import lifecycle
+        from ocitool.run_platform import runnable
 
+        if pull in ("always", "missing", "never"):
+            pull = runnable(
+                self.engines,
+                validate_image_arg(image),
+                platform,
+                pull,
+                fetch=lambda ref: self.transfers(platform=platform).pull(ref),
+            )
         return lifecycle.run(
             self.engines,
             image,
@@ -346,20 +357,43 @@ class Client:
     # -- distribution ------------------------------------------------------------------
 
     def transfers(
-        self, *, tls_verify: bool | None = None, cert_dir: Path | None = None
+        self,
+        *,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
+        platform: str | None = None,
+        all_platforms: bool = False,
     ) -> Transfers:
-        """push, pull, save, load and copy; `tls_verify`/`cert_dir` apply to registries."""
+        """push, pull, save, load and copy; `tls_verify`/`cert_dir` apply to registries,
+        `platform` (os/arch[/variant]) picks an index's image, `all_platforms` copies them
+        all with the index."""
+        from ocitool.manifests import wanted
         from ocitool.registry import Tls
         from ocitool.transfer import Transfers
 
         tls = None
         if tls_verify is not None or cert_dir is not None:
             tls = Tls(verify=tls_verify is not False, cert_dir=cert_dir)
-        return Transfers(self.engines, tls=tls)
+        if platform is not None and all_platforms:
+            raise UsageError(
+                "--platform picks one image and --all takes every one", hint="give one"
+            )
+        want = wanted(platform) if platform is not None else None
+        return Transfers(self.engines, tls=tls, platform=want, all_platforms=all_platforms)
 
-    def copy(self, source: str, destination: str, *, force: bool = False) -> TransferResult:
-        """Copy an image between any two locations (README, "Locations")."""
-        return self.transfers().copy(source, destination, force=force)
+    def copy(
+        self,
+        source: str,
+        destination: str,
+        *,
+        force: bool = False,
+        platform: str | None = None,
+        all_platforms: bool = False,
+    ) -> TransferResult:
+        """Copy an image between any two locations (README, "Locations"); from an index,
+        the `platform` image (default: this host's), or with `all_platforms` the index."""
+        moves = self.transfers(platform=platform, all_platforms=all_platforms)
+        return moves.copy(source, destination, force=force)
 
     def push(
         self, image: str, destination: str | None = None, *, force: bool = False
@@ -367,9 +401,10 @@ class Client:
         """Push an image to a registry, under its own name or `destination`."""
         return self.transfers().push(image, destination, force=force)
 
-    def pull(self, reference: str) -> TransferResult:
-        """Pull an image from a registry into the selected backend."""
-        return self.transfers().pull(reference)
+    def pull(self, reference: str, *, platform: str | None = None) -> TransferResult:
+        """Pull an image from a registry into the selected backend (from an index, the
+        `platform` os/arch[/variant] image; default: this host's)."""
+        return self.transfers(platform=platform).pull(reference)
 
     def save(
         self,

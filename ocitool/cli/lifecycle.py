@@ -13,6 +13,7 @@ from ocitool.cli.options import (
     ContainersArg,
     Format,
     FormatOpt,
+    PlatformOpt,
     TlsVerifyOpt,
     tls_value,
 )
@@ -51,6 +52,7 @@ def run_(
     network: Annotated[str | None, typer.Option("--network", help="e.g. none, host.")] = None,
     pull: Annotated[str, typer.Option("--pull", help="always, missing or never.")] = "missing",
     env: Annotated[list[str] | None, typer.Option("--env", "-e", help="KEY=VALUE.")] = None,
+    platform: PlatformOpt = None,
 ) -> None:
     """Run a command in a new container; exits with the command's exit code."""
     result = client().run(
@@ -65,6 +67,7 @@ def run_(
         pull=pull,  # type: ignore[arg-type]
         env=env or [],
         terminal=True,
+        platform=platform,
     )
     if detach:
         print(result.id)
