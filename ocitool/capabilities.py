@@ -74,6 +74,28 @@ class CopyEndpoint(Protocol):
         ...
 
 
+class ManifestLists(Protocol):
+    def manifest_create(self, name: str, images: Sequence[str]) -> None:
+        """A new manifest list `name` naming these local images."""
+        ...
+
+    def manifest_add(self, name: str, images: Sequence[str]) -> None:
+        """These local images added to the list `name`."""
+        ...
+
+    def manifest_document(self, name: str) -> tuple[str, bytes]:
+        """The list's ID (or digest) and its document, as the engine keeps it."""
+        ...
+
+    def manifest_push(self, name: str, destination: Endpoint, digestfile: Path) -> None:
+        """The list and every image it names, to a registry; its digest in `digestfile`."""
+        ...
+
+    def manifest_remove(self, names: Sequence[str]) -> None:
+        """The lists removed (the images they name stay)."""
+        ...
+
+
 C = TypeVar("C")
 
 
@@ -136,6 +158,14 @@ PULL_ON_RUN: Capability[object] = Capability(
     "pull an image when a container is run (--pull always)",
     "pull it first (ocitool pull), then run with --pull missing",
 )
+MANIFEST_LISTS: Capability[ManifestLists] = Capability(
+    "manifest-lists",
+    "hold a manifest list of local images (ocitool manifest)",
+    "use a backend that can ('ocitool backends' lists them), or copy --all an index"
+    " between registries and OCI layouts",
+    ManifestLists,
+)
+
 ALL: tuple[Capability[Any], ...] = (
     HUB_SEARCH,
     NATIVE_ARCHIVES,
@@ -145,6 +175,7 @@ ALL: tuple[Capability[Any], ...] = (
     COPY_ENDPOINT,
     DETACHED_TERMINAL,
     PULL_ON_RUN,
+    MANIFEST_LISTS,
 )
 
 

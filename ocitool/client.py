@@ -484,3 +484,43 @@ class Client:
         return repository_tags(
             repository, transfers=self.transfers(tls_verify=tls_verify, cert_dir=cert_dir)
         )
+
+    # -- manifest lists ----------------------------------------------------------------
+
+    def manifest_create(self, name: str, *images: str) -> LocatedImage:
+        """A manifest list `name` of local images, where the backend can hold one."""
+        from ocitool import manifest_lists
+
+        return manifest_lists.create(self.transfers(), name, images)
+
+    def manifest_add(self, name: str, *images: str) -> LocatedImage:
+        """Local images added to the manifest list `name`."""
+        from ocitool import manifest_lists
+
+        return manifest_lists.add(self.transfers(), name, images)
+
+    def manifest_inspect(self, name: str) -> LocatedImage:
+        """A local manifest list: its digest, media type and platforms."""
+        from ocitool import manifest_lists
+
+        return manifest_lists.inspect(self.transfers(), name)
+
+    def manifest_push(
+        self,
+        name: str,
+        destination: str,
+        *,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
+    ) -> TransferResult:
+        """A local manifest list and every image it names, to docker://HOST/REPO:TAG."""
+        from ocitool import manifest_lists
+
+        moves = self.transfers(tls_verify=tls_verify, cert_dir=cert_dir)
+        return manifest_lists.push(moves, name, destination)
+
+    def manifest_remove(self, *names: str) -> list[str]:
+        """Local manifest lists removed; the images they name stay."""
+        from ocitool import manifest_lists
+
+        return manifest_lists.remove(self.transfers(), names)

@@ -80,6 +80,8 @@ OUTPUTS: dict[str, tuple[type[BaseModel], str]] = {
     "inspect": (Image, MANY),
     "inspect LOCATION": (LocatedImage, MANY),
     "tags": (SearchResult, ONE),
+    "manifest": (LocatedImage, ONE),
+    "manifest push": (TransferResult, ONE),
     "history": (Layer, MANY),
     "ps": (Container, MANY),
     "import": (Image, ONE),

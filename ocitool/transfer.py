@@ -316,6 +316,17 @@ class Transfers:
             return self.tls
         return Tls(verify=host not in self.engines.config.insecure_registries)
 
+    def registry_endpoint(self, reference: str, *, mover: Mover | None = None) -> Endpoint:
+        """HOST/REPO:TAG as one end of a copy or push: its TLS settings and the logins."""
+        mover = mover or self.engines.mover(f"pushing to {reference}")
+        tls = self._tls(Location("registry", name=reference).registry)
+        return mover.registry(
+            reference,
+            tls_verify=tls.verify,
+            cert_dir=tls.cert_dir,
+            authfile=credentials.containers_auth_file(),
+        )
+
     @contextmanager
     def _endpoint(self, location: Location, *, writing: bool, mover: Mover) -> Iterator[Endpoint]:
         if location.kind == "engine":
@@ -323,13 +334,7 @@ class Transfers:
             with end.copy_endpoint(location.name or "", writing=writing) as endpoint:
                 yield endpoint
         elif location.kind == "registry":
-            tls = self._tls(location.registry)
-            yield mover.registry(
-                location.name or "",
-                tls_verify=tls.verify,
-                cert_dir=tls.cert_dir,
-                authfile=credentials.containers_auth_file(),
-            )
+            yield self.registry_endpoint(location.name or "", mover=mover)
         elif location.kind == "layout" and location.path:
             yield mover.layout(location.path, location.name or "latest")
         elif location.path:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ocitool.capabilities import MANIFEST_LISTS
 from ocitool.client import Client
 from tests.conftest import Lab, Registries
 from tests.layouts import Multi, multi_platform, skopeo_copy
@@ -136,3 +137,65 @@ def test_platform_and_all_do_not_mix_and_a_bad_platform_is_usage(multi: Multi) -
     bad = ocitool("inspect", "--platform", "linux", f"oci:{multi.path}:multi")
     assert bad.returncode == 2
     assert "os/arch" in one_error_line(bad)
+
+
+# -- ocitool manifest ----------------------------------------------------------------
+
+
+def test_manifest_create_add_inspect_push_and_rm(
+    engine: str, multi: Multi, registries: Registries
+) -> None:
+    plain = registries.plain.host
+    arm, amd = f"{plain}/index/img:1", f"{plain}/index/amd:1"
+    skopeo_copy(f"oci:{multi.path}:amd64", f"docker://{amd}", "--dest-tls-verify=false")
+    if not Client(backend=engine).engines.has(MANIFEST_LISTS):
+        proc = ocitool("--backend", engine, "manifest", "create", "lab/list:1", amd)
+        assert proc.returncode == 6
+        line = one_error_line(proc)
+        assert "cannot hold a manifest list" in line and "--backend podman" not in line
+        return
+    for name, platform in ((amd, "linux/amd64"), (arm, "linux/arm64")):
+        pulled = ocitool("--backend", engine, "pull", *INSECURE, "--platform", platform, name)
+        assert pulled.returncode == 0, pulled.stderr
+    made = ocitool("--backend", engine, "manifest", "create", "--format", "json", "lab/list:1", amd)
+    assert made.returncode == 0, made.stderr
+    assert [p["digest"] for p in json.loads(made.stdout)["platforms"]] == [multi.amd64]
+    added = ocitool("--backend", engine, "manifest", "add", "lab/list:1", arm)
+    assert added.returncode == 0, added.stderr
+    found = Client(backend=engine).manifest_inspect("lab/list:1")
+    assert [(p.architecture, p.digest) for p in found.platforms] == [
+        ("amd64", multi.amd64),
+        ("arm64", multi.arm64),
+    ]
+    pushed = ocitool(
+        "--backend", engine, "manifest", "push", *INSECURE, "--format", "json", "lab/list:1",
+        f"docker://{plain}/index/built:1",
+    )  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+    digest = json.loads(pushed.stdout)["digest"]
+    [remote] = json.loads(
+        ocitool("inspect", *INSECURE, "--format", "json", f"docker://{plain}/index/built:1").stdout
+    )
+    assert remote["digest"] == digest
+    # the engine's store keeps layers uncompressed, so its push writes new manifests;
+    # the images (their configs) are the same
+    assert [p["architecture"] for p in remote["platforms"]] == ["amd64", "arm64"]
+    for platform, config in (
+        ("linux/amd64", multi.amd64_config),
+        ("linux/arm64", multi.arm64_config),
+    ):
+        location = f"docker://{plain}/index/built:1"
+        [picked] = json.loads(
+            ocitool(
+                "inspect", *INSECURE, "--platform", platform, "--format", "json", location
+            ).stdout
+        )
+        assert picked["image"]["id"] == config
+    images = {i.id for i in Client(backend=engine).images()}
+    gone = ocitool("--backend", engine, "manifest", "rm", "lab/list:1")
+    assert gone.returncode == 0, gone.stderr
+    assert gone.stdout.strip() == "Removed: lab/list:1"
+    assert {i.id for i in Client(backend=engine).images()} == images  # its images stay
+    again = ocitool("--backend", engine, "manifest", "inspect", "lab/list:1")
+    assert again.returncode == 3
+    one_error_line(again)

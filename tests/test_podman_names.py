@@ -74,7 +74,7 @@ if "podman" in ENGINES:
             for name in (empty, full):
                 with pytest.raises(NotSupported) as err:
                     podman.image(name)
-                assert f"podman manifest rm {name}" in err.value.one_line()
+                assert f"ocitool manifest rm {name}" in err.value.one_line()
                 for argv in (
                     ["inspect", name],
                     ["history", name],
