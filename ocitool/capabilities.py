@@ -91,8 +91,13 @@ class ManifestLists(Protocol):
         """The list and every image it names, to a registry; its digest in `digestfile`."""
         ...
 
-    def manifest_remove(self, names: Sequence[str]) -> None:
-        """The lists removed (the images they name stay)."""
+    def manifest_remove(self, ids: Sequence[str]) -> None:
+        """The lists with these IDs removed (the images they name stay)."""
+        ...
+
+    def manifest_lists(self) -> dict[str, str]:
+        """Every local list: each of its names (NAME:TAG, as `images` spells names) and
+        its ID (`sha256:`), read with one engine call."""
         ...
 
 

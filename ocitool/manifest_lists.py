@@ -10,15 +10,16 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ocitool import capabilities as can
 from ocitool import manifests
-from ocitool.errors import UsageError
+from ocitool.errors import ImageNotFound, UsageError
 from ocitool.models import LocatedImage, TransferResult
 from ocitool.references import ImageRef, validate_image_arg
 
 if TYPE_CHECKING:
+    from ocitool.engine import Engine
     from ocitool.transfer import Transfers
 
 
@@ -73,11 +74,25 @@ def push(transfers: Transfers, name: str, destination: str) -> TransferResult:
 
 
 def remove(transfers: Transfers, names: Sequence[str]) -> list[str]:
+    """The named lists removed (found with one engine call); the images they name stay."""
     if not names:
         raise UsageError("no manifest list given", hint="ocitool manifest rm LIST...")
-    lists = transfers.engines.need(can.MANIFEST_LISTS)
-    lists.manifest_remove([_name(n) for n in names])
+    transfers.engines.need(can.MANIFEST_LISTS)
+    engine = transfers.engines.selected
+    found = lists_named(engine, [_name(n) for n in names])
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise ImageNotFound(
+            missing,
+            backend=engine.name,
+            hint="no manifest list has that name; see one with 'ocitool manifest inspect LIST'",
+        )
+    remove_lists(engine, sorted(set(found.values())))
     return list(names)
+
+
+def remove_lists(engine: Engine, ids: Sequence[str]) -> None:
+    cast("can.ManifestLists", engine).manifest_remove(ids)
 
 
 def _name(name: str) -> str:
@@ -85,3 +100,23 @@ def _name(name: str) -> str:
     if ref.digest:
         raise UsageError(f"{name!r} names a digest", hint="a list is named NAME[:TAG]")
     return name
+
+
+def lists_named(engine: Engine, refs: Sequence[str]) -> dict[str, str]:
+    """The refs that name a manifest list, each with the list's ID: one engine call on
+    a backend that holds lists, none elsewhere."""
+    if can.MANIFEST_LISTS.name not in engine.capabilities:
+        return {}
+    known = cast("can.ManifestLists", engine).manifest_lists()
+    found = {}
+    for ref in refs:
+        bare = ref.removeprefix("sha256:")
+        if len(bare) >= 12 and all(c in "0123456789abcdef" for c in bare):
+            ids = {i for i in known.values() if i.removeprefix("sha256:").startswith(bare)}
+            if len(ids) == 1:
+                found[ref] = ids.pop()
+            continue
+        list_id = known.get(str(ImageRef.parse(ref).with_default_tag()))
+        if list_id:
+            found[ref] = list_id
+    return found

@@ -355,10 +355,15 @@ class PodmanBackend(EngineCLI):
 
         lists.push(self, name, destination, digestfile)
 
-    def manifest_remove(self, names: Sequence[str]) -> None:
+    def manifest_lists(self) -> dict[str, str]:
         from ocitool.backends.podman import lists
 
-        lists.remove(self, names)
+        return lists.every_list(self)
+
+    def manifest_remove(self, ids: Sequence[str]) -> None:
+        from ocitool.backends.podman import lists
+
+        lists.remove(self, ids)
 
     def raise_for(
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()

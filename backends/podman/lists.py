@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ocitool.backends.common.listing import LOCAL_PREFIX
-from ocitool.backends.common.parsing import HEX64, json_documents, with_tag
+from ocitool.backends.common.listing import LOCAL_PREFIX, local_name
+from ocitool.backends.common.parsing import HEX64, as_digest, json_documents, with_tag
 from ocitool.backends.podman.store import list_document
 from ocitool.backends.skopeo import options
 from ocitool.errors import ImageNotFound
@@ -71,9 +71,22 @@ def push(cli: Cli, name: str, destination: Endpoint, digestfile: Path) -> None:
     cli.ok(cli.run([*argv, "--", _list_id(cli, name), destination.ref]), images=[name])
 
 
-def remove(cli: Cli, names: Sequence[str]) -> None:
-    ids = [_list_id(cli, name) for name in names]
-    cli.ok(cli.run(["manifest", "rm", *ids]), images=list(names))
+def remove(cli: Cli, ids: Sequence[str]) -> None:
+    """The lists by ID (every_list found them), in one call."""
+    bare = [i.removeprefix("sha256:") for i in ids]
+    cli.ok(cli.run(["manifest", "rm", *bare]), images=list(ids))
+
+
+def every_list(cli: Cli) -> dict[str, str]:
+    """name -> list ID for every manifest list (the ID also under itself)."""
+    argv = ["images", "--format", "json", "--filter", "manifest=true"]
+    found: dict[str, str] = {}
+    for doc in json_documents(cli.ok(cli.run(argv)).stdout):
+        list_id = as_digest(doc.get("Id"))
+        if list_id:
+            found[list_id] = list_id
+            found.update({local_name(str(n)): list_id for n in doc.get("Names") or []})
+    return found
 
 
 def _list_id(cli: Cli, name: str) -> str:
