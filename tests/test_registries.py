@@ -378,3 +378,31 @@ def test_rmi_refuses_a_digest_and_mixed_kinds(pushed: Pushed) -> None:
     assert mixed.returncode == 2
     assert "one kind at a time" in one_error_line(mixed)
     assert served_digest(f"http://{pushed.plain}/v2/single/img/manifests/1") == pushed.multi.amd64
+
+
+# -- the formats, without a registry --------------------------------------------------
+
+
+def test_platforms_and_documents_are_checked_before_use() -> None:
+    from ocitool import manifests
+    from ocitool.errors import NotSupported, StoreCorrupt, UsageError
+
+    assert str(manifests.wanted("linux/arm/v7")) == "linux/arm/v7"
+    assert manifests.wanted(None).os == "linux"
+    for bad in ("linux", "linux/", "a/b/c/d", "linux/am d64", "../x"):
+        with pytest.raises(UsageError):
+            manifests.wanted(bad)
+    index = json.dumps(
+        {"schemaVersion": 2, "manifests": [{"digest": "sha256:" + "a" * 64, "size": 1}]}
+    ).encode()
+    found = manifests.document(index, None, "here")
+    assert found.is_index and found.media_type == manifests.OCI_INDEX
+    assert found.digest == sha256(index)
+    with pytest.raises(StoreCorrupt):
+        manifests.document(b"[]", None, "here")
+    with pytest.raises(StoreCorrupt):
+        manifests.document(b'{"schemaVersion": 1, "config": {}, "layers": []}', None, "here")
+    with pytest.raises(NotSupported):
+        manifests.document(
+            b'{"schemaVersion": 1}', "application/vnd.docker.distribution.manifest.v1+json", "x"
+        )
