@@ -62,7 +62,9 @@ def inspect_locations(
 
 
 def tags(
-    repository: Annotated[str, typer.Argument(help="HOST/REPO", show_default=False)],
+    repository: Annotated[
+        str, typer.Argument(help="HOST/REPO", show_default=False, metavar="HOST/REPO")
+    ],
     tls_verify: TlsVerifyOpt = None,
     cert_dir: CertDirOpt = None,
     format: FormatOpt = Format.table,

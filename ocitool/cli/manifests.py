@@ -21,13 +21,16 @@ class Action(StrEnum):
 
 
 def manifest(
-    action: Annotated[Action, typer.Argument(help="create, add, inspect, push or rm.")],
-    name: Annotated[str, typer.Argument(help="The manifest list's NAME[:TAG].")],
+    action: Annotated[
+        Action, typer.Argument(help="create, add, inspect, push or rm.", metavar="ACTION")
+    ],
+    name: Annotated[str, typer.Argument(help="The manifest list's NAME[:TAG].", metavar="LIST")],
     args: Annotated[
         list[str] | None,
         typer.Argument(
             help="create/add: local images; push: docker://HOST/REPO:TAG; rm: more lists.",
             show_default=False,
+            metavar="ARG...",
         ),
     ] = None,
     tls_verify: TlsVerifyOpt = None,
