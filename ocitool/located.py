@@ -57,9 +57,10 @@ class Read:
     config: bytes
 
 
-def read(source: Source, want: Wanted | None) -> Read:
-    """The location's manifest, and for an index the manifest of the platform wanted."""
-    top = source.top()
+def read(source: Source, want: Wanted | None, top: Document | None = None) -> Read:
+    """The location's manifest (`top`, where it was read already), and for an index the
+    manifest of the platform wanted."""
+    top = top or source.top()
     manifest = top
     if top.is_index:
         entry = manifests.pick(top, want or manifests.wanted(None), source.where)
@@ -89,7 +90,7 @@ def located_image(
             location=str(location), digest=found.digest, media_type=found.media_type,
             platforms=platforms,
         )  # fmt: skip
-    got = read(source, want)
+    got = read(source, want, found)
     kind = location.kind
     image = manifests.image(
         got.manifest,
@@ -371,7 +372,7 @@ def raw_at(transfers: Transfers, text: str, platform: str | None, *, config: boo
             return read(source, want).config
         top = source.top()
         if top.is_index and want is not None:
-            return read(source, want).manifest.raw
+            return read(source, want, top).manifest.raw
         return top.raw
 
 
