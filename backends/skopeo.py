@@ -30,7 +30,7 @@ from ocitool.errors import (
     OcitoolError,
     UsageError,
 )
-from ocitool.movers import Endpoint, ProgressEvent
+from ocitool.movers import Endpoint, Platform, ProgressEvent
 from ocitool.registry import TOKEN_USER
 from ocitool.runner import Completed, Runner
 
@@ -125,9 +125,33 @@ class Skopeo:
         return Endpoint(f"oci:{path}:{tag}", label=f"oci:{path}:{tag}", path=path)
 
     def copy(
-        self, source: Endpoint, destination: Endpoint, *, on_event: ProgressEvent | None = None
+        self,
+        source: Endpoint,
+        destination: Endpoint,
+        *,
+        on_event: ProgressEvent | None = None,
+        platform: Platform | None = None,
+        all_platforms: bool = False,
     ) -> str | None:
-        return copy(self.runner, source, destination, on_event=on_event, executable=self.executable)
+        return copy(
+            self.runner,
+            source,
+            destination,
+            on_event=on_event,
+            executable=self.executable,
+            platform=platform,
+            all_platforms=all_platforms,
+        )
+
+
+def platform_options(platform: Platform | None, all_platforms: bool) -> tuple[list[str], list[str]]:
+    """skopeo's global --override-* options and copy's --all for one copy."""
+    front = []
+    if platform is not None:
+        os_, arch, variant = platform
+        front = [f"--override-os={os_}", f"--override-arch={arch}"]
+        front += [f"--override-variant={variant}"] if variant else []
+    return front, (["--all", "--preserve-digests"] if all_platforms else [])
 
 
 def copy(
@@ -137,6 +161,8 @@ def copy(
     *,
     on_event: ProgressEvent | None = None,
     executable: str = "skopeo",
+    platform: Platform | None = None,
+    all_platforms: bool = False,
 ) -> str | None:
     """Copy one image; returns the manifest digest written at the destination.
 
@@ -157,10 +183,13 @@ def copy(
         work = Path(tmp)
         digestfile = work / "digest"
         (work / "tmp").mkdir()
+        front, every = platform_options(platform, all_platforms)
         argv = [
             executable,
+            *front,
             f"--tmpdir={work / 'tmp'}",
             "copy",
+            *every,
             *options(source, "src", logins),
             *options(destination, "dest", logins),
             f"--digestfile={digestfile}",

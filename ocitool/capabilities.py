@@ -124,6 +124,32 @@ class ContainerSignals(Protocol):
 
     def kill(self, containers: Sequence[str], *, signal: str) -> None:
         """Send `signal` (a name such as KILL, or a number) to each running container."""
+
+
+class ManifestLists(Protocol):
+    def manifest_create(self, name: str, images: Sequence[str]) -> None:
+        """A new manifest list `name` naming these local images."""
+        ...
+
+    def manifest_add(self, name: str, images: Sequence[str]) -> None:
+        """These local images added to the list `name`."""
+        ...
+
+    def manifest_document(self, name: str) -> tuple[str, bytes]:
+        """The list's ID (or digest) and its document, as the engine keeps it."""
+        ...
+
+    def manifest_push(self, name: str, destination: Endpoint, digestfile: Path) -> None:
+        """The list and every image it names, to a registry; its digest in `digestfile`."""
+        ...
+
+    def manifest_remove(self, ids: Sequence[str]) -> None:
+        """The lists with these IDs removed (the images they name stay)."""
+        ...
+
+    def manifest_lists(self) -> dict[str, str]:
+        """Every local list: each of its names (NAME:TAG, as `images` spells names) and
+        its ID (`sha256:`), read with one engine call."""
         ...
 
 
@@ -218,6 +244,14 @@ CONTAINER_SIGNALS: Capability[ContainerSignals] = Capability(
     "use ocitool stop, and ps -a for the exit code",
     ContainerSignals,
 )
+MANIFEST_LISTS: Capability[ManifestLists] = Capability(
+    "manifest-lists",
+    "hold a manifest list of local images (ocitool manifest)",
+    "use a backend that can ('ocitool backends' lists them), or copy --all an index"
+    " between registries and OCI layouts",
+    ManifestLists,
+)
+
 ALL: tuple[Capability[Any], ...] = (
     HUB_SEARCH,
     NATIVE_ARCHIVES,
@@ -232,6 +266,7 @@ ALL: tuple[Capability[Any], ...] = (
     CONTAINER_EXEC,
     CONTAINER_FILES,
     CONTAINER_SIGNALS,
+    MANIFEST_LISTS,
 )
 
 

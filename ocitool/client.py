@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         ImageDiff,
         Layer,
         LayerUsage,
+        LocatedImage,
         RemoveResult,
         RunResult,
         SearchResult,
@@ -106,6 +107,39 @@ class Client:
         from ocitool.analysis import accounted_images
 
         return accounted_images(self.engines, self.backend.inspect(checked))
+
+    def inspect_location(
+        self,
+        location: str,
+        *,
+        platform: str | None = None,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
+    ) -> LocatedImage:
+        """An image where it lives (docker://, oci:PATH:TAG, docker-archive:, oci-archive:),
+        with nothing pulled: the Image a local inspect shows, its manifest digest and media
+        type, and an index's platforms (`platform` picks one; default: this host's)."""
+        from ocitool.located import inspect_at
+
+        return inspect_at(
+            self.transfers(tls_verify=tls_verify, cert_dir=cert_dir), location, platform
+        )
+
+    def location_bytes(
+        self,
+        location: str,
+        *,
+        config: bool = False,
+        platform: str | None = None,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
+    ) -> bytes:
+        """The manifest bytes exactly as the location serves them (their sha256 is its
+        digest), or with `config` the raw config of the (picked platform's) image."""
+        from ocitool.located import raw_at
+
+        moves = self.transfers(tls_verify=tls_verify, cert_dir=cert_dir)
+        return raw_at(moves, location, platform, config=config)
 
     def image(self, ref: str) -> Image:
         """One image in detail."""
@@ -195,14 +229,33 @@ class Client:
         force: bool = False,
         dry_run: bool = False,
         remove_containers: bool = False,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
     ) -> RemoveResult:
         """Remove images, the same way on every engine (see ocitool.removal).
 
         `force` lets an image named by ID lose all of its tags. Containers are
         removed only with `remove_containers`; otherwise they block, and the
         error names them. `dry_run` changes nothing and reports the plan.
+        A `docker://HOST/REPO:TAG` removes that tag in its registry and spares
+        the other tags of its manifest (ocitool.tag_removal).
         """
         from ocitool import lifecycle
+        from ocitool.locations import is_location, parse_location
+
+        remote = [is_location(ref) for ref in refs]
+        if any(remote):
+            from ocitool.tag_removal import remove_tags
+
+            where = [parse_location(ref, self.backend_name) for ref in refs]
+            if not all(remote) or any(w.kind != "registry" for w in where):
+                raise UsageError(
+                    "rmi removes local images, or tags in a registry (docker://HOST/REPO:TAG),"
+                    " one kind at a time",
+                    hint="run rmi once for the local images and once for the registry's tags",
+                )
+            moves = self.transfers(tls_verify=tls_verify, cert_dir=cert_dir)
+            return remove_tags(moves, where, dry_run=dry_run)
 
         return lifecycle.rmi(
             self.backend,
@@ -233,6 +286,7 @@ class Client:
         hostname: str | None = None,
         env_file: str | Path | None = None,
         publish: Sequence[str] = (),
+        platform: str | None = None,
     ) -> RunResult:
         """Create and start a container; wait for it unless `detach`.
 
@@ -242,9 +296,12 @@ class Client:
         otherwise its output is captured in the result (the API).
         `volumes` are `HOST:CONTAINER[:ro]` bind mounts; `env_file` is read as
         docker reads one, before `env`; `publish` (`-p`) needs the ports capability.
+        An image for another `platform` than the one asked (default: this host's)
+        is refused.
         """
         from ocitool import containers as checks
         from ocitool import lifecycle
+        from ocitool.run_platform import runnable
 
         command = _strings("command", command)
         env = _strings("env", env)
@@ -258,6 +315,14 @@ class Client:
         )
         if env_file is not None:
             env = [*checks.env_file(Path(env_file)), *env]
+        if pull in ("always", "missing", "never"):
+            pull = runnable(
+                self.engines,
+                validate_image_arg(image),
+                platform,
+                pull,
+                fetch=lambda ref: self.transfers(platform=platform).pull(ref),
+            )
         return lifecycle.run(
             self.engines,
             image,
@@ -422,16 +487,29 @@ class Client:
     # -- distribution ------------------------------------------------------------------
 
     def transfers(
-        self, *, tls_verify: bool | None = None, cert_dir: Path | None = None
+        self,
+        *,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
+        platform: str | None = None,
+        all_platforms: bool = False,
     ) -> Transfers:
-        """push, pull, save, load and copy; `tls_verify`/`cert_dir` apply to registries."""
+        """push, pull, save, load and copy; `tls_verify`/`cert_dir` apply to registries,
+        `platform` (os/arch[/variant]) picks an index's image, `all_platforms` copies them
+        all with the index."""
+        from ocitool.manifests import wanted
         from ocitool.registry import Tls
         from ocitool.transfer import Transfers
 
         tls = None
         if tls_verify is not None or cert_dir is not None:
             tls = Tls(verify=tls_verify is not False, cert_dir=cert_dir)
-        return Transfers(self.engines, tls=tls)
+        if platform is not None and all_platforms:
+            raise UsageError(
+                "--platform picks one image and --all takes every one", hint="give one"
+            )
+        want = wanted(platform) if platform is not None else None
+        return Transfers(self.engines, tls=tls, platform=want, all_platforms=all_platforms)
 
     def copy(
         self,
@@ -441,15 +519,23 @@ class Client:
         force: bool = False,
         tls_verify: bool | None = None,
         cert_dir: Path | None = None,
+        platform: str | None = None,
+        all_platforms: bool = False,
     ) -> TransferResult:
         """Copy an image between any two locations (docs/distribution.md, "Locations").
 
         `tls_verify=False` allows an unverified or plain-HTTP registry, `cert_dir`
         adds its CA and client certificate, as `--tls-verify` and `--cert-dir` do.
+        From an index, the `platform` image (default: this host's) is copied, or
+        with `all_platforms` the index and all its images.
         """
-        return self.transfers(tls_verify=tls_verify, cert_dir=cert_dir).copy(
-            source, destination, force=force
+        moves = self.transfers(
+            tls_verify=tls_verify,
+            cert_dir=cert_dir,
+            platform=platform,
+            all_platforms=all_platforms,
         )
+        return moves.copy(source, destination, force=force)
 
     def push(
         self,
@@ -467,11 +553,18 @@ class Client:
         )
 
     def pull(
-        self, reference: str, *, tls_verify: bool | None = None, cert_dir: Path | None = None
+        self,
+        reference: str,
+        *,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
+        platform: str | None = None,
     ) -> TransferResult:
         """Pull an image from a registry into the selected backend (`tls_verify`,
-        `cert_dir` as for copy)."""
-        return self.transfers(tls_verify=tls_verify, cert_dir=cert_dir).pull(reference)
+        `cert_dir` as for copy; from an index, the `platform` os/arch[/variant]
+        image, by default this host's)."""
+        moves = self.transfers(tls_verify=tls_verify, cert_dir=cert_dir, platform=platform)
+        return moves.pull(reference)
 
     def save(
         self,
@@ -544,6 +637,56 @@ class Client:
             tags=tags,
             transfers=self.transfers(tls_verify=tls_verify, cert_dir=cert_dir),
         )
+
+    def tags(
+        self, repository: str, *, tls_verify: bool | None = None, cert_dir: Path | None = None
+    ) -> SearchResult:
+        """A repository's tags in its registry (HOST/REPO), as `tags/list` answers."""
+        from ocitool.search import repository_tags
+
+        return repository_tags(
+            repository, transfers=self.transfers(tls_verify=tls_verify, cert_dir=cert_dir)
+        )
+
+    # -- manifest lists ----------------------------------------------------------------
+
+    def manifest_create(self, name: str, *images: str) -> LocatedImage:
+        """A manifest list `name` of local images, where the backend can hold one."""
+        from ocitool import manifest_lists
+
+        return manifest_lists.create(self.transfers(), name, images)
+
+    def manifest_add(self, name: str, *images: str) -> LocatedImage:
+        """Local images added to the manifest list `name`."""
+        from ocitool import manifest_lists
+
+        return manifest_lists.add(self.transfers(), name, images)
+
+    def manifest_inspect(self, name: str) -> LocatedImage:
+        """A local manifest list: its digest, media type and platforms."""
+        from ocitool import manifest_lists
+
+        return manifest_lists.inspect(self.transfers(), name)
+
+    def manifest_push(
+        self,
+        name: str,
+        destination: str,
+        *,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
+    ) -> TransferResult:
+        """A local manifest list and every image it names, to docker://HOST/REPO:TAG."""
+        from ocitool import manifest_lists
+
+        moves = self.transfers(tls_verify=tls_verify, cert_dir=cert_dir)
+        return manifest_lists.push(moves, name, destination)
+
+    def manifest_remove(self, *names: str) -> list[str]:
+        """Local manifest lists removed; the images they name stay."""
+        from ocitool import manifest_lists
+
+        return manifest_lists.remove(self.transfers(), names)
 
 
 def _strings(name: str, value: Sequence[str]) -> Sequence[str]:

@@ -104,6 +104,11 @@ def parse_location(text: str, default_backend: str) -> Location:
     return Location("engine", backend=default_backend, name=validate_image_arg(text))
 
 
+def is_location(text: str) -> bool:
+    """Whether `text` names a registry, layout or archive rather than a local image."""
+    return parse_location(text, "").kind != "engine"
+
+
 def refuse_elsewhere(text: str, command: str) -> None:
     """A command that reads local images, given a registry, layout or archive: one
     usage error that says so and names what would read it (nothing here reads one yet)."""
@@ -124,7 +129,7 @@ def refuse_elsewhere(text: str, command: str) -> None:
     else:
         return
     if shown and (scheme is None or scheme.group(1) == "docker"):
-        instead += f"; or read it where it is: skopeo inspect {shown}"
+        instead += f"; or read it where it is: Client.inspect_location({shown!r})"
     raise UsageError(f"{command} reads local images only; {text!r} is {where}", hint=instead)
 
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from ocitool.usage import Lineage
 
 BackendName = Literal["docker", "podman", "oci"]
+ImageSource = Literal["registry", "layout", "docker-archive", "oci-archive"]
+"""Where `inspect LOCATION` read an image that no engine holds."""
 
 Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 """A sha256 content digest in canonical form."""
@@ -105,7 +107,9 @@ class Image(Model):
         default_factory=list, description="Filesystem layers, bottom first."
     )
     parent: Digest | None = Field(None, description="The parent image, where the engine knows it.")
-    backend: BackendName
+    backend: BackendName | ImageSource = Field(
+        description="The engine holding it, or where `inspect LOCATION` read it."
+    )
     accounting: str | None = Field(
         None,
         description="What `size` and each layer's `size` count, in the engine's words (as "
@@ -380,4 +384,37 @@ class ImageDiff(Model):
         False,
         description="A layer had more entries than ocitool keeps (OCITOOL_LAYER_ENTRIES): "
         "the file changes are partial.",
+    )
+
+
+class Platform(Model):
+    """One image of an index (manifest list or OCI image index), as `inspect` lists it."""
+
+    os: str
+    architecture: str
+    variant: str | None = None
+    digest: Digest = Field(description="The platform's manifest digest.")
+    size: int = Field(ge=0, description="The platform's manifest size in bytes.")
+    media_type: str
+
+
+class LocatedImage(Model):
+    """An image read where it lives (a registry, an OCI layout, an archive), nothing pulled.
+
+    `digest` and `media_type` are those of what the location names: an index when
+    it is one, whose `platforms` are listed; `image` is then the platform picked
+    (--platform, else this host's), or None where the index has no such platform.
+    """
+
+    location: str
+    digest: Digest = Field(description="sha256 of the manifest bytes the location serves.")
+    media_type: str
+    platforms: list[Platform] = Field(
+        default_factory=list, description="An index's images; empty for a single image."
+    )
+    platform_digest: Digest | None = Field(
+        None, description="In an index: the manifest digest of the platform `image` is."
+    )
+    image: Image | None = Field(
+        None, description="The image, as a local inspect shows one (backend: where it was read)."
     )

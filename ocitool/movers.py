@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 ProgressEvent = Callable[[str, dict[str, str]], None]
+Platform = tuple[str, str, str | None]
+"""os, architecture, variant (None: any)."""
 """(event, details): start, blob, config, manifest, as the copy goes."""
 
 
@@ -59,7 +61,17 @@ class Mover(Protocol):
         ...
 
     def copy(
-        self, source: Endpoint, destination: Endpoint, *, on_event: ProgressEvent | None = None
+        self,
+        source: Endpoint,
+        destination: Endpoint,
+        *,
+        on_event: ProgressEvent | None = None,
+        platform: Platform | None = None,
+        all_platforms: bool = False,
     ) -> str | None:
-        """Copy one image, streamed; the manifest digest written at the destination."""
+        """Copy one image, streamed; the manifest digest written at the destination.
+
+        From an index, `platform` (os, architecture, variant) picks the image
+        (default: this host's); `all_platforms` copies the index and every image
+        it names, digests unchanged."""
         ...

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         ImageDiff,
         Layer,
         LayerUsage,
+        LocatedImage,
         RemoveResult,
         SearchResult,
         TransferResult,
@@ -507,3 +508,34 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, header: bool
             ]
             out.append("   ".join(parts).rstrip())
     print_lines(out)
+
+
+def located_details(found: Sequence[LocatedImage]) -> None:
+    """`inspect LOCATION` for people: what the location names, its platforms, its image."""
+    for index, item in enumerate(found):
+        if index:
+            sys.stdout.write("\n")
+        rows = [
+            ("Location", item.location),
+            ("Digest", item.digest),
+            ("MediaType", item.media_type),
+        ]
+        if item.platform_digest:
+            rows.append(("Platform digest", item.platform_digest))
+        table(("FIELD", "VALUE"), rows, header=False)
+        if item.platforms:
+            sys.stdout.write("\n")
+            table(
+                ("PLATFORM", "DIGEST", "SIZE"),
+                (
+                    (
+                        "/".join(p for p in (e.os, e.architecture, e.variant) if p),
+                        e.digest,
+                        str(e.size),
+                    )
+                    for e in item.platforms
+                ),
+            )
+        if item.image is not None:
+            sys.stdout.write("\n")
+            image_details([item.image])

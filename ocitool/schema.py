@@ -26,7 +26,9 @@ from ocitool.models import (
     Layer,
     LayerFiles,
     LayerUsage,
+    LocatedImage,
     Mount,
+    Platform,
     RemoveResult,
     RunResult,
     SearchResult,
@@ -67,6 +69,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     FileAnalysis,
     ConfigChange,
     ImageDiff,
+    LocatedImage,
+    Platform,
 )
 
 ONE, MANY, ONE_OR_MANY = "one", "many", "one-or-many"
@@ -76,6 +80,10 @@ OUTPUTS: dict[str, tuple[type[BaseModel], str]] = {
     "backends": (EngineInfo, MANY),
     "images": (Image, MANY),
     "inspect": (Image, MANY),
+    "inspect LOCATION": (LocatedImage, MANY),
+    "tags": (SearchResult, ONE),
+    "manifest": (LocatedImage, ONE),
+    "manifest push": (TransferResult, ONE),
     "history": (Layer, MANY),
     "ps": (Container, MANY),
     "container inspect": (Container, MANY),

@@ -79,3 +79,19 @@ def _hub_has_no_catalog(engines: Engines, text: str) -> NotSupported:
         hint=f"search Hub through the engine: {instead}; or list a repository's tags:"
         f" ocitool search docker.io/REPO --tags",
     )
+
+
+def repository_tags(repository: str, *, transfers: Transfers) -> SearchResult:
+    """`ocitool tags HOST/REPO`: the repository's tags, sorted (registries list them in
+    their storage's order)."""
+    ref = ImageRef.parse(repository.removeprefix("docker://"))
+    if ref.tag or ref.digest:
+        raise UsageError(
+            f"{repository!r} names a tag or digest", hint="give the repository only: HOST/REPO"
+        )
+    host = ref.domain or "docker.io"
+    return SearchResult(
+        name=f"{host}/{ref.path}",
+        registry=host,
+        tags=sorted(transfers.registry(host).tags(ref.path)),
+    )

@@ -37,7 +37,14 @@ from ocitool.archives import (
     rename_images,
 )
 from ocitool.engines import not_supported
-from ocitool.errors import Conflict, ImageNotFound, InvalidReference, OcitoolError, UsageError
+from ocitool.errors import (
+    Conflict,
+    ImageNotFound,
+    InvalidReference,
+    NotSupported,
+    OcitoolError,
+    UsageError,
+)
 from ocitool.locations import Location, parse_location
 from ocitool.models import TransferResult
 from ocitool.notes import note
@@ -47,6 +54,7 @@ from ocitool.registry import Registry, Tls
 if TYPE_CHECKING:
     from ocitool.engine import Engine
     from ocitool.engines import Engines
+    from ocitool.manifests import Wanted
     from ocitool.models import Image
     from ocitool.movers import Endpoint, Mover, ProgressEvent
 
@@ -56,10 +64,19 @@ log = logging.getLogger("ocitool.transfer")
 class Transfers:
     """The distribution commands over one Client's backends."""
 
-    def __init__(self, engines: Engines, *, tls: Tls | None = None) -> None:
+    def __init__(
+        self,
+        engines: Engines,
+        *,
+        tls: Tls | None = None,
+        platform: Wanted | None = None,
+        all_platforms: bool = False,
+    ) -> None:
         self.engines = engines
         self.tls = tls
         self._logins: dict[str, tuple[str, str] | None] = {}  # one helper call per host
+        self.platform = platform  # the image an index's copy takes (default: this host's)
+        self.all_platforms = all_platforms  # an index's every image, digests unchanged
 
     # -- commands -----------------------------------------------------------------
 
@@ -81,6 +98,8 @@ class Transfers:
             )
         src, source_id = self._resolved(src)
         _one_image(src)
+        if self.all_platforms:
+            self._refuse_index_into(dst)
         if not force:
             self._refuse_existing(dst)
         if dst.kind in FORMATS:
@@ -274,6 +293,16 @@ class Transfers:
         if location.kind in FORMATS and location.path and location.path.exists():
             raise Conflict(f"{location.path} already exists", hint="pass --force to replace it")
 
+    def _refuse_index_into(self, location: Location) -> None:
+        """copy --all writes an index: only a registry, an OCI layout or archive holds one."""
+        if location.kind in ("registry", "layout", "oci-archive"):
+            return
+        raise NotSupported(
+            f"copy --all writes an image index, and {location} cannot hold one",
+            hint="copy --all to docker://, oci:PATH:TAG or oci-archive:; or copy one platform"
+            " with --platform OS/ARCH",
+        )
+
     def registry(self, host: str) -> Registry:
         """The registry at `host`, with this transfer's TLS settings and stored credentials."""
         return Registry(
@@ -294,6 +323,19 @@ class Transfers:
             return self.tls
         return Tls(verify=host not in self.engines.config.insecure_registries)
 
+    def registry_endpoint(self, reference: str, *, mover: Mover | None = None) -> Endpoint:
+        """HOST/REPO:TAG as one end of a copy or push: its TLS settings and the logins."""
+        mover = mover or self.engines.mover(f"pushing to {reference}")
+        host = Location("registry", name=reference).registry
+        tls = self._tls(host)
+        return mover.registry(
+            reference,
+            tls_verify=tls.verify,
+            cert_dir=tls.cert_dir,
+            authfile=credentials.containers_auth_file(),
+            credentials=self.stored_login(host),
+        )
+
     @contextmanager
     def _endpoint(self, location: Location, *, writing: bool, mover: Mover) -> Iterator[Endpoint]:
         if location.kind == "engine":
@@ -301,14 +343,7 @@ class Transfers:
             with end.copy_endpoint(location.name or "", writing=writing) as endpoint:
                 yield endpoint
         elif location.kind == "registry":
-            tls = self._tls(location.registry)
-            yield mover.registry(
-                location.name or "",
-                tls_verify=tls.verify,
-                cert_dir=tls.cert_dir,
-                authfile=credentials.containers_auth_file(),
-                credentials=self.stored_login(location.registry),
-            )
+            yield self.registry_endpoint(location.name or "", mover=mover)
         elif location.kind == "layout" and location.path:
             yield mover.layout(location.path, location.name or "latest")
         elif location.path:
@@ -334,7 +369,14 @@ class Transfers:
             log.debug("path: %s copy %s -> %s", mover.name, s.ref, d.ref)
             if on_event:
                 on_event("start", {"source": str(src), "destination": label or str(dst)})
-            digest = mover.copy(s, d, on_event=on_event)
+            want = self.platform
+            digest = mover.copy(
+                s,
+                d,
+                on_event=on_event,
+                platform=(want.os, want.architecture, want.variant) if want else None,
+                all_platforms=self.all_platforms,
+            )
         result = self._result(str(src), label or str(dst), f"{mover.name} copy", digest=digest)
         return self._with_destination_id(result, dst, source_id)
 

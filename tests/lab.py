@@ -137,10 +137,12 @@ def start_registry(
     password: str | None = None,
     http: tuple[str, ...] = (),
     auth: tuple[str, ...] = (),
+    delete: bool = True,
 ) -> RegistryProcess:
     """A registry with its data under `workdir`; with `tls`, a CA made here signs its
     certificate, and with a user, htpasswd (bcrypt) guards it. `http` and `auth` are
-    more lines of those sections of its config (indented as they appear there)."""
+    more lines of those sections of its config (indented as they appear there).
+    Deletes are enabled (storage.delete.enabled) unless `delete` is False."""
     workdir.mkdir(parents=True, exist_ok=True)
     host = f"127.0.0.1:{free_port()}"
     lines = [
@@ -148,7 +150,7 @@ def start_registry(
         "log: {level: warn}",
         "storage:",
         f"  filesystem: {{rootdirectory: {workdir / 'data'}}}",
-        "  delete: {enabled: true}",
+        f"  delete: {{enabled: {'true' if delete else 'false'}}}",
         "http:",
         f"  addr: {host}",
     ]

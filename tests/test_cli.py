@@ -75,13 +75,24 @@ def test_bad_references_are_one_line_and_exit_2(engine: str, ref: str) -> None:
 def test_inspect_of_a_remote_image_says_it_reads_local_ones(
     engine: str, where: str, what: str, instead: str
 ) -> None:
-    """Until inspect reads registries, layouts and archives, it says it reads local images
-    (not "registry port '' must be digits only"), and what would read this one."""
-    proc = ocitool("--backend", engine, "inspect", where)
-    assert proc.returncode == 2
-    line = one_error_line(proc)
+    """The API's inspect reads local images: given a registry, layout or archive it says
+    so (not "registry port '' must be digits only"), and what would read this one."""
+    from ocitool.client import Client
+    from ocitool.errors import UsageError
+
+    with pytest.raises(UsageError) as raised:
+        Client(backend=engine).inspect(where)
+    line = raised.value.one_line()
     assert f"inspect reads local images only; {where!r} is {what}" in line, line
-    assert instead in line and f"skopeo inspect {where}" in line, line
+    assert instead in line and f"inspect_location({where!r})" in line, line
+
+
+def test_inspect_reads_a_location_on_the_command_line(engine: str) -> None:
+    """The CLI's inspect reads a LOCATION where it is (tests/test_registries.py): what
+    is not there is one line, never the reference grammar's complaint."""
+    proc = ocitool("--backend", engine, "inspect", "oci:/tmp/ocitool-no-layout:latest")
+    assert proc.returncode == 2
+    assert "no such OCI layout" in one_error_line(proc)
     assert proc.stdout == ""
 
 

@@ -9,6 +9,9 @@ but no image command treats it as one.
 
 from __future__ import annotations
 
+import json
+import subprocess
+
 import pytest
 
 from ocitool.client import Client
@@ -74,18 +77,33 @@ if "podman" in ENGINES:
             for name in (empty, full):
                 with pytest.raises(NotSupported) as err:
                     podman.image(name)
-                assert f"podman manifest rm {name}" in err.value.one_line()
+                assert f"ocitool manifest rm {name}" in err.value.one_line()
                 for argv in (
                     ["inspect", name],
                     ["history", name],
                     ["tag", name, "ocitool-test/list-tag:1"],
-                    ["rmi", "--dry-run", name],
-                    ["rmi", name],
                 ):
                     proc = ocitool("-b", "podman", *argv, env=env)
                     assert proc.returncode == 6, (argv, proc.stdout, proc.stderr)
                     assert "manifest list" in one_error_line(proc) and not proc.stdout
                 lab_setup.engine(["podman", "manifest", "exists", name])  # still there
+                dry = ocitool("-b", "podman", "rmi", "--dry-run", name, env=env)
+                assert dry.returncode == 0, dry.stderr
+                assert dry.stdout.splitlines()[0] == f"Would untag: {name}"
+                lab_setup.engine(["podman", "manifest", "exists", name])  # still there
+            images = {i.id for i in podman.images(all=True)}
+            gone = ocitool("-b", "podman", "rmi", "--format", "json", empty, full, env=env)
+            assert gone.returncode == 0, gone.stderr
+            assert json.loads(gone.stdout)["untagged"] == [empty, full]
+            for name in (empty, full):  # removed truly, as podman manifest rm does
+                exists = subprocess.run(
+                    ["podman", "manifest", "exists", name],
+                    capture_output=True,
+                    timeout=60,
+                    check=False,
+                )
+                assert exists.returncode == 1
+            assert {i.id for i in podman.images(all=True)} == images  # no image went
             assert BASE in podman.image(BASE).names  # the list's image is untouched
             names = lab_setup.engine(["podman", "images", "--format", "{{.Repository}}"])
             assert "ocitool-test/list-tag" not in names  # no list gained a name

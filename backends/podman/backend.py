@@ -363,6 +363,38 @@ class PodmanBackend(ContainerCLI):
             self._storage = storage_root(docs) or self._storage
         return docs
 
+    # -- manifest lists (lists.py, loaded only for them) -----------------------
+
+    def manifest_create(self, name: str, images: Sequence[str]) -> None:
+        from ocitool.backends.podman import lists
+
+        lists.create(self, name, images)
+
+    def manifest_add(self, name: str, images: Sequence[str]) -> None:
+        from ocitool.backends.podman import lists
+
+        lists.add(self, name, images)
+
+    def manifest_document(self, name: str) -> tuple[str, bytes]:
+        from ocitool.backends.podman import lists
+
+        return lists.document(self, name)
+
+    def manifest_push(self, name: str, destination: Endpoint, digestfile: Path) -> None:
+        from ocitool.backends.podman import lists
+
+        lists.push(self, name, destination, digestfile)
+
+    def manifest_lists(self) -> dict[str, str]:
+        from ocitool.backends.podman import lists
+
+        return lists.every_list(self)
+
+    def manifest_remove(self, ids: Sequence[str]) -> None:
+        from ocitool.backends.podman import lists
+
+        lists.remove(self, ids)
+
     def raise_for(
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
     ) -> NoReturn:

@@ -73,9 +73,9 @@ def raise_for(
 
 def manifest_list(ref: str) -> NotSupported:
     return NotSupported(
-        f"{ref} is a manifest list, not an image; ocitool does not handle lists yet",
-        hint=f"see it with 'podman manifest inspect {ref}', remove it with "
-        f"'podman manifest rm {ref}'",
+        f"{ref} is a manifest list, not an image",
+        hint=f"see it with 'ocitool manifest inspect {ref}', remove it with "
+        f"'ocitool manifest rm {ref}'",
     )
 
 

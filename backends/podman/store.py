@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -26,6 +27,7 @@ from ocitool.backends.common.parsing import as_digest, lineage_of, parse_time
 from ocitool.layers import chain_ids
 from ocitool.usage import ImageStack, StoreInventory
 
+HEX = re.compile(r"[0-9a-f]{64}")
 SYSTEM_CONFS = ("/etc/containers/storage.conf", "/usr/share/containers/storage.conf")
 ROOTFUL_GRAPH_ROOT = "/var/lib/containers/storage"
 
@@ -90,6 +92,23 @@ def is_manifest_list(record: Mapping[str, Any]) -> bool:
     """A list made by `podman manifest create` is an image record with no layer and
     no config, only the list and its `instances.json` (containers/common manifests)."""
     return "instances.json" in (record.get("big-data-names") or ())
+
+
+def list_document(list_id: str) -> bytes | None:
+    """A manifest list's document exactly as podman stores it (its `manifest` big data,
+    an OCI index or a docker list); None where the storage cannot be read here."""
+    location = storage_location()
+    if location is None or not HEX.fullmatch(list_id):
+        return None
+    graph_root, driver = location
+    driver = driver or _only_driver(graph_root)
+    if driver is None:
+        return None
+    try:
+        with open(os.path.join(graph_root, f"{driver}-images", list_id, "manifest"), "rb") as f:
+            return f.read()
+    except OSError:
+        return None
 
 
 def stored_names(graph_root: str, driver: str | None) -> frozenset[str] | None:

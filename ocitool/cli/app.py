@@ -67,6 +67,12 @@ COMMANDS: dict[str, Entry] = {
     "save": Entry("distribution", "save", "Save images to one archive file."),
     "load": Entry("distribution", "load", "Load every image in an archive, with its names."),
     "search": Entry("distribution", "search", "Search a registry (or Docker Hub, via the engine)."),
+    "manifest": Entry(
+        "manifests",
+        "manifest",
+        "Build a manifest list of local images: create, add, inspect, push, rm.",
+    ),
+    "tags": Entry("locations", "tags", "List a repository's tags in a registry."),
     "login": Entry("distribution", "login", "Log in to a registry, for every engine alike."),
     "logout": Entry("distribution", "logout", "Forget the credentials for a registry."),
     "layers": Entry("structure", "layers", "An image's layers: who shares them, what is in them."),

@@ -13,26 +13,16 @@ from ocitool.cli.options import (
     ForceOpt,
     Format,
     FormatOpt,
+    PlatformOpt,
     ProgressOpt,
     TlsVerifyOpt,
 )
+from ocitool.cli.options import tls_value as _tls
 from ocitool.cli.state import client
 
 if TYPE_CHECKING:
     from ocitool.models import TransferResult
     from ocitool.progress import Progress
-
-
-def _tls(verify: str | None) -> bool | None:
-    if verify is None:
-        return None
-    if verify.lower() in ("true", "1", "yes"):
-        return True
-    if verify.lower() in ("false", "0", "no"):
-        return False
-    from ocitool.errors import UsageError
-
-    raise UsageError(f"--tls-verify={verify!r}", hint="use --tls-verify=true or --tls-verify=false")
 
 
 def _progress(mode: str) -> Progress:
@@ -77,9 +67,10 @@ def pull(
     cert_dir: CertDirOpt = None,
     progress: ProgressOpt = "auto",
     format: FormatOpt = Format.table,
+    platform: PlatformOpt = None,
 ) -> None:
     """Pull an image from a registry into the selected backend."""
-    moves = client().transfers(tls_verify=_tls(tls_verify), cert_dir=cert_dir)
+    moves = client().transfers(tls_verify=_tls(tls_verify), cert_dir=cert_dir, platform=platform)
     with _progress(progress) as shown:
         result = moves.pull(reference, on_event=shown)
     _print_transfers([result], format)
@@ -99,9 +90,21 @@ def copy(
     cert_dir: CertDirOpt = None,
     progress: ProgressOpt = "auto",
     format: FormatOpt = Format.table,
+    platform: PlatformOpt = None,
+    all_platforms: Annotated[
+        bool,
+        typer.Option(
+            "--all", "-a", help="Copy an index with every image it names, digests unchanged."
+        ),
+    ] = False,
 ) -> None:
     """Copy an image between engines, registries, OCI layouts and archives."""
-    moves = client().transfers(tls_verify=_tls(tls_verify), cert_dir=cert_dir)
+    moves = client().transfers(
+        tls_verify=_tls(tls_verify),
+        cert_dir=cert_dir,
+        platform=platform,
+        all_platforms=all_platforms,
+    )
     with _progress(progress) as shown:
         result = moves.copy(source, destination, force=force, on_event=shown)
     _print_transfers([result], format)

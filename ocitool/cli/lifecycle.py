@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ocitool.cli.options import (
+    CertDirOpt,
     ChangeOpt,
     ContainersArg,
     Format,
     FormatOpt,
+    PlatformOpt,
+    TlsVerifyOpt,
+    tls_value,
 )
 from ocitool.cli.state import client
 
@@ -69,6 +73,7 @@ def run_(
         list[str] | None,
         typer.Option("--publish", "-p", help="[IP:][HOST_PORT:]PORT[/PROTO], where it can."),
     ] = None,
+    platform: PlatformOpt = None,
 ) -> None:
     """Run a command in a new container; exits with the command's exit code."""
     result = client().run(
@@ -90,6 +95,7 @@ def run_(
         hostname=hostname,
         env_file=env_file,
         publish=publish or [],
+        platform=platform,
     )
     if detach:
         print(result.id)
@@ -166,17 +172,27 @@ def rmi(
         bool, typer.Option("--rm-containers", help="Also remove containers using the images.")
     ] = False,
     format: FormatOpt = Format.table,
+    tls_verify: TlsVerifyOpt = None,
+    cert_dir: CertDirOpt = None,
 ) -> None:
     """Remove images: what was untagged, what was deleted, and what space was freed.
 
     Containers are never removed unless --rm-containers is given; with
     --dry-run the exit code says whether the removal would go ahead.
+    docker://HOST/REPO:TAG removes that tag in the registry, and only it.
     """
     from ocitool import render
     from ocitool.lifecycle import blocked_error
 
     c = client()
-    result = c.rmi(*image, force=force, dry_run=dry_run, remove_containers=rm_containers)
+    result = c.rmi(
+        *image,
+        force=force,
+        dry_run=dry_run,
+        remove_containers=rm_containers,
+        tls_verify=tls_value(tls_verify),
+        cert_dir=cert_dir,
+    )
     if format is Format.json:
         render.print_json(result)
     else:

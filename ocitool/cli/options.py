@@ -54,3 +54,26 @@ ProgressOpt = Annotated[
 ]
 
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Replace what already has the name.")]
+
+PlatformOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--platform",
+        help="os/arch[/variant] of an index to use (default: this host's).",
+        metavar="OS/ARCH",
+        show_default=False,
+    ),
+]
+
+
+def tls_value(verify: str | None) -> bool | None:
+    """--tls-verify's text as a choice; None when not given (the config decides)."""
+    if verify is None:
+        return None
+    if verify.lower() in ("true", "1", "yes"):
+        return True
+    if verify.lower() in ("false", "0", "no"):
+        return False
+    from ocitool.errors import UsageError
+
+    raise UsageError(f"--tls-verify={verify!r}", hint="use --tls-verify=true or --tls-verify=false")

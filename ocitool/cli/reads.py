@@ -7,10 +7,13 @@ from typing import Annotated
 import typer
 
 from ocitool.cli.options import (
+    CertDirOpt,
     Format,
     FormatOpt,
     NoTruncOpt,
+    PlatformOpt,
     QuietOpt,
+    TlsVerifyOpt,
 )
 from ocitool.cli.state import client
 
@@ -35,13 +38,39 @@ def images(
 
 
 def inspect(
-    image: Annotated[list[str], typer.Argument(help="Image names or IDs.", show_default=False)],
+    image: Annotated[
+        list[str],
+        typer.Argument(
+            help="Image names or IDs; or LOCATIONs (docker://, oci:PATH:TAG, docker-archive:,"
+            " oci-archive:), read where they are.",
+            show_default=False,
+        ),
+    ],
     format: FormatOpt = Format.table,
     quiet: QuietOpt = False,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="A LOCATION's manifest bytes, exactly as served.")
+    ] = False,
+    config: Annotated[
+        bool, typer.Option("--config", help="A LOCATION's raw image config.")
+    ] = False,
+    platform: PlatformOpt = None,
+    tls_verify: TlsVerifyOpt = None,
+    cert_dir: CertDirOpt = None,
 ) -> None:
     """Show images in detail (all of them read with one engine call)."""
     from ocitool import render
+    from ocitool.locations import is_location
 
+    located = [is_location(i) for i in image]
+    if any(located) or raw or config or platform:
+        from ocitool.cli.locations import inspect_locations
+
+        inspect_locations(
+            image, located, format, quiet=quiet, raw=raw, config=config, platform=platform,
+            tls_verify=tls_verify, cert_dir=cert_dir,
+        )  # fmt: skip
+        return
     found = client().inspect(*image)
     if quiet:
         render.print_lines(i.id for i in found)
