@@ -36,7 +36,13 @@ UTCDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 class Model(BaseModel):
     # defer_build: a model's validators are built on first use, not at import (start-up).
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    # serialization defaults required: every field is printed, so the schema requires it.
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        defer_build=True,
+        json_schema_serialization_defaults_required=True,
+    )
 
 
 class ImageConfig(Model):
@@ -363,9 +369,11 @@ class FileAnalysis(Model):
 
 
 class ConfigChange(Model):
+    """One field of the image config that differs from image a to image b."""
+
     field: str
-    a: object = None
-    b: object = None
+    a: object = Field(None, description="The field's value in a, any JSON value; null: unset.")
+    b: object = Field(None, description="The field's value in b, any JSON value; null: unset.")
 
 
 class ImageDiff(Model):

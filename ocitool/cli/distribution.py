@@ -15,6 +15,7 @@ from ocitool.cli.options import (
     FormatOpt,
     PlatformOpt,
     ProgressOpt,
+    ReportOpt,
     TlsVerifyOpt,
 )
 from ocitool.cli.options import tls_value as _tls
@@ -35,10 +36,12 @@ def _progress(mode: str) -> Progress:
 
 
 def _print_transfers(results: list[TransferResult], format: Format) -> None:
+    """Every transfer command prints the same JSON shape, an array of TransferResult,
+    whether it moved one image or several (docs/json.md)."""
     from ocitool import render
 
     if format is Format.json:
-        render.print_json(results if len(results) != 1 else results[0])
+        render.print_json(results)
     else:
         render.transfers(results)
 
@@ -118,6 +121,7 @@ def save(
     ] = "docker-archive",
     force: ForceOpt = False,
     progress: ProgressOpt = "auto",
+    report: ReportOpt = Format.table,
 ) -> None:
     """Save images to one archive file."""
     moves = client().transfers()
@@ -125,7 +129,7 @@ def save(
         result = moves.save(
             image, output, archive_format=archive_format, force=force, on_event=shown
         )
-    _print_transfers([result], Format.table)
+    _print_transfers([result], report)
 
 
 def load(

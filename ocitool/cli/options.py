@@ -16,6 +16,13 @@ class Format(StrEnum):
 
 FormatOpt = Annotated[Format, typer.Option("--format", help="table, or one JSON document.")]
 
+ReportOpt = Annotated[
+    Format,
+    typer.Option(
+        "--report", help="table, or the result as one JSON document (--format is the archive's)."
+    ),
+]
+
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print IDs only.")]
 
 NoTruncOpt = Annotated[bool, typer.Option("--no-trunc", help="Do not shorten IDs.")]
