@@ -4,6 +4,7 @@
 command prints (one object or an array of them), so a script can check a
 command's output against `{"$defs": ..., **outputs[command]}`; the document's
 root accepts exactly the documents some command prints, and nothing else.
+`progress` is the schema of each line `--progress json` writes to stderr.
 `version` is the contract's version (docs/json.md says what changes it).
 """
 
@@ -35,6 +36,7 @@ from ocitool.models import (
     RemoveResult,
     RunResult,
     SearchResult,
+    TransferEvent,
     TransferResult,
     TreeNode,
     UsageReport,
@@ -76,6 +78,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     ImageDiff,
     LocatedImage,
     Platform,
+    TransferEvent,
 )
 
 VERSION = 1
@@ -133,6 +136,7 @@ def json_schema() -> dict[str, Any]:
         "version": VERSION,
         "anyOf": list(distinct.values()),
         "outputs": outputs,
+        "progress": {"$ref": "#/$defs/TransferEvent"},  # each line of --progress json
         "$defs": doc["$defs"],
     }
 

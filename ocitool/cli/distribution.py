@@ -60,7 +60,7 @@ def push(
     """Push an image to a registry."""
     moves = client().transfers(tls_verify=_tls(tls_verify), cert_dir=cert_dir)
     with _progress(progress) as shown:
-        result = moves.push(image, destination, force=force, on_event=shown)
+        result = moves.push(image, destination, force=force, on_event=shown.events)
     _print_transfers([result], format)
 
 
@@ -75,7 +75,7 @@ def pull(
     """Pull an image from a registry into the selected backend."""
     moves = client().transfers(tls_verify=_tls(tls_verify), cert_dir=cert_dir, platform=platform)
     with _progress(progress) as shown:
-        result = moves.pull(reference, on_event=shown)
+        result = moves.pull(reference, on_event=shown.events)
     _print_transfers([result], format)
 
 
@@ -109,7 +109,7 @@ def copy(
         all_platforms=all_platforms,
     )
     with _progress(progress) as shown:
-        result = moves.copy(source, destination, force=force, on_event=shown)
+        result = moves.copy(source, destination, force=force, on_event=shown.events)
     _print_transfers([result], format)
 
 
@@ -127,7 +127,7 @@ def save(
     moves = client().transfers()
     with _progress(progress) as shown:
         result = moves.save(
-            image, output, archive_format=archive_format, force=force, on_event=shown
+            image, output, archive_format=archive_format, force=force, on_event=shown.events
         )
     _print_transfers([result], report)
 
@@ -140,7 +140,7 @@ def load(
     """Load every image in a docker or OCI archive, with its names."""
     moves = client().transfers()
     with _progress(progress) as shown:
-        results = moves.load(input, on_event=shown)
+        results = moves.load(input, on_event=shown.events)
     _print_transfers(results, format)
 
 

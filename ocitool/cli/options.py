@@ -57,7 +57,10 @@ CertDirOpt = Annotated[
 ]
 
 ProgressOpt = Annotated[
-    str, typer.Option("--progress", help="auto (a status line on a terminal), json or none.")
+    str,
+    typer.Option(
+        "--progress", help="auto (bytes and rate on a terminal), json (lines on stderr) or none."
+    ),
 ]
 
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Replace what already has the name.")]
