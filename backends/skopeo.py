@@ -225,13 +225,23 @@ class _Bars:
     nothing)."""
 
     def __init__(self, on_event: ProgressEvent | None, spool: Path) -> None:
+        import threading
+
         self.on_event = on_event
         self.spool = spool
         self.shown: dict[str, tuple[str, int, int | None]] = {}
         self.read = 0
+        # lines come on the runner's reader thread, ticks on the waiting one
+        self.lock = threading.RLock()
 
     def line(self, stream: str, text: str) -> None:
         if self.on_event is None or stream != "stdout":
+            return
+        with self.lock:
+            self._line(text)
+
+    def _line(self, text: str) -> None:
+        if self.on_event is None:
             return
         match = _COPYING.match(text)
         if match:
@@ -264,15 +274,16 @@ class _Bars:
 
     def tick(self) -> None:
         """Until the first bar: what skopeo has read into its temporary directory."""
-        if self.on_event is None or self.shown:
-            return
-        try:
-            read = sum(e.stat().st_size for e in os.scandir(self.spool) if e.is_file())
-        except OSError:
-            return
-        if read != self.read:
-            self.read = read
-            self.on_event("read", {"bytes": read})
+        with self.lock:
+            if self.on_event is None or self.shown:
+                return
+            try:
+                read = sum(e.stat().st_size for e in os.scandir(self.spool) if e.is_file())
+            except OSError:
+                return
+            if read != self.read:
+                self.read = read
+                self.on_event("read", {"bytes": read})
 
 
 def _bytes(number: str, unit: str | None) -> int:

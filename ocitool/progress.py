@@ -42,6 +42,10 @@ def _count(value: object, default: int) -> int:
     return value if isinstance(value, int) else default
 
 
+def _size(value: object, default: int | None) -> int | None:
+    return value if isinstance(value, int) else default
+
+
 class _Copy:
     """One image's copy: its layers' bytes, summed."""
 
@@ -59,8 +63,7 @@ class _Copy:
         blob = self.blobs.setdefault(key, _Blob(key, kind))
         blob.status = str(data.get("status", blob.status))
         blob.done = _count(data.get("bytes"), blob.done)
-        size = data.get("size")
-        blob.size = size if isinstance(size, int) else blob.size
+        blob.size = _size(data.get("size"), blob.size)
         return blob
 
     @property
@@ -131,12 +134,12 @@ class Progress:
         if event == "start":
             self._finish(summary=True)
             self.copy = _Copy(str(data.get("source", "")), str(data.get("destination", "")))
-            self.copy.expected = data["size"] if isinstance(data.get("size"), int) else None  # type: ignore[assignment]
+            self.copy.expected = _size(data.get("size"), None)
         copy = self.copy = self.copy or _Copy("", "")
         blob = copy.update(event, data) if event in ("blob", "config") else None
         if event in ("read", "written"):
             setattr(copy, event, _count(data.get("bytes"), getattr(copy, event)))
-            copy.expected = _count(data.get("size"), copy.expected or 0) or copy.expected
+            copy.expected = _size(data.get("size"), copy.expected)
         if self.mode == "json":
             self._json(event, data, blob)
         elif self.mode == "auto":
@@ -234,7 +237,8 @@ class Progress:
                 for _ in range(2)
             )
             # transient: the bars go when the copy ends; its summary line stays
-            self._live = Live(Group(self._bars, self._sums), console=console, transient=True)
+            group = Group(self._bars, self._sums)
+            self._live = Live(group, console=console, transient=True, redirect_stdout=False)
             self._live.start()
         return self._bars, self._sums
 

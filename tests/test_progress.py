@@ -251,7 +251,12 @@ def test_a_copy_between_engines_shows_each_layer_a_total_and_the_rate(
     _gone(destination, name)
 
     name = f"ocitool-test/copied-from-{source}:json"
-    proc, events = with_json("copy", f"{source}:{image}", f"{destination}:{name}")
+    proc, events = with_json(
+        "copy", f"{source}:{image}", f"{destination}:{name}", "--format", "json"
+    )
+    assert (
+        json.loads(proc.stdout)[0]["destination"] == f"{destination}:{name}"
+    )  # stdout: the result
     assert_layer_bytes(events)
     assert {e["event"] for e in events} >= {"start", "blob", "config", "manifest"}
     assert not [line for line in proc.stderr.splitlines() if not line.startswith("{")]
