@@ -94,7 +94,7 @@ OUTPUTS: dict[str, tuple[type[BaseModel], str]] = {
     "inspect LOCATION": (LocatedImage, MANY),
     "tags": (SearchResult, ONE),
     "manifest": (LocatedImage, ONE),
-    "manifest push": (TransferResult, ONE),
+    "manifest push": (TransferResult, MANY),  # a transfer: an array, as push
     "history": (Layer, MANY),
     "ps": (Container, MANY),
     "container inspect": (Container, MANY),
