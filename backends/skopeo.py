@@ -38,7 +38,11 @@ Role = Literal["src", "dest"]
 _WORK = "ocitool-copy-"  # each copy's own directory for skopeo's big temporary files
 _HELD = ".alive"  # locked by the copy while it runs (see _sweep)
 _FATAL = re.compile(r'level=fatal msg="((?:[^"\\]|\\.)*)"')
-_COPYING = re.compile(r"^Copying (blob|config) (sha256:[0-9a-f]{64})")
+# its lines as a terminal shows them: `Copying blob 391d57a70dbb [==>--] 8.3MiB / 57.2MiB`,
+# then `... done` or `... skipped: already exists`; a pipe gets `Copying blob sha256:<64 hex>`
+_COPYING = re.compile(r"^Copying (blob|config) (sha256:[0-9a-f]{64}|[0-9a-f]{8,64})\b\s*(.*)$")
+_COUNTED = re.compile(r"([0-9.]+)\s*([KMGTP]i)?B?\s*/\s*([0-9.]+)\s*([KMGTP]i)?B?\s*$", re.I)
+_UNITS = {"": 1, "ki": 1 << 10, "mi": 1 << 20, "gi": 1 << 30, "ti": 1 << 40, "pi": 1 << 50}
 
 
 def options(endpoint: Endpoint, role: Role, logins: str | None = None) -> list[str]:
@@ -198,22 +202,92 @@ def copy(
             _spelled(destination, work / "destination", writing=True),
         ]
 
-        def line(stream: str, text: str) -> None:
-            if on_event is None or stream != "stdout":
-                return
-            match = _COPYING.match(text)
-            if match:
-                on_event(match.group(1), {"digest": match.group(2)})
-            elif text.startswith("Writing manifest"):
-                on_event("manifest", {})
-
+        bars = _Bars(on_event, work / "tmp")
         result = runner.stream(
-            argv, line, timeout=runner.run_timeout, idle=runner.timeout, pass_fds=fds
+            argv,
+            bars.line,
+            timeout=runner.run_timeout,
+            idle=runner.timeout,
+            terminal=on_event is not None,  # its bars, with bytes, only on a terminal
+            tick=bars.tick if on_event is not None else None,
+            pass_fds=fds,
         )
         if not result.ok:
             raise copy_error(result, source, destination)
         digest = digestfile.read_text().strip() if digestfile.exists() else ""
         return digest or None
+
+
+class _Bars:
+    """skopeo's progress as events: a blob's or the config's bytes as its bar shows
+    them (to 3 digits), and, before any bar, the bytes of the image it reads into its
+    temporary directory first (a docker daemon's `docker save` stream, which shows
+    nothing)."""
+
+    def __init__(self, on_event: ProgressEvent | None, spool: Path) -> None:
+        import threading
+
+        self.on_event = on_event
+        self.spool = spool
+        self.shown: dict[str, tuple[str, int, int | None]] = {}
+        self.read = 0
+        # lines come on the runner's reader thread, ticks on the waiting one
+        self.lock = threading.RLock()
+
+    def line(self, stream: str, text: str) -> None:
+        if self.on_event is None or stream != "stdout":
+            return
+        with self.lock:
+            self._line(text)
+
+    def _line(self, text: str) -> None:
+        if self.on_event is None:
+            return
+        match = _COPYING.match(text)
+        if match:
+            if not self.shown:
+                self.tick()  # all it read before the first bar
+            kind, shown_id, rest = match.groups()
+            self._blob(kind, shown_id.removeprefix("sha256:"), rest)
+        elif text.startswith("Writing manifest"):
+            self.on_event("manifest", {})
+
+    def _blob(self, kind: str, blob: str, rest: str) -> None:
+        if self.on_event is None:
+            return
+        before = self.shown.get(blob, ("waiting", 0, None))
+        status, done, size = before
+        counted = _COUNTED.search(rest)
+        if counted:
+            done, size = _bytes(*counted.group(1, 2)), _bytes(*counted.group(3, 4))
+            status = "copying"
+        elif rest.startswith("done"):
+            status, done = "done", size if size is not None else done
+        elif rest.startswith("skipped"):
+            status = "skipped"
+        else:
+            status = status if rest else "copying"  # a pipe's line: started, no bytes
+        now = (status, done, size)
+        if now != before or blob not in self.shown:
+            self.shown[blob] = now
+            self.on_event(kind, {"id": blob, "status": status, "bytes": done, "size": size})
+
+    def tick(self) -> None:
+        """Until the first bar: what skopeo has read into its temporary directory."""
+        with self.lock:
+            if self.on_event is None or self.shown:
+                return
+            try:
+                read = sum(e.stat().st_size for e in os.scandir(self.spool) if e.is_file())
+            except OSError:
+                return
+            if read != self.read:
+                self.read = read
+                self.on_event("read", {"bytes": read})
+
+
+def _bytes(number: str, unit: str | None) -> int:
+    return round(float(number) * _UNITS[(unit or "").lower()])
 
 
 def _sweep(big_files: str | None) -> None:

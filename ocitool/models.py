@@ -36,7 +36,13 @@ UTCDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 class Model(BaseModel):
     # defer_build: a model's validators are built on first use, not at import (start-up).
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    # serialization defaults required: every field is printed, so the schema requires it.
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        defer_build=True,
+        json_schema_serialization_defaults_required=True,
+    )
 
 
 class ImageConfig(Model):
@@ -363,9 +369,11 @@ class FileAnalysis(Model):
 
 
 class ConfigChange(Model):
+    """One field of the image config that differs from image a to image b."""
+
     field: str
-    a: object = None
-    b: object = None
+    a: object = Field(None, description="The field's value in a, any JSON value; null: unset.")
+    b: object = Field(None, description="The field's value in b, any JSON value; null: unset.")
 
 
 class ImageDiff(Model):
@@ -417,4 +425,34 @@ class LocatedImage(Model):
     )
     image: Image | None = Field(
         None, description="The image, as a local inspect shows one (backend: where it was read)."
+    )
+
+
+class TransferEvent(Model):
+    """One line of `--progress json` on stderr: a copy's step, with its bytes so far.
+
+    `start` opens each image's copy; `read` and `written` count the bytes read into the
+    mover or the engine (an engine's own load) and written by an engine's own save;
+    `blob` and `config` follow one blob, `manifest` ends the copy (docs/progress.md).
+    """
+
+    event: Literal["start", "read", "written", "blob", "config", "manifest"]
+    time: UTCDateTime
+    source: str | None = Field(None, description="On start: where the image comes from.")
+    destination: str | None = Field(None, description="On start: where it goes.")
+    id: str | None = Field(
+        None, description="blob, config: the start of the blob's digest (hex), as skopeo shows it."
+    )
+    status: Literal["waiting", "copying", "done", "skipped"] | None = Field(
+        None, description="blob, config: skipped means the destination has it already."
+    )
+    bytes: int | None = Field(None, ge=0, description="Bytes of this blob (or read, written).")
+    size: int | None = Field(
+        None, ge=0, description="Bytes it has in all (an estimate on start); null: unknown."
+    )
+    total_bytes: int | None = Field(
+        None, ge=0, description="blob, config, manifest: the bytes of every blob so far."
+    )
+    total_size: int | None = Field(
+        None, ge=0, description="The sizes of the blobs known so far, skipped ones aside."
     )

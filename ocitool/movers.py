@@ -9,14 +9,15 @@ builds a mover's argv itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-ProgressEvent = Callable[[str, dict[str, str]], None]
+ProgressEvent = Callable[[str, Mapping[str, object]], None]
+"""(event, details): start, read, blob, config, manifest, as the copy goes; the
+details are strings, byte counts (int) or None (docs/progress.md)."""
 Platform = tuple[str, str, str | None]
 """os, architecture, variant (None: any)."""
-"""(event, details): start, blob, config, manifest, as the copy goes."""
 
 
 class Endpoint(NamedTuple):

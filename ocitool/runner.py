@@ -403,6 +403,8 @@ class Runner:
         env: Mapping[str, str] | None = None,
         pass_fds: Sequence[int] = (),
         keep: bool = True,
+        terminal: bool = False,
+        tick: Callable[[], None] | None = None,
     ) -> Completed:
         """Run while handing each output line to `on_line(stream_name, line)` as it comes.
 
@@ -415,6 +417,11 @@ class Runner:
         (`_dying_with_ocitool`): a killed ocitool leaves no copy writing on.
         `pass_fds` stay open in the program (a secret it reads from /dev/fd/N).
         Without `keep`, lines are only handed on (a container's output, for days).
+
+        With `terminal`, stdout is a pseudo-terminal, for the programs that
+        count bytes only on one (skopeo's bars): its lines are split at `\r` too,
+        cleared of cursor moves, and only the last few are kept, as a bar redrawn
+        for hours must not grow memory. `tick` is called about twice a second.
         """
         args = self._checked(argv)
         limit = timeout or self.timeout
@@ -422,27 +429,50 @@ class Runner:
         import threading
 
         stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
-        proc = self._spawn_captured(
-            _dying_with_ocitool(args), env, stdin=stdin, pass_fds=tuple(pass_fds)
-        )
+        screen = _Terminal() if terminal else None
+        try:
+            proc = self._spawn_captured(
+                _dying_with_ocitool(args),
+                env,
+                stdin=stdin,
+                stdout=screen.slave if screen else subprocess.PIPE,
+                pass_fds=tuple(pass_fds),
+            )
+        except BaseException:
+            if screen is not None:
+                screen.discard()
+            raise
         kept: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        if screen is not None:
+            kept["stdout"] = screen.kept
+            proc.stdout = screen.reader()
 
         def pump(name: str) -> None:
             pipe = proc.stdout if name == "stdout" else proc.stderr
-            for line in pipe or ():
+            for line in _lines(pipe):
+                # a bar redrawn unchanged is no progress: a terminal's line counts if new
+                if screen is None or name != "stdout" or line not in kept[name]:
+                    seen[name] += 1
                 if keep:
                     kept[name].append(line)
-                on_line(name, line.rstrip("\n"))
+                text = line.rstrip("\n") if screen is None else _plain(line)
+                if text or screen is None:  # a terminal's `\r\r\n` is no empty line
+                    on_line(name, text)
 
+        seen = dict.fromkeys(kept, 0)
         readers = [threading.Thread(target=pump, args=(n,), daemon=True) for n in kept]
         for reader in readers:
             reader.start()
-        with _killed_on_exit(proc, group=True):
+        with ExitStack() as closing, _killed_on_exit(proc, group=True):  # killed, then closed
+            if screen is not None:
+                closing.callback(screen.close, readers)
             if input is not None and proc.stdin is not None:
                 proc.stdin.write(input)
                 proc.stdin.close()
             try:
-                returncode = self._watch(proc, args, started, limit, idle, kept)
+                returncode = self._watch(
+                    proc, args, started, limit, idle, seen, tick, reads_only=terminal
+                )
             except subprocess.TimeoutExpired as exc:
                 _kill_group(proc)
                 self._log(args, None, time.monotonic() - started)
@@ -454,8 +484,8 @@ class Runner:
                     setting="OCITOOL_TIMEOUT" if stalled else self._setting(limit),
                     idle=stalled,
                 ) from exc
-        for reader in readers:
-            reader.join(timeout=5)
+            for reader in readers:
+                reader.join(timeout=5)
         result = Completed(
             tuple(args),
             returncode,
@@ -473,11 +503,16 @@ class Runner:
         started: float,
         limit: float,
         idle: float | None,
-        kept: Mapping[str, list[str]],
+        lines: Mapping[str, int],
+        tick: Callable[[], None] | None = None,
+        *,
+        reads_only: bool = False,
     ) -> int:
         """Wait for `proc`; TimeoutExpired past `limit`, or past `idle` seconds in which
-        it neither did I/O (/proc/PID/io) nor printed. Half-way through a stall, a note
-        says how long ocitool will still wait."""
+        it neither did I/O (/proc/PID/io) nor printed (`lines`, counted per stream).
+        With `reads_only` only its reads count: its writes include a terminal's bars,
+        redrawn while it is stalled. Half-way through a stall, a note says how long
+        ocitool will still wait."""
         last_seen: tuple[int, ...] | None = None
         moved = time.monotonic()
         warned = False
@@ -489,10 +524,13 @@ class Runner:
                 now = time.monotonic()
                 if now - started >= limit:
                     raise subprocess.TimeoutExpired(args, limit) from None
+            if tick is not None:
+                tick()
             if idle is None:
                 continue
-            seen = (*_io_counters(proc.pid), len(kept["stdout"]), len(kept["stderr"]))
-            if seen != last_seen or len(seen) == 2:  # no counters to read: never idle
+            counters = _io_counters(proc.pid)[: 1 if reads_only else 2]
+            seen = (*counters, lines["stdout"], lines["stderr"])
+            if seen != last_seen or not counters:  # no counters to read: never idle
                 last_seen, moved, warned = seen, now, False
             elif now - moved >= idle:
                 raise subprocess.TimeoutExpired(args, idle)
@@ -533,14 +571,8 @@ class Runner:
         session: a terminal's Ctrl-C reaches only ocitool, which decides, and a
         timeout can kill the engine with all its children."""
         popen.setdefault("stdin", subprocess.DEVNULL)
-        return self._spawn(
-            args,
-            env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            **popen,
-        )
+        popen.setdefault("stdout", subprocess.PIPE)
+        return self._spawn(args, env, stderr=subprocess.PIPE, start_new_session=True, **popen)
 
     def _setting(self, limit: float) -> str:
         """The variable that sets the limit a call ran into, for the error's hint."""
@@ -609,7 +641,7 @@ def _kill_group(proc: subprocess.Popen[Any]) -> str:
                 break
             except subprocess.TimeoutExpired:
                 continue
-            except ValueError:  # its pipes are read elsewhere (stream's readers)
+            except (ValueError, OSError):  # read elsewhere (stream's readers; a pty: EIO)
                 with suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=wait)
                     break
@@ -622,6 +654,61 @@ def _kill_group(proc: subprocess.Popen[Any]) -> str:
         proc.kill()
     proc.wait()
     return err if isinstance(err, str) else ""
+
+
+class _Terminal:
+    """A pseudo-terminal for a program's stdout: wide, so bars are not cut short."""
+
+    COLUMNS, KEEP = 160, 200
+
+    def __init__(self) -> None:
+        import collections
+        import fcntl
+        import pty
+        import struct
+        import termios
+
+        self.master, self.slave = pty.openpty()
+        size = struct.pack("HHHH", 40, self.COLUMNS, 0, 0)
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
+        self.kept: Any = collections.deque(maxlen=self.KEEP)  # a list's append and join
+
+    def reader(self) -> IO[str]:
+        """The master side as text; the slave is the child's now, so closed here."""
+        os.close(self.slave)
+        # newline="": `\r` ends a line as `\n` does, so each redraw of a bar is a line
+        self.text = open(self.master, encoding="utf-8", errors="replace", newline="")  # noqa: SIM115
+        return self.text
+
+    def discard(self) -> None:
+        """Both ends, where no program was started on it."""
+        for fd in (self.master, self.slave):
+            with suppress(OSError):
+                os.close(fd)
+
+    def close(self, readers: Sequence[Any]) -> None:
+        """Closed once nothing reads it (the program's end gives its reader EIO): an fd
+        closed under a blocked reader could be reused and read by it."""
+        for reader in readers:
+            reader.join(timeout=1)
+        if not any(reader.is_alive() for reader in readers):
+            with suppress(OSError):
+                self.text.close()
+
+
+def _lines(pipe: IO[str] | None) -> Iterator[str]:
+    """A pipe's lines; a terminal's master reports its end as EIO, not as EOF."""
+    if pipe is None:
+        return
+    with suppress(OSError):
+        yield from pipe
+
+
+def _plain(line: str) -> str:
+    """A terminal line without its cursor moves and erasures (ANSI CSI sequences)."""
+    import re
+
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line).strip()
 
 
 def _io_counters(pid: int) -> tuple[int, ...]:

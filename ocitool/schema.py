@@ -2,14 +2,18 @@
 
 `$defs` holds every model; `outputs` says which of them each `--format json`
 command prints (one object or an array of them), so a script can check a
-command's output against `{"$defs": ..., **outputs[command]}`.
+command's output against `{"$defs": ..., **outputs[command]}`; the document's
+root accepts exactly the documents some command prints, and nothing else.
+`progress` is the schema of each line `--progress json` writes to stderr.
+`version` is the contract's version (docs/json.md says what changes it).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import models_json_schema
 
 from ocitool.models import (
@@ -32,6 +36,7 @@ from ocitool.models import (
     RemoveResult,
     RunResult,
     SearchResult,
+    TransferEvent,
     TransferResult,
     TreeNode,
     UsageReport,
@@ -40,6 +45,8 @@ from ocitool.models import (
 
 class ImageRef(BaseModel):
     """An image reference as ocitool splits it (ocitool.references.ImageRef)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
     domain: str | None = None
     path: str
@@ -71,9 +78,13 @@ MODELS: tuple[type[BaseModel], ...] = (
     ImageDiff,
     LocatedImage,
     Platform,
+    TransferEvent,
 )
 
-ONE, MANY, ONE_OR_MANY = "one", "many", "one-or-many"
+VERSION = 1
+"""The JSON contract's version: raised only by a change that can break a reader."""
+
+ONE, MANY = "one", "many"
 
 # command (as typed, options that change the output included) -> (model, how many)
 OUTPUTS: dict[str, tuple[type[BaseModel], str]] = {
@@ -83,7 +94,7 @@ OUTPUTS: dict[str, tuple[type[BaseModel], str]] = {
     "inspect LOCATION": (LocatedImage, MANY),
     "tags": (SearchResult, ONE),
     "manifest": (LocatedImage, ONE),
-    "manifest push": (TransferResult, ONE),
+    "manifest push": (TransferResult, MANY),  # a transfer: an array, as push
     "history": (Layer, MANY),
     "ps": (Container, MANY),
     "container inspect": (Container, MANY),
@@ -91,10 +102,12 @@ OUTPUTS: dict[str, tuple[type[BaseModel], str]] = {
     "commit": (Image, ONE),
     "tag": (Image, ONE),
     "rmi": (RemoveResult, ONE),
-    "push": (TransferResult, ONE),
-    "pull": (TransferResult, ONE),
-    "copy": (TransferResult, ONE),
-    "load": (TransferResult, ONE_OR_MANY),  # one object for one image, else an array
+    # every transfer prints one shape, an array, however many images it moved
+    "push": (TransferResult, MANY),
+    "pull": (TransferResult, MANY),
+    "copy": (TransferResult, MANY),
+    "save --report": (TransferResult, MANY),  # save's --format names the archive's format
+    "load": (TransferResult, MANY),
     "search": (SearchResult, MANY),
     "du": (UsageReport, ONE),
     "df": (UsageReport, ONE),
@@ -113,12 +126,21 @@ def json_schema() -> dict[str, Any]:
         [(model, "serialization") for model in MODELS],
         title="ocitool models",
     )
-    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    doc["outputs"] = {command: _output(*shape) for command, shape in OUTPUTS.items()}
-    return doc
+    outputs = {command: _output(*shape) for command, shape in OUTPUTS.items()}
+    distinct = {json.dumps(shape, sort_keys=True): shape for shape in outputs.values()}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "ocitool JSON output",
+        "description": "The root accepts what some `--format json` command prints; "
+        "`outputs` names each command's document, `$defs` every model.",
+        "version": VERSION,
+        "anyOf": list(distinct.values()),
+        "outputs": outputs,
+        "progress": {"$ref": "#/$defs/TransferEvent"},  # each line of --progress json
+        "$defs": doc["$defs"],
+    }
 
 
 def _output(model: type[BaseModel], count: str) -> dict[str, Any]:
     one: dict[str, Any] = {"$ref": f"#/$defs/{model.__name__}"}
-    many: dict[str, Any] = {"type": "array", "items": one}
-    return {ONE: one, MANY: many, ONE_OR_MANY: {"anyOf": [one, many]}}[count]
+    return one if count == ONE else {"type": "array", "items": one}

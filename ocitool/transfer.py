@@ -46,6 +46,7 @@ from ocitool.errors import (
     UsageError,
 )
 from ocitool.locations import Location, parse_location
+from ocitool.meters import file_size, metered, read_position
 from ocitool.models import TransferResult
 from ocitool.notes import note
 from ocitool.references import ImageRef, is_image_id, validate_image_arg
@@ -181,12 +182,13 @@ class Transfers:
                 result = self._skopeo_copy(src, dst, found[0].id, on_event, label=str(output))
             elif self._saves(archive_format):
                 native = self.engines.need(can.NATIVE_ARCHIVES)
-                native.save(names, partial, archive_format)
-                result = self._result(
-                    f"{backend.name}:{', '.join(names)}",
-                    f"{archive_format}:{output}",
-                    f"{backend.name} save",
-                )
+                source, target = f"{backend.name}:{', '.join(names)}", f"{archive_format}:{output}"
+                expected = _layer_bytes(found)
+                if on_event:
+                    on_event("start", {"source": source, "destination": target, "size": expected})
+                with metered(on_event, "written", file_size(partial), expected):
+                    native.save(names, partial, archive_format)
+                result = self._result(source, target, f"{backend.name} save")
             elif archive_format == "oci-archive":
                 result = self._oci_archive(names, partial, output, on_event)
             else:  # several images in one docker archive: only an engine's own save writes it
@@ -226,7 +228,12 @@ class Transfers:
         if self.engines.has(can.NATIVE_ARCHIVES):
             native = self.engines.need(can.NATIVE_ARCHIVES)
             if native.loads(kind, images_in(entries)):
-                loaded = native.load(archive)
+                size = archive.stat().st_size
+                if on_event:
+                    start = {"source": f"{kind}:{archive}", "destination": backend.name}
+                    on_event("start", {**start, "size": size})
+                with metered(on_event, "read", read_position(archive), size, whole=True):
+                    loaded = native.load(archive)
                 images = backend.inspect(loaded) if loaded else []
                 return [
                     self._loaded(name, image, kind, archive, entries, f"{backend.name} load")
@@ -481,6 +488,14 @@ class Transfers:
         source: str, destination: str, path: str, *, digest: str | None = None
     ) -> TransferResult:
         return TransferResult(source=source, destination=destination, path=path, digest=digest)
+
+
+def _layer_bytes(images: Sequence[Image]) -> int | None:
+    """What an archive of these images will about hold: each distinct layer once,
+    as the engine counts it; None where one layer's size is unknown."""
+    sizes = {layer.diff_id: layer.size for image in images for layer in image.layers}
+    known = [size for size in sizes.values() if size is not None]
+    return sum(known) if sizes and len(known) == len(sizes) else None
 
 
 def _one_image(source: Location) -> None:

@@ -683,7 +683,7 @@ def test_a_pull_reports_the_digest_the_registry_serves(
             "--backend", engine, "pull", *INSECURE, "--format", "json", f"{plain}/served/img:1"
         )
         assert proc.returncode == 0, proc.stderr
-        digest = json.loads(proc.stdout)["digest"]
+        digest = json.loads(proc.stdout)[0]["digest"]
         assert digest == pushed.digest, engine
         assert _head(plain, "served/img", digest) == 200, engine
         kept = Client(backend=engine).image(f"{plain}/served/img:1").repo_digests

@@ -16,6 +16,7 @@ from ocitool.client import Client
 from tests.conftest import Lab, Registries
 from tests.layouts import Multi, multi_platform, skopeo_copy
 from tests.test_cli import ocitool, one_error_line
+from tests.test_schema import validate
 
 INSECURE = ["--tls-verify=false"]
 
@@ -159,7 +160,7 @@ def test_manifest_create_add_inspect_push_and_rm(
         assert pulled.returncode == 0, pulled.stderr
     made = ocitool("--backend", engine, "manifest", "create", "--format", "json", "lab/list:1", amd)
     assert made.returncode == 0, made.stderr
-    assert [p["digest"] for p in json.loads(made.stdout)["platforms"]] == [multi.amd64]
+    assert [p["digest"] for p in validate("manifest", made.stdout)["platforms"]] == [multi.amd64]
     added = ocitool("--backend", engine, "manifest", "add", "lab/list:1", arm)
     assert added.returncode == 0, added.stderr
     found = Client(backend=engine).manifest_inspect("lab/list:1")
@@ -172,7 +173,7 @@ def test_manifest_create_add_inspect_push_and_rm(
         f"docker://{plain}/index/built:1",
     )  # fmt: skip
     assert pushed.returncode == 0, pushed.stderr
-    digest = json.loads(pushed.stdout)["digest"]
+    digest = validate("manifest push", pushed.stdout)[0]["digest"]
     [remote] = json.loads(
         ocitool("inspect", *INSECURE, "--format", "json", f"docker://{plain}/index/built:1").stdout
     )

@@ -15,6 +15,7 @@ from ocitool.cli.options import (
     FormatOpt,
     PlatformOpt,
     ProgressOpt,
+    ReportOpt,
     TlsVerifyOpt,
 )
 from ocitool.cli.options import tls_value as _tls
@@ -35,10 +36,12 @@ def _progress(mode: str) -> Progress:
 
 
 def _print_transfers(results: list[TransferResult], format: Format) -> None:
+    """Every transfer command prints the same JSON shape, an array of TransferResult,
+    whether it moved one image or several (docs/json.md)."""
     from ocitool import render
 
     if format is Format.json:
-        render.print_json(results if len(results) != 1 else results[0])
+        render.print_json(results)
     else:
         render.transfers(results)
 
@@ -57,7 +60,7 @@ def push(
     """Push an image to a registry."""
     moves = client().transfers(tls_verify=_tls(tls_verify), cert_dir=cert_dir)
     with _progress(progress) as shown:
-        result = moves.push(image, destination, force=force, on_event=shown)
+        result = moves.push(image, destination, force=force, on_event=shown.events)
     _print_transfers([result], format)
 
 
@@ -72,7 +75,7 @@ def pull(
     """Pull an image from a registry into the selected backend."""
     moves = client().transfers(tls_verify=_tls(tls_verify), cert_dir=cert_dir, platform=platform)
     with _progress(progress) as shown:
-        result = moves.pull(reference, on_event=shown)
+        result = moves.pull(reference, on_event=shown.events)
     _print_transfers([result], format)
 
 
@@ -106,7 +109,7 @@ def copy(
         all_platforms=all_platforms,
     )
     with _progress(progress) as shown:
-        result = moves.copy(source, destination, force=force, on_event=shown)
+        result = moves.copy(source, destination, force=force, on_event=shown.events)
     _print_transfers([result], format)
 
 
@@ -118,14 +121,15 @@ def save(
     ] = "docker-archive",
     force: ForceOpt = False,
     progress: ProgressOpt = "auto",
+    report: ReportOpt = Format.table,
 ) -> None:
     """Save images to one archive file."""
     moves = client().transfers()
     with _progress(progress) as shown:
         result = moves.save(
-            image, output, archive_format=archive_format, force=force, on_event=shown
+            image, output, archive_format=archive_format, force=force, on_event=shown.events
         )
-    _print_transfers([result], Format.table)
+    _print_transfers([result], report)
 
 
 def load(
@@ -136,7 +140,7 @@ def load(
     """Load every image in a docker or OCI archive, with its names."""
     moves = client().transfers()
     with _progress(progress) as shown:
-        results = moves.load(input, on_event=shown)
+        results = moves.load(input, on_event=shown.events)
     _print_transfers(results, format)
 
 

@@ -49,7 +49,7 @@ def manifest(
             )
         pushed = c.manifest_push(name, rest[0], tls_verify=tls_value(tls_verify), cert_dir=cert_dir)
         if format is Format.json:
-            render.print_json(pushed)
+            render.print_json([pushed])  # an array, as every transfer prints (docs/json.md)
         else:
             render.transfers([pushed])
         return

@@ -16,6 +16,13 @@ class Format(StrEnum):
 
 FormatOpt = Annotated[Format, typer.Option("--format", help="table, or one JSON document.")]
 
+ReportOpt = Annotated[
+    Format,
+    typer.Option(
+        "--report", help="table, or the result as one JSON document (--format is the archive's)."
+    ),
+]
+
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print IDs only.")]
 
 NoTruncOpt = Annotated[bool, typer.Option("--no-trunc", help="Do not shorten IDs.")]
@@ -50,7 +57,10 @@ CertDirOpt = Annotated[
 ]
 
 ProgressOpt = Annotated[
-    str, typer.Option("--progress", help="auto (a status line on a terminal), json or none.")
+    str,
+    typer.Option(
+        "--progress", help="auto (bytes and rate on a terminal), json (lines on stderr) or none."
+    ),
 ]
 
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Replace what already has the name.")]
