@@ -137,7 +137,13 @@ def copy(
             elif text.startswith("Writing manifest"):
                 on_event("manifest", {})
 
-        result = runner.stream(argv, line, timeout=runner.run_timeout, idle=runner.timeout)
+        result = runner.stream(
+            argv,
+            line,
+            timeout=runner.run_timeout,
+            idle=runner.timeout,
+            pass_fds=source.pass_fds + destination.pass_fds,
+        )
         if not result.ok:
             raise copy_error(result, source, destination)
         digest = digestfile.read_text().strip() if digestfile.exists() else ""

@@ -41,30 +41,46 @@ class Engines:
     """The backends of one Client: the selected one, and any other a copy names."""
 
     def __init__(
-        self, config: Config, runner: Runner, *, selected: str, store: Path | None = None
+        self,
+        config: Config,
+        runner: Runner,
+        *,
+        selected: str,
+        store: Path | None = None,
+        at: str | None = None,
     ) -> None:
         self.config = config
         self.runner = runner
         self.selected_name = selected
         self.store = store
-        self._loaded: dict[str, Engine] = {}
+        self.at = at  # the selected backend's endpoint (--host, --connection), if chosen
+        self._loaded: dict[tuple[str, str | None], Engine] = {}
         self._mover: Mover | None = None
 
     @property
     def selected(self) -> Engine:
         return self.get(self.selected_name)
 
-    def get(self, name: str) -> Engine:
-        if name not in self._loaded:
-            self._loaded[name] = registry.load(name, self.runner, self.config, store=self.store)
-        return self._loaded[name]
+    def get(self, name: str, at: str | None = None) -> Engine:
+        """The backend `name` at endpoint `at` (ENGINE@WHERE:); without one, the selected
+        backend keeps the endpoint the Client was given."""
+        if at is None and name == self.selected_name:
+            at = self.at
+        key = (name, at)
+        if key not in self._loaded:
+            self._loaded[key] = registry.load(
+                name, self.runner, self.config, store=self.store, at=at
+            )
+        return self._loaded[key]
 
-    def has(self, capability: Capability[C], name: str | None = None) -> bool:
-        return capability.name in self.get(name or self.selected_name).capabilities
+    def has(
+        self, capability: Capability[C], name: str | None = None, at: str | None = None
+    ) -> bool:
+        return capability.name in self.get(name or self.selected_name, at).capabilities
 
-    def need(self, capability: Capability[C], name: str | None = None) -> C:
+    def need(self, capability: Capability[C], name: str | None = None, at: str | None = None) -> C:
         """The backend as the capability's calls, or the one NotSupported for it."""
-        backend = self.get(name or self.selected_name)
+        backend = self.get(name or self.selected_name, at)
         if capability.name not in backend.capabilities:
             raise not_supported(backend.name, capability)
         return cast(C, backend)

@@ -9,7 +9,7 @@ builds a mover's argv itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -17,8 +17,26 @@ ProgressEvent = Callable[[str, dict[str, str]], None]
 """(event, details): start, blob, config, manifest, as the copy goes."""
 
 
+class Command(NamedTuple):
+    """An engine's own call that streams an image (its save to stdout, its load from stdin)."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str] | None = None
+
+    @property
+    def program(self) -> str:
+        return self.argv[0].rsplit("/", 1)[-1]
+
+
 class Endpoint(NamedTuple):
-    """One side of a copy."""
+    """One side of a copy.
+
+    Where the mover cannot open `ref` itself (`reachable` False: a daemon over ssh,
+    a remote podman's storage), the engine's own streams over its own connection
+    carry the image instead: `save` writes it as a docker archive on stdout, `load`
+    reads one on stdin, and `archive_name` is the name such an archive carries for
+    that load to give the image the name asked for (ocitool.transfer picks the path).
+    """
 
     ref: str  # transport:reference
     label: str = ""  # how ocitool names it to the user
@@ -27,6 +45,11 @@ class Endpoint(NamedTuple):
     cert_dir: Path | None = None
     authfile: Path | None = None
     path: Path | None = None  # the file or directory `ref` names, where it names one
+    reachable: bool = True  # whether the mover can open `ref` itself
+    save: Command | None = None
+    load: Command | None = None
+    archive_name: str | None = None
+    pass_fds: tuple[int, ...] = ()  # a pipe `ref` names as /dev/fd/N, for the mover's process
 
 
 class Mover(Protocol):
