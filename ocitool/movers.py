@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, NoReturn, Protocol
+
+if TYPE_CHECKING:
+    from ocitool.runner import Completed
 
 ProgressEvent = Callable[[str, dict[str, str]], None]
 """(event, details): start, blob, config, manifest, as the copy goes."""
@@ -21,7 +24,8 @@ class Command(NamedTuple):
     """An engine's own call that streams an image (its save to stdout, its load from stdin)."""
 
     argv: tuple[str, ...]
-    env: Mapping[str, str] | None = None
+    env: Mapping[str, str] | None
+    failed: Callable[[Completed], NoReturn]  # the engine's own error for a failed call
 
     @property
     def program(self) -> str:

@@ -21,11 +21,12 @@ import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ocitool import capabilities as can
-from ocitool import credentials
+from ocitool import credentials, stream_paths
 from ocitool.archives import (
     FORMATS,
     ArchiveEntry,
@@ -92,7 +93,7 @@ class Transfers:
                 return self._skopeo_copy(src, into, source_id, on_event, label=str(dst))
         result = self._skopeo_copy(src, dst, source_id, on_event)
         if src.kind == "registry" and dst.kind == "engine" and src.name:
-            return self._served(result, src.name, self.engines.get(dst.backend or ""))
+            return self._served(result, src.name, self.engines.get(dst.backend or "", dst.at))
         return result
 
     def push(
@@ -157,7 +158,7 @@ class Transfers:
                 # saved by ID: the archive names no image, as `docker save ID` does
                 member = None if names[0] == found[0].id else names[0]
                 dst = Location(archive_format, path=partial, name=member)  # type: ignore[arg-type]
-                src = Location("engine", backend=backend.name, name=names[0])
+                src = self._here(Location("engine", backend=backend.name, name=names[0]))
                 result = self._skopeo_copy(src, dst, found[0].id, on_event, label=str(output))
             elif self._saves(archive_format):
                 native = self.engines.need(can.NATIVE_ARCHIVES)
@@ -220,23 +221,30 @@ class Transfers:
             member = entry.name or (f"@{entry.position}" if kind == "docker-archive" else None)
             src = Location(kind, path=archive, name=member)  # type: ignore[arg-type]
             local = entry.name or f"loaded:{entry.position}"
-            dst = Location("engine", backend=backend.name, name=local)
+            dst = self._here(Location("engine", backend=backend.name, name=local))
             results.append(self._skopeo_copy(src, dst, entry.image_id, on_event))
         return results
 
     # -- plumbing -----------------------------------------------------------------
 
     def _location(self, text: str) -> Location:
-        return parse_location(text, self.engines.selected_name)
+        return self._here(parse_location(text, self.engines.selected_name))
+
+    def _here(self, location: Location) -> Location:
+        """An engine location of the selected backend, at the endpoint it was given."""
+        selected = location.backend == self.engines.selected_name
+        if location.kind == "engine" and location.at is None and selected and self.engines.at:
+            return replace(location, at=self.engines.at)
+        return location
 
     def _resolved(self, location: Location) -> tuple[Location, str | None]:
         """An engine source as the full ID or the name skopeo can read, and its image ID."""
         if location.kind != "engine" or location.name is None:
             return location, None
-        backend = self.engines.get(location.backend or "")
+        backend = self.engines.get(location.backend or "", location.at)
         image = backend.inspect([location.name])[0]
         name = self._name_for(location.name, image.id, image.names)
-        return Location("engine", backend=location.backend, name=name), image.id
+        return Location("engine", backend=location.backend, at=location.at, name=name), image.id
 
     @staticmethod
     def _name_for(ref: str, image_id: str, names: Sequence[str]) -> str:
@@ -248,7 +256,7 @@ class Transfers:
     def _refuse_existing(self, location: Location) -> None:
         if location.kind == "engine" and location.name:
             try:
-                self.engines.get(location.backend or "").inspect([location.name])
+                self.engines.get(location.backend or "", location.at).inspect([location.name])
             except ImageNotFound:
                 return
             raise Conflict(
@@ -290,7 +298,7 @@ class Transfers:
     @contextmanager
     def _endpoint(self, location: Location, *, writing: bool, mover: Mover) -> Iterator[Endpoint]:
         if location.kind == "engine":
-            end = self.engines.need(can.COPY_ENDPOINT, location.backend)
+            end = self.engines.need(can.COPY_ENDPOINT, location.backend, location.at)
             with end.copy_endpoint(location.name or "", writing=writing) as endpoint:
                 yield endpoint
         elif location.kind == "registry":
@@ -323,11 +331,20 @@ class Transfers:
             self._endpoint(dst, writing=True, mover=mover) as d,
             self._endpoint(src, writing=False, mover=mover) as s,
         ):
-            log.debug("path: %s copy %s -> %s", mover.name, s.ref, d.ref)
             if on_event:
                 on_event("start", {"source": str(src), "destination": label or str(dst)})
-            digest = mover.copy(s, d, on_event=on_event)
-        result = self._result(str(src), label or str(dst), f"{mover.name} copy", digest=digest)
+            if stream_paths.needed(s, d):
+                to_file = (
+                    (dst.path, dst.name) if dst.kind == "docker-archive" and dst.path else None
+                )
+                taken = stream_paths.stream_copy(
+                    self.engines.runner, mover, s, d, to_file=to_file, on_event=on_event
+                )
+                path, digest = taken.path, taken.digest
+            else:
+                log.debug("path: %s copy %s -> %s", mover.name, s.ref, d.ref)
+                path, digest = f"{mover.name} copy", mover.copy(s, d, on_event=on_event)
+        result = self._result(str(src), label or str(dst), path, digest=digest)
         return self._with_destination_id(result, dst, source_id)
 
     def _with_destination_id(
@@ -338,7 +355,7 @@ class Transfers:
             "names": [dst.name] if dst.name else [],
         }
         if dst.kind == "engine" and dst.name:
-            backend = self.engines.get(dst.backend or "")
+            backend = self.engines.get(dst.backend or "", dst.at)
             name = backend.canonical_name(dst.name)
             image = backend.inspect([name])[0]
             update["names"] = [name]
@@ -365,7 +382,7 @@ class Transfers:
         with tempfile.TemporaryDirectory(prefix="ocitool-save-", dir=output.parent) as tmp:
             layout = Path(tmp) / "layout"
             for name in names:
-                src = Location("engine", backend=backend.name, name=name)
+                src = self._here(Location("engine", backend=backend.name, name=name))
                 dst = Location("layout", path=layout, name=name)
                 self._skopeo_copy(src, dst, None, on_event)
             with tarfile.open(partial, "w") as tar:

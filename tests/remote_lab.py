@@ -36,6 +36,9 @@ class Remote:
     ssh_port: int
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     made_privsep: bool = False
+    context: str = "lab-remote"  # a docker context for docker_ssh, in DOCKER_CONFIG
+    connection: str = "lab-podman"  # a podman connection for podman_url, in containers_conf
+    containers_conf: Path = Path()  # the host's containers.conf and that connection
 
     def docker(self, *args: str, host: str | None = None) -> str:
         """The second dockerd's own CLI (set-up only)."""
@@ -75,6 +78,7 @@ def start_remote(work: Path) -> Remote:
         _start_dockerd(remote)
         _start_sshd(remote)
         _start_podman_service(remote)
+        _name_them(remote)
     except BaseException:
         remote.stop()
         raise
@@ -189,6 +193,19 @@ def _start_podman_service(remote: Remote) -> None:
         )
     )
     _wait(lambda: _ok(["podman", "--url", remote.podman_url, "version"]), "the podman service")
+
+
+def _name_them(remote: Remote) -> None:
+    """A docker context (in the tests' own DOCKER_CONFIG) and a podman connection (in a
+    containers.conf of the lab's, given as CONTAINERS_CONF) for the remote engines."""
+    _call(["docker", "context", "create", remote.context, "--docker", f"host={remote.docker_ssh}"])
+    remote.containers_conf = remote.work / "containers.conf"
+    system = Path("/etc/containers/containers.conf")
+    remote.containers_conf.write_text(system.read_text() if system.exists() else "")
+    _call(
+        ["podman", "system", "connection", "add", remote.connection, remote.podman_url],
+        CONTAINERS_CONF=str(remote.containers_conf),
+    )
 
 
 def _call(argv: list[str], **env: str) -> str:

@@ -97,6 +97,11 @@ class EngineCLI:
             timeout=timeout,
         )
 
+    def _failed(self, result: Completed) -> NoReturn:
+        """A failed save or load of a copy the engine's own streams carried
+        (ocitool.movers.Command), as this engine's error; the image is the one its argv names."""
+        self.raise_for(result, images=[result.argv[-1]] if "save" in result.argv else [])
+
     def ok(
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
     ) -> Completed:

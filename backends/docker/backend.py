@@ -215,8 +215,8 @@ class DockerBackend(EngineCLI):
             daemon_host=daemon.mover_host,
             cert_dir=Path(daemon.cert_dir) if daemon.cert_dir else None,
             reachable=daemon.mover_host is not None,
-            save=Command((*self.command, "save", "--", name), self.engine_env()),
-            load=Command((*self.command, "load", "--quiet"), self.engine_env()),
+            save=Command((*self.command, "save", "--", name), self.engine_env(), self._failed),
+            load=Command((*self.command, "load", "--quiet"), self.engine_env(), self._failed),
             archive_name=self.canonical_name(name),
         )
 

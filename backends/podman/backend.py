@@ -302,8 +302,10 @@ class PodmanBackend(EngineCLI):
             f"containers-storage:{full}",
             label=self.label(name),
             reachable=not self.remote,
-            save=Command((*self.command, "save", "--format=docker-archive", "--", full), env),
-            load=Command((*self.command, "load", "--quiet"), env),
+            save=Command(
+                (*self.command, "save", "--format=docker-archive", "--", full), env, self._failed
+            ),
+            load=Command((*self.command, "load", "--quiet"), env, self._failed),
             archive_name=None if full == bare else full,
         )
 
