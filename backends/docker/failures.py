@@ -43,6 +43,7 @@ _PERMISSION = "permission denied while trying to connect to the Docker daemon"
 _SSH_FAILED = re.compile(r"command \[ssh .*?\] has exited with exit status \d+.*?stderr=(.*)", re.S)
 _SSH_REFUSED = ("permission denied", "host key verification failed", "too many authentication")
 _TLS = re.compile(r"(x509: .*|tls: .*|remote error: tls.*|open \S*\.pem: no such file.*)")
+_NO_CONTEXT = re.compile(r'context "([^"]+)": context not found')
 _TOO_OLD = re.compile(
     r"(\S+ requires API version [\d.]+.*|client version [\d.]+ is too new.*"
     r"|Maximum supported API version is [\d.]+.*)"
@@ -90,38 +91,72 @@ def _conflict(stderr: str, containers: Sequence[str]) -> Conflict | None:
 
 def connection_error(stderr: str, host: str) -> OcitoolError | None:
     """The endpoint's own failure, if that is what the call met, as one line naming it:
-    a closed socket, an ssh login refused or ssh unreachable, TLS, a daemon that is
-    down, or one too old for what was asked."""
-    if _PERMISSION in stderr:
-        reason, hint = socket_denied(host)
-        return BackendUnavailable("docker", reason, hint=hint)
-    ssh = _SSH_FAILED.search(stderr)
-    if ssh:
-        return _ssh_error(" ".join(ssh.group(1).split()) or "no reason given", host)
-    tls = _TLS.search(stderr)
-    if tls:
-        return BackendUnavailable(
-            "docker",
-            f"TLS with the daemon at {host} failed: {' '.join(tls.group(1).split())}",
-            hint="DOCKER_CERT_PATH (or the context) must hold ca.pem, the CA that signed the "
-            "daemon's certificate, and cert.pem and key.pem; unset DOCKER_TLS_VERIFY for a "
-            "plain tcp:// endpoint",
-        )
-    if _CANNOT_CONNECT.search(stderr) or "error during connect" in stderr:
-        if host.startswith("unix://"):
-            hint = "is dockerd running? set DOCKER_HOST to its socket, or use --backend podman"
-        else:
-            hint = (
-                "is dockerd listening there? check --host or DOCKER_HOST, or use --backend podman"
-            )
-        return BackendUnavailable("docker", f"daemon not reachable at {host}", hint=hint)
-    old = _TOO_OLD.search(stderr)
-    if old:
-        return NotSupported(
-            f"the docker daemon at {host} is too old for this: {' '.join(old.group(1).split())}",
-            hint="upgrade it, or use another endpoint ('ocitool backends' lists them)",
-        )
+    a closed socket, an unknown context, an ssh login refused or ssh unreachable, TLS,
+    a daemon that is down, or one too old for what was asked."""
+    for check in (_closed_socket, _unknown_context, _ssh, _tls, _down, _too_old):
+        found = check(stderr, host)
+        if found is not None:
+            return found
     return None
+
+
+def _closed_socket(stderr: str, host: str) -> OcitoolError | None:
+    if _PERMISSION not in stderr:
+        return None
+    reason, hint = socket_denied(host)
+    return BackendUnavailable("docker", reason, hint=hint)
+
+
+def _unknown_context(stderr: str, _: str) -> OcitoolError | None:
+    unknown = _NO_CONTEXT.search(stderr)
+    if not unknown:
+        return None
+    return BackendUnavailable(
+        "docker",
+        f"no context named {unknown.group(1)!r}",
+        hint="'docker context ls' shows them; make one with "
+        "'docker context create NAME --docker host=URL'",
+    )
+
+
+def _ssh(stderr: str, host: str) -> OcitoolError | None:
+    ssh = _SSH_FAILED.search(stderr)
+    return _ssh_error(" ".join(ssh.group(1).split()) or "no reason given", host) if ssh else None
+
+
+def _tls(stderr: str, host: str) -> OcitoolError | None:
+    tls = _TLS.search(stderr)
+    if not tls:
+        return None
+    return BackendUnavailable(
+        "docker",
+        f"TLS with the daemon at {host} failed: {' '.join(tls.group(1).split())}",
+        hint="DOCKER_CERT_PATH (or the context) must hold ca.pem, the CA that signed the "
+        "daemon's certificate, and cert.pem and key.pem; unset DOCKER_TLS_VERIFY for a "
+        "plain tcp:// endpoint",
+    )
+
+
+def _down(stderr: str, host: str) -> OcitoolError | None:
+    if not (_CANNOT_CONNECT.search(stderr) or "error during connect" in stderr):
+        return None
+    said = _CANNOT_CONNECT.search(stderr)
+    host = said.group(1) if said else host
+    if host.startswith("unix://"):
+        hint = "is dockerd running? set DOCKER_HOST to its socket, or use --backend podman"
+    else:
+        hint = "is dockerd listening there? check --host or DOCKER_HOST, or use --backend podman"
+    return BackendUnavailable("docker", f"daemon not reachable at {host}", hint=hint)
+
+
+def _too_old(stderr: str, host: str) -> OcitoolError | None:
+    old = _TOO_OLD.search(stderr)
+    if not old:
+        return None
+    return NotSupported(
+        f"the docker daemon at {host} is too old for this: {' '.join(old.group(1).split())}",
+        hint="upgrade it, or use another endpoint ('ocitool backends' lists them)",
+    )
 
 
 def _ssh_error(said: str, host: str) -> OcitoolError:
@@ -142,8 +177,10 @@ def _ssh_error(said: str, host: str) -> OcitoolError:
 def unreachable_reason(stderr: str, endpoint: str) -> str:
     """Why `ocitool backends` cannot reach the daemon, in one line with its hint."""
     failed = connection_error(stderr, endpoint)
-    if failed is None:
-        return f"daemon not reachable at {endpoint}; is dockerd running? set DOCKER_HOST"
+    if failed is None or (isinstance(failed, BackendUnavailable) and _down(stderr, endpoint)):
+        match = _CANNOT_CONNECT.search(stderr)
+        where = match.group(1) if match else endpoint
+        return f"daemon not reachable at {where}; is dockerd running? set DOCKER_HOST"
     return failed.one_line().removeprefix("docker: ")
 
 

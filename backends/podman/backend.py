@@ -292,7 +292,8 @@ class PodmanBackend(EngineCLI):
         """skopeo reads a short name as docker.io's (ENGINES.md §7): local ones get localhost/.
         A podman service's storage is its own: its save and load carry the image."""
         bare = name.removeprefix("sha256:")
-        if HEX64.match(bare):
+        by_id = HEX64.match(bare) is not None
+        if by_id:
             full = bare
         else:
             ref = ImageRef.parse(name).with_default_tag()
@@ -306,7 +307,7 @@ class PodmanBackend(EngineCLI):
                 (*self.command, "save", "--format=docker-archive", "--", full), env, self._failed
             ),
             load=Command((*self.command, "load", "--quiet"), env, self._failed),
-            archive_name=None if full == bare else full,
+            archive_name=None if by_id else full,
         )
 
     @property
