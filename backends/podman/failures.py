@@ -43,7 +43,7 @@ _DAMAGED = ("digest did not match", "unexpected eof", "invalid tar header", "une
 
 _NO_SERVICE = re.compile(r"unable to connect to Podman socket: (.*)")
 _NO_DESTINATION = re.compile(r'"([^"]+)" service destination not found')
-_SERVICE_TOO_OLD = re.compile(r"(server API version is too old.*|is not supported by the server.*)")
+_SERVICE_TOO_OLD = re.compile(r"(server API version is too old.*)")
 
 
 def raise_for(
@@ -85,6 +85,12 @@ def raise_for(
 
 def connection_error(stderr: str, where: str) -> OcitoolError | None:
     """A podman service that cannot be reached (or is too old), as one line naming it."""
+    old = _SERVICE_TOO_OLD.search(stderr)
+    if old:
+        return NotSupported(
+            f"the podman service at {where} is too old for this: {old.group(1).strip()}",
+            hint="upgrade it, or use another endpoint ('ocitool backends' lists them)",
+        )
     unreachable = _NO_SERVICE.search(stderr)
     if unreachable:
         said = " ".join(unreachable.group(1).split())
@@ -101,12 +107,6 @@ def connection_error(stderr: str, where: str) -> OcitoolError | None:
             f"no connection named {unknown.group(1)!r}",
             hint="'podman system connection list' shows them; add one with "
             "'podman system connection add NAME URL'",
-        )
-    old = _SERVICE_TOO_OLD.search(stderr)
-    if old:
-        return NotSupported(
-            f"the podman service at {where} is too old for this: {old.group(1).strip()}",
-            hint="upgrade it, or use another endpoint ('ocitool backends' lists them)",
         )
     return None
 
