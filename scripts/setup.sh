@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(podman skopeo umoci docker.io docker-registry runc busybox-static uidmap
-          python3 python3-venv)
+          openssh-server python3 python3-venv)
 CONTAINERS_CONF=/etc/containers/containers.conf
 
 if [ "$(id -u)" = 0 ]; then
