@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -300,12 +301,24 @@ def test_the_chapter_on_a_remote_engine(
 
 
 def test_du_and_images_on_a_remote_engine_equal_the_local_reading(remote: Remote, lab: Lab) -> None:
+    """The same engine read remotely (its calls) and locally (its files, where ocitool
+    reads them): du, images, -q and tree agree. The images' full models agree but for
+    what the engines keep only in their files (each layer's size; docker's layer times
+    and comments): their calls give those one image at a time only."""
     only_remote(remote, lab, "docker", "remote-only/du:1")
     remote.docker("tag", "remote-only/du:1", "remote-only/du:alias")
     local = {"DOCKER_HOST": remote.docker_unix}  # the same daemon, its files read here
     far = {"DOCKER_HOST": remote.docker_tcp}
     for command in (["du", "--format", "json"], ["images", "-q"], ["images"], ["tree"]):
-        assert ok("-b", "docker", *command, **far) == ok("-b", "docker", *command, **local)
+        assert timeless(ok("-b", "docker", *command, **far)) == timeless(
+            ok("-b", "docker", *command, **local)
+        )
+    models = [
+        json.loads(ok("-b", "docker", "images", "--format", "json", **env)) for env in (far, local)
+    ]
+    assert [without_layer_records(i) for i in models[0]] == [
+        without_layer_records(i) for i in models[1]
+    ]
 
     only_remote(remote, lab, "podman", "remote-only/du:1")
     storage = remote.work / "podman-storage.conf"
@@ -316,10 +329,37 @@ def test_du_and_images_on_a_remote_engine_equal_the_local_reading(remote: Remote
         f'runroot = "{remote.work / "podman" / "run"}"\n'
     )
     here = {"CONTAINERS_STORAGE_CONF": str(storage)}
-    for command in (["du", "--format", "json"], ["images", "-q"], ["images"]):
-        assert ok("-b", "podman", "-H", remote.podman_url, *command) == ok(
-            "-b", "podman", *command, **here
+    for command in (["du", "--format", "json"], ["images", "-q"], ["images"], ["tree"]):
+        assert timeless(ok("-b", "podman", "-H", remote.podman_url, *command)) == timeless(
+            ok("-b", "podman", *command, **here)
         )
+    far_models, local_models = (
+        json.loads(ok("-b", "podman", *args, "images", "--format", "json", **env))
+        for args, env in ((["-H", remote.podman_url], {}), ([], here))
+    )
+    assert [without_layer_records(i) for i in far_models] == [
+        without_layer_records(i) for i in local_models
+    ]
+
+
+def timeless(table: str) -> str:
+    """A table without its relative times, which tick between two calls (nor the
+    padding that follows their width)."""
+    return re.sub(r" +", " ", re.sub(r"\b(\d+|About an?|Less than a) \w+ ago\b", "AGO", table))
+
+
+def without_layer_records(image: dict[str, object]) -> dict[str, object]:
+    layers = image.get("layers")
+    kept = (
+        [
+            {k: v for k, v in layer.items() if k not in ("size", "created", "comment")}
+            for layer in layers
+            if isinstance(layer, dict)
+        ]
+        if isinstance(layers, list)
+        else layers
+    )
+    return {**image, "layers": kept}
 
 
 # -- errors: one line, naming the endpoint ----------------------------------------------
@@ -390,3 +430,19 @@ def test_bad_endpoints_are_usage_errors() -> None:
         proc = ocitool("copy", location, "oci:x:1")
         assert proc.returncode == 2, (location, proc.stderr)
         one_error_line(proc)
+
+
+def test_the_python_api_takes_the_endpoint(
+    remote: Remote, lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ocitool.client import Client
+
+    name = only_remote(remote, lab, "docker", "remote-only/api:1")
+    over_ssh = Client(backend="docker", host=remote.docker_ssh)
+    assert any(name in image.names for image in over_ssh.images())
+    copied = over_ssh.transfers().copy(name, f"podman@[{remote.podman_url}]:api/copied:1")
+    assert copied.path == "docker save | podman load"
+    monkeypatch.setenv("CONTAINERS_CONF", str(remote.containers_conf))
+    service = Client(backend="podman", connection=remote.connection)
+    assert service.inspect("api/copied:1")[0].id == copied.image_id
+    assert service.info().remote is True
