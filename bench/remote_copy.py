@@ -88,17 +88,21 @@ def run(remote: Remote, local_host: str, runs: int) -> dict[str, tuple[float, in
     env = {**os.environ, "DOCKER_HOST": local_host}
     ssh_host = remote.docker_ssh.removeprefix("ssh://")
     user_host, _, port = ssh_host.rpartition(":")
+    ocitool = [sys.executable, "-m", "ocitool"]
     ways = {
         "docker save | ssh HOST docker load": [
             ["docker", "save", IMAGE],
             [str(remote.ssh_bin / "ssh"), "-p", port, user_host, "docker", "load"],
         ],
         "ocitool copy docker:IMG docker@[ssh://HOST]:IMG": [
+            [*ocitool, "copy", f"docker:{IMAGE}", f"docker@[{remote.docker_ssh}]:{IMAGE}"]
+        ],
+        # replaces the name as `docker load` does: no check that it is free first
+        "ocitool copy … --force": [
             [
-                sys.executable,
-                "-m",
-                "ocitool",
+                *ocitool,
                 "copy",
+                "--force",
                 f"docker:{IMAGE}",
                 f"docker@[{remote.docker_ssh}]:{IMAGE}",
             ]
@@ -132,7 +136,7 @@ def main() -> None:
     remote = None
     try:
         local = start_dockerd(work / "local")
-        remote = start_remote(work / "remote")
+        remote = start_remote(work / "remote", podman=False)
         os.environ["PATH"] = f"{remote.ssh_bin}{os.pathsep}{os.environ['PATH']}"
         os.environ["PYTHONPATH"] = str(ROOT)
         big_image(work, args.megabytes, local)

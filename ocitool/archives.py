@@ -25,6 +25,7 @@ from ocitool.references import ImageRef
 
 FORMATS = ("docker-archive", "oci-archive")
 REF_NAME = "org.opencontainers.image.ref.name"
+_PIECE = 1 << 20  # what a streamed archive is read and written in
 
 
 @dataclass(frozen=True)
@@ -169,10 +170,12 @@ def rename_images(path: Path, names: dict[str, list[str]]) -> None:
                 _copy_member(tar, member, out, lambda _: manifest)
 
 
-def renamed_stream(source: IO[bytes], sink: IO[bytes], name: str | None) -> None:
+def renamed_stream(source: IO[bytes], sink: IO[bytes], name: str | None) -> list[str]:
     """A docker archive of one image copied from `source` to `sink` as it streams, the
     image named `name` (None: untagged) in its manifest.json, for an engine's load to
-    give it that name: memory stays flat, as nothing but manifest.json is held."""
+    give it that name: memory stays flat, as nothing but manifest.json is held.
+    Returns the image IDs it lists (each config's digest, which a load keeps)."""
+    ids: list[str] = []
 
     def named(doc: object) -> object:
         if not isinstance(doc, list):
@@ -180,14 +183,19 @@ def renamed_stream(source: IO[bytes], sink: IO[bytes], name: str | None) -> None
         for item in doc:
             if isinstance(item, dict):
                 item["RepoTags"] = [name] if name else None
+                hex_id = str(item.get("Config", "")).rsplit("/", 1)[-1].removesuffix(".json")
+                ids.extend([f"sha256:{hex_id}"] if len(hex_id) == 64 else [])
         return doc
 
     with (
-        tarfile.open(fileobj=source, mode="r|") as tar,
-        tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as out,
+        tarfile.open(fileobj=source, mode="r|", bufsize=_PIECE) as tar,
+        tarfile.open(  # type: ignore[call-overload]  # copybufsize: TarFile's, untyped
+            fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT, bufsize=_PIECE, copybufsize=_PIECE
+        ) as out,
     ):
         for member in tar:
             _copy_member(tar, member, out, named)
+    return ids
 
 
 def _copy_member(

@@ -33,6 +33,7 @@ log = logging.getLogger("ocitool.transfer")
 class Streamed(NamedTuple):
     path: str  # the path taken, as the result and --debug name it
     digest: str | None  # the manifest digest written, where the mover wrote it
+    image_id: str | None = None  # the destination's image ID, where the stream showed it
 
 
 def needed(source: Endpoint, destination: Endpoint) -> bool:
@@ -75,9 +76,10 @@ def stream_copy(
 def _save_into_load(runner: Runner, source: Endpoint, destination: Endpoint) -> Streamed:
     assert source.save and destination.load  # noqa: S101 - checked by the caller
     name = destination.archive_name
+    ids: list[str] = []
 
     def relay(out: IO[bytes], into: IO[bytes]) -> None:
-        renamed_stream(out, into, name)
+        ids.extend(renamed_stream(out, into, name))
 
     log.debug("path: %s | %s", " ".join(source.save.argv), " ".join(destination.load.argv))
     saved, loaded = runner.chain(
@@ -91,7 +93,9 @@ def _save_into_load(runner: Runner, source: Endpoint, destination: Endpoint) -> 
         source.save.failed(saved)
     if not loaded.ok:
         destination.load.failed(loaded)
-    return Streamed(f"{source.save.program} save | {destination.load.program} load", None)
+    # a load keeps the archive's config, whose digest is the image ID: no call to ask it
+    path = f"{source.save.program} save | {destination.load.program} load"
+    return Streamed(path, None, ids[0] if len(ids) == 1 else None)
 
 
 def _save_to(runner: Runner, source: Endpoint, path: Path, name: str | None) -> None:

@@ -340,16 +340,23 @@ class Transfers:
                 taken = stream_paths.stream_copy(
                     self.engines.runner, mover, s, d, to_file=to_file, on_event=on_event
                 )
-                path, digest = taken.path, taken.digest
+                path, digest, known = taken
             else:
                 log.debug("path: %s copy %s -> %s", mover.name, s.ref, d.ref)
                 path, digest = f"{mover.name} copy", mover.copy(s, d, on_event=on_event)
+                known = None
         result = self._result(str(src), label or str(dst), path, digest=digest)
-        return self._with_destination_id(result, dst, source_id)
+        return self._with_destination_id(result, dst, source_id, known)
 
     def _with_destination_id(
-        self, result: TransferResult, dst: Location, source_id: str | None
+        self,
+        result: TransferResult,
+        dst: Location,
+        source_id: str | None,
+        known: str | None = None,
     ) -> TransferResult:
+        """The result with the destination's names and image ID: `known` where the copy
+        showed it, else from one inspect."""
         update: dict[str, object] = {
             "source_id": source_id,
             "names": [dst.name] if dst.name else [],
@@ -357,10 +364,10 @@ class Transfers:
         if dst.kind == "engine" and dst.name:
             backend = self.engines.get(dst.backend or "", dst.at)
             name = backend.canonical_name(dst.name)
-            image = backend.inspect([name])[0]
+            image_id = known or backend.inspect([name])[0].id
             update["names"] = [name]
-            update["image_id"] = image.id
-            update["id_changed"] = None if source_id is None else image.id != source_id
+            update["image_id"] = image_id
+            update["id_changed"] = None if source_id is None else image_id != source_id
         return result.model_copy(update=update)
 
     def _saves(self, archive_format: str) -> bool:

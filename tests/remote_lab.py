@@ -62,8 +62,9 @@ class Remote:
         unmount_below(self.work)
 
 
-def start_remote(work: Path) -> Remote:
-    """Start the second dockerd, the sshd and the podman service under `work`."""
+def start_remote(work: Path, *, podman: bool = True) -> Remote:
+    """Start the second dockerd, the sshd and (unless not `podman`) the podman service
+    under `work`."""
     work.mkdir(parents=True, exist_ok=True)
     remote = Remote(
         work=work,
@@ -77,8 +78,9 @@ def start_remote(work: Path) -> Remote:
     try:
         _start_dockerd(remote)
         _start_sshd(remote)
-        _start_podman_service(remote)
-        _name_them(remote)
+        if podman:
+            _start_podman_service(remote)
+        _name_them(remote, podman=podman)
     except BaseException:
         remote.stop()
         raise
@@ -195,10 +197,12 @@ def _start_podman_service(remote: Remote) -> None:
     _wait(lambda: _ok(["podman", "--url", remote.podman_url, "version"]), "the podman service")
 
 
-def _name_them(remote: Remote) -> None:
+def _name_them(remote: Remote, *, podman: bool) -> None:
     """A docker context (in the tests' own DOCKER_CONFIG) and a podman connection (in a
     containers.conf of the lab's, given as CONTAINERS_CONF) for the remote engines."""
     _call(["docker", "context", "create", remote.context, "--docker", f"host={remote.docker_ssh}"])
+    if not podman:
+        return
     remote.containers_conf = remote.work / "containers.conf"
     system = Path("/etc/containers/containers.conf")
     remote.containers_conf.write_text(system.read_text() if system.exists() else "")
@@ -224,9 +228,11 @@ def _ok(argv: list[str], **env: str) -> bool:
     return proc.returncode == 0
 
 
-def _wait(ready: Callable[[], bool], what: str) -> None:
-    for _ in range(150):
+def _wait(ready: Callable[[], bool], what: str, *, within: float = 120.0) -> None:
+    """Until `ready()`, for `within` seconds at most (a busy machine starts daemons slowly)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
         if ready():
             return
         time.sleep(0.2)
-    raise RuntimeError(f"{what} did not start")
+    raise RuntimeError(f"{what} did not start within {within:g}s")
