@@ -144,3 +144,19 @@ def test_a_podman_service_too_old_for_a_verb() -> None:
     failed = podman_failures.connection_error(stderr, "unix:///p.sock")
     assert isinstance(failed, NotSupported)
     assert "the podman service at unix:///p.sock is too old" in failed.one_line()
+
+
+def test_backends_says_why_an_ssh_endpoint_is_down() -> None:
+    """docker 28's words when ssh cannot connect (recorded from the lab's sshd, stopped)."""
+    stderr = (
+        'error during connect: Head "http://docker.example.com/_ping": command [ssh -o '
+        "ConnectTimeout=30 -T -l root -p 2223 -- 127.0.0.1 docker system dial-stdio] has "
+        "exited with exit status 255, make sure the URL is valid, and Docker 18.09 or later "
+        "is installed on the remote host: stderr=ssh: connect to host 127.0.0.1 port 2223: "
+        "Connection refused\n"
+    )
+    reason = docker_failures.unreachable_reason(stderr, "ssh://root@127.0.0.1:2223")
+    assert reason.startswith(
+        "daemon not reachable at ssh://root@127.0.0.1:2223 over ssh: ssh: connect to host "
+        "127.0.0.1 port 2223: Connection refused (hint: "
+    )

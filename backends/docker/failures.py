@@ -176,8 +176,8 @@ def _ssh_error(said: str, host: str) -> OcitoolError:
 
 def unreachable_reason(stderr: str, endpoint: str) -> str:
     """Why `ocitool backends` cannot reach the daemon, in one line with its hint."""
-    failed = connection_error(stderr, endpoint)
-    if failed is None or (isinstance(failed, BackendUnavailable) and _down(stderr, endpoint)):
+    failed, down = connection_error(stderr, endpoint), _down(stderr, endpoint)
+    if failed is None or (down is not None and failed.one_line() == down.one_line()):
         match = _CANNOT_CONNECT.search(stderr)
         where = match.group(1) if match else endpoint
         return f"daemon not reachable at {where}; is dockerd running? set DOCKER_HOST"
