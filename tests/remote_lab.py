@@ -39,6 +39,7 @@ class Remote:
     context: str = "lab-remote"  # a docker context for docker_ssh, in DOCKER_CONFIG
     connection: str = "lab-podman"  # a podman connection for podman_url, in containers_conf
     containers_conf: Path = Path()  # the host's containers.conf and that connection
+    remote_conf: Path = Path()  # the same with `remote = true`: podman uses that connection
 
     def docker(self, *args: str, host: str | None = None) -> str:
         """The second dockerd's own CLI (set-up only)."""
@@ -210,6 +211,9 @@ def _name_them(remote: Remote, *, podman: bool) -> None:
         ["podman", "system", "connection", "add", remote.connection, remote.podman_url],
         CONTAINERS_CONF=str(remote.containers_conf),
     )
+    remote.remote_conf = remote.work / "containers-remote.conf"
+    text = remote.containers_conf.read_text()
+    remote.remote_conf.write_text(text.replace("[engine]\n", "[engine]\n  remote = true\n", 1))
 
 
 def _call(argv: list[str], **env: str) -> str:

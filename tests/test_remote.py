@@ -75,13 +75,15 @@ def podman_ways(remote: Remote) -> dict[str, tuple[list[str], dict[str, str]]]:
             ["-b", "podman", "--connection", remote.connection],
             {"CONTAINERS_CONF": str(remote.containers_conf)},
         ),
+        # containers.conf's `remote = true`: podman itself takes the default connection
+        "default connection": (["-b", "podman"], {"CONTAINERS_CONF": str(remote.remote_conf)}),
     }
 
 
 WAYS = [
     *(("docker", w) for w in ("DOCKER_HOST=tcp", "DOCKER_HOST=ssh", "--host ssh")),
     ("docker", "--connection context"),
-    *(("podman", w) for w in ("CONTAINER_HOST", "--host", "--connection")),
+    *(("podman", w) for w in ("CONTAINER_HOST", "--host", "--connection", "default connection")),
 ]
 
 

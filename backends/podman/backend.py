@@ -101,9 +101,14 @@ class PodmanBackend(EngineCLI):
 
     @property
     def remote(self) -> bool:
-        """A podman service (--url, --connection, CONTAINER_HOST): its storage is its own,
-        never read here, and skopeo cannot reach it."""
-        return bool(self.url or self.connection or os.environ.get("CONTAINER_HOST"))
+        """A podman service (--url, --connection, CONTAINER_HOST, or containers.conf's
+        `remote = true` with its default connection): its storage is its own, never
+        read here, and skopeo cannot reach it."""
+        if self.url or self.connection or os.environ.get("CONTAINER_HOST"):
+            return True
+        from ocitool.backends.podman.service import configured_remote
+
+        return configured_remote(self.executable)
 
     @property
     def endpoint(self) -> str | None:
