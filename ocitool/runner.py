@@ -696,19 +696,21 @@ def _kill_group(proc: subprocess.Popen[Any]) -> str:
 
 
 class _Reader:
-    """A thread that reads one pipe to its end (a chain's stderr and output)."""
+    """A thread that reads one pipe to its end (a chain's stderr and output), or does
+    other work of a chain's (`target`)."""
 
-    def __init__(self, pipe: IO[bytes] | None) -> None:
+    def __init__(self, pipe: IO[bytes] | None, target: Callable[[], None] | None = None) -> None:
         import threading
 
         self.pipe = pipe
         self.parts: list[bytes] = []
-        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread = threading.Thread(target=target or self._read, daemon=True)
         self.thread.start()
 
     def _read(self) -> None:
-        if self.pipe is not None:
-            for chunk in iter(lambda: self.pipe.read(1 << 16) if self.pipe else b"", b""):
+        pipe = self.pipe
+        if pipe is not None:
+            for chunk in iter(lambda: pipe.read(1 << 16), b""):
                 self.parts.append(chunk)
 
     def join_text(self) -> str:
@@ -725,7 +727,6 @@ def _relaying(
 ) -> _Reader:
     """Run `relay(source, sink)` in a thread, closing both when it ends: a consumer that
     died makes the relay fail (EPIPE), and the closed source then stops the producer."""
-    reader = _Reader(None)
 
     def work() -> None:
         try:
@@ -739,11 +740,7 @@ def _relaying(
                     if end is not None:
                         end.close()
 
-    import threading
-
-    reader.thread = threading.Thread(target=work, daemon=True)
-    reader.thread.start()
-    return reader
+    return _Reader(None, work)
 
 
 def _io_counters(pid: int) -> tuple[int, ...]:

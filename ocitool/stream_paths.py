@@ -25,7 +25,7 @@ from ocitool.errors import NotSupported, UsageError
 
 if TYPE_CHECKING:
     from ocitool.movers import Endpoint, Mover, ProgressEvent
-    from ocitool.runner import Runner
+    from ocitool.runner import Completed, Runner
 
 log = logging.getLogger("ocitool.transfer")
 
@@ -89,13 +89,19 @@ def _save_into_load(runner: Runner, source: Endpoint, destination: Endpoint) -> 
         producer_env=source.save.env,
         consumer_env=destination.load.env,
     )
-    if not saved.ok:
+    # The first to fail says why: a save cut off by a load that died has a broken pipe.
+    if not saved.ok and (loaded.ok or not _cut_off(saved)):
         source.save.failed(saved)
     if not loaded.ok:
         destination.load.failed(loaded)
     # a load keeps the archive's config, whose digest is the image ID: no call to ask it
     path = f"{source.save.program} save | {destination.load.program} load"
     return Streamed(path, None, ids[0] if len(ids) == 1 else None)
+
+
+def _cut_off(result: Completed) -> bool:
+    """Whether a producer died of its reader's end (SIGPIPE, EPIPE)."""
+    return result.returncode in (-13, 141) or "broken pipe" in result.stderr.lower()
 
 
 def _save_to(runner: Runner, source: Endpoint, path: Path, name: str | None) -> None:
