@@ -2,19 +2,22 @@
 
 One `skopeo copy` streams an image from any of these to any other without a
 temporary file. This module knows skopeo's transport syntax, its options per
-side (`--src-…`/`--dest-…`), its progress lines (on stdout, ENGINES.md §7)
-and its error texts, so the rest of ocitool sees a Mover (ocitool.movers),
+side (`--src-…`/`--dest-…`), its progress lines (on stdout; docs/engines.md,
+Distribution) and its error texts, so the rest of ocitool sees a Mover (ocitool.movers),
 events and the core errors.
 """
 
 from __future__ import annotations
 
+import base64
 import fcntl
+import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +31,7 @@ from ocitool.errors import (
     UsageError,
 )
 from ocitool.movers import Endpoint, ProgressEvent
+from ocitool.registry import TOKEN_USER
 from ocitool.runner import Completed, Runner
 
 Role = Literal["src", "dest"]
@@ -37,8 +41,9 @@ _FATAL = re.compile(r'level=fatal msg="((?:[^"\\]|\\.)*)"')
 _COPYING = re.compile(r"^Copying (blob|config) (sha256:[0-9a-f]{64})")
 
 
-def options(endpoint: Endpoint, role: Role) -> list[str]:
-    """skopeo's `--src-…`/`--dest-…` options for one side of a copy."""
+def options(endpoint: Endpoint, role: Role, logins: str | None = None) -> list[str]:
+    """skopeo's `--src-…`/`--dest-…` options for one side of a copy; `logins`, an
+    auth file that holds the endpoint's credentials (see _logins)."""
     found = []
     if endpoint.daemon_host:
         found.append(f"--{role}-daemon-host={endpoint.daemon_host}")
@@ -46,9 +51,38 @@ def options(endpoint: Endpoint, role: Role) -> list[str]:
         found.append(f"--{role}-tls-verify=false")
     if endpoint.cert_dir:
         found.append(f"--{role}-cert-dir={endpoint.cert_dir}")
-    if endpoint.authfile and endpoint.authfile.exists():
+    if logins and endpoint.credentials:
+        found.append(f"--{role}-authfile={logins}")
+    elif endpoint.authfile and endpoint.authfile.exists():
         found.append(f"--{role}-authfile={endpoint.authfile}")
     return found
+
+
+@contextmanager
+def _logins(*endpoints: Endpoint) -> Iterator[tuple[str | None, tuple[int, ...]]]:
+    """The endpoints' credentials as an auth file in memory (a memfd skopeo opens as
+    /dev/fd/N, as often as it likes), and the fds to pass: a login kept by a
+    credential helper reaches skopeo with no secret in argv or on disk, whichever
+    helper holds it (containers/image itself reads no `credsStore`)."""
+    auths: dict[str, dict[str, str]] = {}
+    for endpoint in endpoints:
+        if endpoint.credentials and endpoint.ref.startswith("docker://"):
+            host = endpoint.ref.removeprefix("docker://").split("/", 1)[0]
+            user, secret = endpoint.credentials
+            # containers/image reads an identity token only beside an `auth` of "USER:"
+            pair = f"{user}:" if user == TOKEN_USER else f"{user}:{secret}"
+            auths[host] = {"auth": base64.b64encode(pair.encode()).decode()}
+            if user == TOKEN_USER:
+                auths[host]["identitytoken"] = secret
+    if not auths:
+        yield None, ()
+        return
+    fd = os.memfd_create("ocitool-logins")
+    try:
+        os.write(fd, json.dumps({"auths": auths}).encode())
+        yield f"/dev/fd/{fd}", (fd,)
+    finally:
+        os.close(fd)
 
 
 class Skopeo:
@@ -65,7 +99,12 @@ class Skopeo:
 
     @staticmethod
     def registry(
-        reference: str, *, tls_verify: bool, cert_dir: Path | None, authfile: Path | None
+        reference: str,
+        *,
+        tls_verify: bool,
+        cert_dir: Path | None,
+        authfile: Path | None,
+        credentials: tuple[str, str] | None = None,
     ) -> Endpoint:
         return Endpoint(
             f"docker://{reference}",
@@ -73,6 +112,7 @@ class Skopeo:
             tls_verify=tls_verify,
             cert_dir=cert_dir,
             authfile=authfile,
+            credentials=credentials,
         )
 
     @staticmethod
@@ -111,6 +151,7 @@ def copy(
     with (
         tempfile.TemporaryDirectory(prefix=_WORK, dir=big_files) as tmp,
         (Path(tmp) / _HELD).open("w") as held,
+        _logins(source, destination) as (logins, fds),
     ):
         fcntl.flock(held, fcntl.LOCK_EX)  # released by the kernel, however ocitool ends
         work = Path(tmp)
@@ -120,8 +161,8 @@ def copy(
             executable,
             f"--tmpdir={work / 'tmp'}",
             "copy",
-            *options(source, "src"),
-            *options(destination, "dest"),
+            *options(source, "src", logins),
+            *options(destination, "dest", logins),
             f"--digestfile={digestfile}",
             "--",
             _spelled(source, work / "source", writing=False),
@@ -142,7 +183,7 @@ def copy(
             line,
             timeout=runner.run_timeout,
             idle=runner.timeout,
-            pass_fds=source.pass_fds + destination.pass_fds,
+            pass_fds=fds + source.pass_fds + destination.pass_fds,  # logins; a piped archive
         )
         if not result.ok:
             raise copy_error(result, source, destination)

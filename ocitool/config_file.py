@@ -84,6 +84,6 @@ def parse(text: str, path: Path) -> dict[str, Any]:
         where = ".".join(str(p) for p in first["loc"])
         raise UsageError(
             f"config {path}: {where}: {first['msg'].removeprefix('Value error, ')}",
-            hint="see the README section 'Configuration' for the keys",
+            hint="see docs/configuration.md for the keys",
         ) from exc
     return {**checked.model_dump(), "source": path}

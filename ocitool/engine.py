@@ -27,6 +27,35 @@ class Exited(NamedTuple):
     stderr: str | None = None
 
 
+class Output(NamedTuple):
+    """What a container printed, where it was captured (None: it went to the terminal)."""
+
+    stdout: str | None = None
+    stderr: str | None = None
+
+
+class Bind(NamedTuple):
+    """`-v HOST:CONTAINER[:ro]`: a host path (absolute, checked to exist) bound in."""
+
+    source: str
+    destination: str
+    read_only: bool = False
+
+
+class RunOptions(NamedTuple):
+    """What `run` (and `create`) set beyond the image, command, name and network."""
+
+    binds: tuple[Bind, ...] = ()
+    workdir: str | None = None
+    user: str | None = None
+    entrypoint: str | None = None  # '' clears the image's entrypoint, as docker's does
+    hostname: str | None = None
+    publish: tuple[str, ...] = ()  # `-p` specs; only where the ports capability is
+
+
+NO_OPTIONS = RunOptions()
+
+
 class Engine(Protocol):
     @property
     def name(self) -> BackendName: ...
@@ -119,8 +148,13 @@ class Engine(Protocol):
         pull: str,
         env: Sequence[str],
         detach: bool = False,
+        options: RunOptions = NO_OPTIONS,
     ) -> str:
         """A new container; returns its full ID."""
+        ...
+
+    def inspect_containers(self, containers: Sequence[str]) -> list[Container]:
+        """The named containers in detail (user, workdir, env, mounts), in argument order."""
         ...
 
     def container_name(self, container: str) -> str | None:

@@ -67,11 +67,11 @@ class Engines:
         if at is None and name == self.selected_name:
             at = self.at
         key = (name, at)
-        if key not in self._loaded:
-            self._loaded[key] = registry.load(
-                name, self.runner, self.config, store=self.store, at=at
-            )
-        return self._loaded[key]
+        found = self._loaded.get(key)
+        if found is None:  # threads sharing a Client share one backend (setdefault is atomic)
+            loaded = registry.load(name, self.runner, self.config, store=self.store, at=at)
+            found = self._loaded.setdefault(key, loaded)
+        return found
 
     def has(
         self, capability: Capability[C], name: str | None = None, at: str | None = None

@@ -27,6 +27,10 @@ def run(args: list[str]) -> None:
     if args in (["--version"], ["-V"]):
         sys.stdout.write(f"ocitool {__version__}\n")
         return
+    if args[:1] == ["__complete"]:  # names for a shell's TAB: no typer, no rich
+        from ocitool.completion import names
+
+        sys.exit(names(args[1:]))
     debug = "--debug" in args or os.environ.get("OCITOOL_DEBUG", "") not in ("", "0")
     if debug:
         from ocitool.debuglog import enable_debug

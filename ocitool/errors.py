@@ -98,6 +98,12 @@ class ContainerNotFound(OcitoolError):
         self.backend = backend
 
 
+class PathNotFound(OcitoolError):
+    """A path named inside a container (`cp`) that is not there."""
+
+    exit_code = EXIT_NOT_FOUND
+
+
 class ImageInUse(OcitoolError):
     """An image cannot go because containers hold it; names them so the user can act."""
 
@@ -120,6 +126,17 @@ class Conflict(OcitoolError):
     """The operation would overwrite or contradict existing state."""
 
     exit_code = EXIT_CONFLICT
+
+
+class NotRunning(Conflict):
+    """A verb that needs a running container (exec, kill) named one that is not."""
+
+    def __init__(self, container: str, verb: str) -> None:
+        super().__init__(
+            f"cannot {verb} container {container}: it is not running",
+            hint=f"start it first: ocitool start {container}",
+        )
+        self.container = container
 
 
 class AuthenticationFailed(OcitoolError):

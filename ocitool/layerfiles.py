@@ -29,7 +29,7 @@ Kind = Literal["file", "dir", "symlink", "hardlink", "other", "whiteout", "opaqu
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 DEFAULT_LIMIT = 500_000  # paths kept in memory; past it, entries are counted, not kept
-LIMIT_SETTING = "OCITOOL_LAYER_ENTRIES"  # overrides DEFAULT_LIMIT (README, "Image structure")
+LIMIT_SETTING = "OCITOOL_LAYER_ENTRIES"  # overrides DEFAULT_LIMIT (docs/concepts.md)
 # What a cut-short or damaged tar (or its gzip) raises while it streams.
 UNREADABLE = (EOFError, tarfile.TarError, zlib.error, gzip.BadGzipFile)
 LISTED = 1000  # file changes listed per layer in a result; the counts stay exact

@@ -32,7 +32,7 @@ from ocitool.runner import InterruptedWrite
 from ocitool.together import together
 
 if TYPE_CHECKING:
-    from ocitool.engine import Engine
+    from ocitool.engine import Engine, RunOptions
     from ocitool.engines import Engines
     from ocitool.models import Blocker, Image, RemoveResult, RunResult
     from ocitool.removal import Target
@@ -113,7 +113,9 @@ def run(
     pull: PullPolicy,
     env: Sequence[str],
     terminal: bool,
+    options: RunOptions | None = None,
 ) -> RunResult:
+    from ocitool.engine import RunOptions
     from ocitool.models import RunResult
 
     image = validate_image_arg(image)
@@ -127,6 +129,8 @@ def run(
         engines.need(can.PULL_ON_RUN)
     if tty and detach:
         engines.need(can.DETACHED_TERMINAL)
+    if options is not None and options.publish:
+        engines.need(can.PUBLISHED_PORTS)
     engine = engines.selected
     try:
         container_id = engine.create(
@@ -140,6 +144,7 @@ def run(
             pull=pull,
             env=list(env),
             detach=detach,
+            options=options or RunOptions(),
         )
     except EngineError as failed:
         raise _not_here(engine, image, failed) from None

@@ -2,16 +2,20 @@
 
 The host is checked by the reference grammar's host rule first. The password
 arrives from stdin (the CLI) or the caller (the API), is sent only to the
-registry's /v2/ endpoint, and is written only to the credential files
-(ocitool.credentials), never to argv or output.
+registry's /v2/ endpoint, and is kept only by the credential helpers or
+files (ocitool.credentials), never in argv or output.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ocitool.errors import UsageError
 from ocitool.references import validate_registry_host
+
+if TYPE_CHECKING:
+    from ocitool.runner import Runner
 
 
 def login(
@@ -23,8 +27,10 @@ def login(
     cert_dir: Path | None,
     insecure: bool,
     timeout: float | None = None,
-) -> list[Path]:
-    """The files the credentials were saved to, once the registry accepted them."""
+    runner: Runner | None = None,
+) -> list[str]:
+    """Where the credentials were saved (credential helpers, files), once the registry
+    accepted them."""
     from ocitool import credentials
     from ocitool.registry import Registry, Tls
 
@@ -41,4 +47,4 @@ def login(
         credentials=(user, password),
         timeout=timeout,
     ).check_login()
-    return credentials.save(registry, user, password)
+    return credentials.save(registry, user, password, runner=runner)

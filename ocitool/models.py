@@ -3,7 +3,7 @@
 One schema for every engine: IDs are always `sha256:` plus 64 hex, sizes are
 integer bytes, times are timezone-aware UTC. A field is None only where the
 engine really cannot know the value in the call that produced the model; the
-README lists the fields whose values differ between engines and why.
+docs/models.md lists the fields whose values differ between engines and why.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class Image(Model):
     created: UTCDateTime | None = None
     author: str | None = None
     comment: str | None = None
-    size: int = Field(ge=0, description="Bytes, as the engine accounts them (see README).")
+    size: int = Field(ge=0, description="Bytes, as the engine accounts them (see docs/models.md).")
     architecture: str | None = None
     os: str | None = None
     config: ImageConfig = Field(default_factory=ImageConfig)
@@ -130,6 +130,14 @@ class Image(Model):
         )
 
 
+class Mount(Model):
+    """A host path bound into a container (`run -v HOST:CONTAINER[:ro]`)."""
+
+    source: str = Field(description="The host path.")
+    destination: str = Field(description="Where it appears in the container.")
+    read_only: bool = False
+
+
 ContainerState = Literal[
     "created", "running", "paused", "restarting", "removing", "exited", "dead", "unknown"
 ]
@@ -144,6 +152,18 @@ class Container(Model):
     image_id: Digest | None = Field(None, description="None if the image is gone.")
     state: ContainerState
     created: UTCDateTime | None = None
+    command: list[str] = Field(
+        default_factory=list, description="What it runs: the entrypoint, then the arguments."
+    )
+    exit_code: int | None = Field(None, description="How it last ended; None until it has.")
+    started: UTCDateTime | None = Field(None, description="When it last started.")
+    finished: UTCDateTime | None = Field(None, description="When it last ended.")
+    # The rest is what `container inspect` shows; `ps` leaves it empty on every engine.
+    user: str | None = Field(None, description="USER[:GROUP] it runs as; '' is the image's.")
+    workdir: str | None = Field(None, description="The working directory; '' is the image's.")
+    hostname: str | None = None
+    env: list[str] = Field(default_factory=list, description="KEY=value, as the process has it.")
+    mounts: list[Mount] = Field(default_factory=list, description="Bind mounts (-v).")
 
     @property
     def short_id(self) -> str:
@@ -178,7 +198,7 @@ class EngineInfo(Model):
     )
     capabilities: list[str] = Field(
         default_factory=list,
-        description="What the backend can do beyond the core (README, 'Capabilities').",
+        description="What the backend can do beyond the core (docs/configuration.md).",
     )
 
 

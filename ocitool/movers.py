@@ -49,6 +49,8 @@ class Endpoint(NamedTuple):
     cert_dir: Path | None = None
     authfile: Path | None = None
     path: Path | None = None  # the file or directory `ref` names, where it names one
+    # a registry's stored login (ocitool.credentials.lookup), handed over without argv
+    credentials: tuple[str, str] | None = None
     reachable: bool = True  # whether the mover can open `ref` itself
     save: Command | None = None
     load: Command | None = None
@@ -64,7 +66,13 @@ class Mover(Protocol):
         ...
 
     def registry(
-        self, reference: str, *, tls_verify: bool, cert_dir: Path | None, authfile: Path | None
+        self,
+        reference: str,
+        *,
+        tls_verify: bool,
+        cert_dir: Path | None,
+        authfile: Path | None,
+        credentials: tuple[str, str] | None = None,
     ) -> Endpoint:
         """An image in a registry: HOST[:PORT]/REPO:TAG or @digest."""
         ...

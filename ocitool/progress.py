@@ -1,7 +1,7 @@
 """Progress of long transfers: a status line on a terminal, or JSON lines.
 
 skopeo and the engines report steps, not bytes, when not on a terminal
-(ENGINES.md §7): which blob is being copied, the config, the manifest. Those
+(docs/engines.md, Distribution): which blob is being copied, the config, the manifest. Those
 steps are shown live with rich on a terminal, or written as one JSON object
 per line to stderr with `--progress json`, so stdout keeps the result.
 """

@@ -7,11 +7,15 @@ and never appear in argv or output. The host is checked by the reference
 grammar's host rule before any URL is built, Docker Hub's name is mapped to
 its API host as the engines do, and every request is bounded by the same
 limit as an engine call (OCITOOL_TIMEOUT, or the config's `timeout`).
+Connections are kept and tokens cached per scope by ocitool.connections;
+client certificates come from the host's certs.d directory
+(docs/registry-client.md).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import json
 import re
@@ -23,6 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ocitool.connections import (
+    Connections,
+    cached_token,
+    keep_challenge,
+    keep_token,
+    known_challenge,
+    scope_of,
+)
 from ocitool.errors import (
     AuthenticationFailed,
     BackendUnavailable,
@@ -30,6 +42,7 @@ from ocitool.errors import (
     ImageNotFound,
     NotSupported,
     OcitoolError,
+    UsageError,
 )
 from ocitool.references import validate_registry_host
 
@@ -46,6 +59,7 @@ MANIFEST_TYPES = ", ".join(
     ]
 )
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+TOKEN_USER = "<token>"  # noqa: S105 - the user name an identity token is kept under
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,7 @@ class Registry:
         self.timeout = default_timeout() if timeout is None else timeout
         self._token: str | None = None
         self._scheme: str | None = None
+        self._connections: Connections | None = None
 
     # -- the API calls ocitool needs ---------------------------------------------
 
@@ -152,9 +167,10 @@ class Registry:
         method: str = "GET",
         accept: str | None = None,
     ) -> tuple[int, bytes, dict[str, str]]:
+        self._token = self._known_authorization(path, method)
         for attempt in range(2):
             status, body, headers = self._send(path, method, accept)
-            if status == 401 and attempt == 0 and self._authorize(headers):
+            if status == 401 and attempt == 0 and self._authorize(headers, path, method):
                 continue
             break
         if status not in allow:
@@ -182,8 +198,7 @@ class Registry:
             url = f"{scheme}://{self.api_host}{path}"
             request = _http_request(url, method=method, headers=headers)
             try:
-                context = self._context() if scheme == "https" else None
-                with _open(request, context, self.timeout) as reply:
+                with self._pool().opener.open(request, timeout=self.timeout) as reply:
                     self._scheme = scheme
                     return reply.status, reply.read(), dict(reply.headers)
             except urllib.error.HTTPError as error:
@@ -203,62 +218,123 @@ class Registry:
             return [self._scheme]
         return ["https", "http"] if not self.tls.verify else ["https"]
 
+    def _pool(self) -> Connections:
+        """This registry's kept-alive connections (ocitool.connections)."""
+        if self._connections is None:
+            self._connections = Connections(self._context())
+        return self._connections
+
     def _context(self) -> ssl.SSLContext:
         if not self.tls.verify:
-            return ssl._create_unverified_context()  # noqa: S323 - the user asked: --tls-verify=false
-        context = ssl.create_default_context()
-        for ca in _ca_files(self.host, self.tls.cert_dir):
-            context.load_verify_locations(cafile=str(ca))
+            context = ssl._create_unverified_context()  # noqa: S323 - the user asked: --tls-verify=false
+        else:
+            context = ssl.create_default_context()
+            for ca in _ca_files(self.host, self.tls.cert_dir):
+                context.load_verify_locations(cafile=str(ca))
+        client = _client_certificate(self.host, self.tls.cert_dir)
+        if client is not None:
+            try:
+                context.load_cert_chain(str(client[0]), str(client[1]))
+            except (ssl.SSLError, OSError) as exc:
+                raise UsageError(
+                    f"cannot use the client certificate {client[0]} with {client[1]}: {exc}",
+                    hint="the .cert must be a PEM certificate and the .key its PEM private key",
+                ) from exc
         return context
 
-    def _authorize(self, headers: dict[str, str]) -> bool:
+    def _login(self) -> str:
+        """Which login a token was given for (a digest of it, for the token cache)."""
+        if self.credentials is None:
+            return ""
+        user, secret = self.credentials
+        return f"{user}:{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
+
+    def _basic(self) -> str | None:
+        if self.credentials is None or self.credentials[0] == TOKEN_USER:
+            return None
+        user, password = self.credentials
+        return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def _known_authorization(self, path: str, method: str) -> str | None:
+        """What to send with a request before the registry asks: Basic to a registry
+        that asked for it, a kept token for the scope, or a new one from the token
+        service the registry named (2 round trips, not 401, token, retry)."""
+        challenge = known_challenge(self.api_host, self._login())
+        if challenge is None:
+            return None
+        if challenge.split(" ", 1)[0].lower() == "basic":
+            return self._basic()
+        scope = scope_of(path, method)
+        if scope is None:
+            return None
+        return cached_token(self.api_host, self._login(), scope) or self._bearer(challenge, scope)
+
+    def _authorize(self, headers: dict[str, str], path: str = "", method: str = "GET") -> bool:
         """Answer a 401 challenge: Basic directly, Bearer through the token service."""
         challenge = headers.get("WWW-Authenticate") or headers.get("Www-Authenticate") or ""
         kind = challenge.split(" ", 1)[0].lower()
-        basic = None
-        if self.credentials is not None:
-            user, password = self.credentials
-            basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        if kind in ("basic", "bearer"):
+            keep_challenge(self.api_host, self._login(), challenge)
         if kind == "basic":
+            basic = self._basic()
             fresh = basic is not None and self._token != basic
             self._token = basic or self._token
             return fresh
-        token = self._bearer(challenge, basic) if kind == "bearer" else None
-        if token:
-            self._token = f"Bearer {token}"
-        return token is not None
+        header = (
+            self._bearer(challenge, None, also=scope_of(path, method)) if kind == "bearer" else None
+        )
+        if header is None or header == self._token:
+            return False
+        self._token = header
+        return True
 
-    def _bearer(self, challenge: str, basic: str | None) -> str | None:
-        """A token from the registry's token service (realm, service, scope)."""
+    def _bearer(self, challenge: str, scope: str | None, *, also: str | None = None) -> str | None:
+        """`Bearer TOKEN` from the registry's token service (realm, service, scope),
+        kept for the scope asked (ocitool.connections)."""
         params = dict(_CHALLENGE.findall(challenge))
         realm = params.pop("realm", "")
         if not realm.startswith(("https://", "http://")):
             return None
-        request = _http_request(
-            realm + "?" + urllib.parse.urlencode(params),
-            headers={"Authorization": basic} if basic else {},
-        )
+        if scope is not None:
+            params["scope"] = scope
+        if self.credentials is not None and self.credentials[0] == TOKEN_USER:
+            # an identity token is an OAuth2 refresh token: POSTed, as docker does
+            form = {**params, "grant_type": "refresh_token", "client_id": "ocitool"}
+            form["refresh_token"] = self.credentials[1]
+            request = _http_request(
+                realm,
+                method="POST",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                data=urllib.parse.urlencode(form).encode(),
+            )
+        else:
+            basic = self._basic()
+            request = _http_request(
+                realm + "?" + urllib.parse.urlencode(params),
+                headers={"Authorization": basic} if basic else {},
+            )
         try:
-            with _open(request, self._context(), self.timeout) as reply:
+            with self._pool().opener.open(request, timeout=self.timeout) as reply:
                 doc: Any = json.loads(reply.read())
         except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError):
             return None
         if not isinstance(doc, dict):
             return None
         token = doc.get("token") or doc.get("access_token")
-        return str(token) if token else None
+        if not token:
+            return None
+        header = f"Bearer {token}"
+        scopes = [s for s in (params.get("scope"), also) if s]
+        keep_token(self.api_host, self._login(), scopes, header, doc.get("expires_in"))
+        return header
 
 
 def _http_request(
-    url: str, *, method: str = "GET", headers: dict[str, str]
+    url: str, *, method: str = "GET", headers: dict[str, str], data: bytes | None = None
 ) -> urllib.request.Request:
     if not url.startswith(("https://", "http://")):
         raise OcitoolError(f"refusing to fetch {url!r}: only http and https are used")
-    return urllib.request.Request(url, method=method, headers=headers)  # noqa: S310 - checked above
-
-
-def _open(request: urllib.request.Request, context: ssl.SSLContext | None, timeout: float) -> Any:
-    return urllib.request.urlopen(request, timeout=timeout, context=context)  # noqa: S310
+    return urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - checked above
 
 
 class RegistryTimeout(EngineTimeout):
@@ -286,11 +362,31 @@ def _document(host: str, path: str, body: bytes) -> dict[str, Any]:
     return doc
 
 
-def _ca_files(host: str, cert_dir: Path | None) -> list[Path]:
-    """CAs from --cert-dir, then where podman and docker look for this host's."""
+def _cert_dirs(host: str, cert_dir: Path | None) -> list[Path]:
+    """--cert-dir, then where podman and docker look for this host's (certs.d(5))."""
     dirs = [cert_dir] if cert_dir else []
     dirs += [Path("/etc/containers/certs.d") / host, Path("/etc/docker/certs.d") / host]
-    return [ca for d in dirs if d.is_dir() for ca in sorted(d.glob("*.crt"))]
+    return [d for d in dirs if d.is_dir()]
+
+
+def _ca_files(host: str, cert_dir: Path | None) -> list[Path]:
+    """The CAs (*.crt) of the host's certificate directories."""
+    return [ca for d in _cert_dirs(host, cert_dir) for ca in sorted(d.glob("*.crt"))]
+
+
+def _client_certificate(host: str, cert_dir: Path | None) -> tuple[Path, Path] | None:
+    """The first client certificate (NAME.cert, with its key NAME.key) of the host's
+    certificate directories, as containers-certs.d(5) and docker keep them."""
+    for directory in _cert_dirs(host, cert_dir):
+        for cert in sorted(directory.glob("*.cert")):
+            key = cert.with_suffix(".key")
+            if not key.is_file():
+                raise UsageError(
+                    f"the client certificate {cert} has no key {key.name} beside it",
+                    hint="put its key beside it as NAME.key (a CA is NAME.crt)",
+                )
+            return cert, key
+    return None
 
 
 def _plain_http(reason: object) -> bool:

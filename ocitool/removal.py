@@ -1,6 +1,6 @@
 """Removing images the same way on every engine: plan, check, then observe.
 
-The engines disagree on what `rmi` does and says (ENGINES.md §5): docker keeps
+The engines disagree on what `rmi` does and says (docs/engines.md, Removal): docker keeps
 an untagged parent hidden while a child needs it and lists layer chain IDs as
 "Deleted"; podman drops a parent's record while printing only "Untagged", and
 its `rmi -f` silently removes containers. So ocitool decides what is allowed

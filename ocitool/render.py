@@ -138,14 +138,67 @@ def containers_table(containers: Sequence[Container], *, no_trunc: bool = False)
         (
             c.id if no_trunc else c.short_id,
             c.image,
-            short(c.image_id, no_trunc),
+            command_line(c.command, no_trunc),
             since(c.created),
-            c.state,
+            status(c),
             c.name,
         )
         for c in containers
     ]
-    table(("CONTAINER ID", "IMAGE", "IMAGE ID", "CREATED", "STATE", "NAME"), rows)
+    table(("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"), rows)
+
+
+def command_line(command: Sequence[str], no_trunc: bool = False) -> str:
+    """`"sh -c 'exit 3'"`, as docker's COMMAND column quotes it; cut at 20 characters."""
+    import shlex
+
+    text = shlex.join(command)
+    if not no_trunc and len(text) > 20:
+        text = text[:19] + "…"
+    return f'"{text}"'
+
+
+def status(container: Container, now: datetime | None = None) -> str:
+    """docker's STATUS words: `Up 5 minutes`, `Exited (3) 2 minutes ago`, `Created`."""
+    state = container.state
+    if state == "running":
+        return f"Up {since(container.started, now).removesuffix(' ago')}"
+    if state in ("exited", "dead"):
+        when = since(container.finished, now) if container.finished else ""
+        return f"{state.capitalize()} ({container.exit_code}) {when}".rstrip()
+    return state.capitalize()
+
+
+def container_details(containers: Sequence[Container]) -> None:
+    """`container inspect` for people: one block per container."""
+    blocks = []
+    for c in containers:
+        lines = [
+            f"Container: {c.name} ({c.id})",
+            f"  Image:     {c.image} ({short(c.image_id, True)})",
+            f"  Command:   {command_line(c.command, True)}",
+            f"  Status:    {status(c)}",
+            f"  Exit code: {'-' if c.exit_code is None else c.exit_code}",
+            f"  Created:   {_moment(c.created)}",
+            f"  Started:   {_moment(c.started)}",
+            f"  Finished:  {_moment(c.finished)}",
+            f"  User:      {c.user or '(the image default)'}",
+            f"  Workdir:   {c.workdir or '/'}",
+            f"  Hostname:  {c.hostname or '-'}",
+            "  Env:",
+            *[f"    {e}" for e in c.env],
+            "  Mounts:",
+            *[
+                f"    {m.source} -> {m.destination}{' (read-only)' if m.read_only else ''}"
+                for m in c.mounts
+            ],
+        ]
+        blocks.append("\n".join(lines))
+    print("\n\n".join(blocks))
+
+
+def _moment(moment: datetime | None) -> str:
+    return moment.isoformat().replace("+00:00", "Z") if moment else "-"
 
 
 def image_details(images: Sequence[Image]) -> None:

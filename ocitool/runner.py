@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
-from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, TextIO, TypeVar
 
 from ocitool.debuglog import debug, enabled
 from ocitool.defaults import DEBIAN_PACKAGES
@@ -278,34 +278,43 @@ class Runner:
         *,
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
+        stdout_too: bool = False,
     ) -> tuple[int, str]:
         """`attached`, but stderr passes through ocitool: the lines `hold` picks (the
         engine's own words on a start that failed) are kept back and returned, so the
-        caller can say them in one line; every other line is written as it comes."""
+        caller can say them in one line; every other line is written as it comes.
+        `stdout_too` does the same for stdout (docker's exec says its failures there)."""
         args = self._checked(argv)
         started = time.monotonic()
         import threading  # only for attached runs: most commands never load it
 
-        proc = self._spawn(args, env, stderr=subprocess.PIPE, text=False, errors=None)
-        stderr = proc.stderr
-        assert stderr is not None  # noqa: S101 - a PIPE
+        piped: dict[str, Any] = {"stderr": subprocess.PIPE}
+        if stdout_too:
+            piped["stdout"] = subprocess.PIPE
+        proc = self._spawn(args, env, text=False, errors=None, **piped)
         held: list[str] = []
 
-        def relay() -> None:
-            for raw in iter(stderr.readline, b""):
+        def relay(pipe: IO[bytes], out: TextIO) -> None:
+            for raw in iter(pipe.readline, b""):
                 line = raw.decode(errors="replace")
                 if hold(line):
                     held.append(line)
                 else:
-                    sys.stderr.write(line)
-                    sys.stderr.flush()
+                    out.flush()
+                    out.buffer.write(raw)
+                    out.buffer.flush()
 
-        reader = threading.Thread(target=relay, daemon=True)
-        reader.start()
+        pipes = [(proc.stderr, sys.stderr), *([(proc.stdout, sys.stdout)] if stdout_too else [])]
+        readers = [
+            threading.Thread(target=relay, args=(pipe, out), daemon=True) for pipe, out in pipes
+        ]
+        for reader in readers:
+            reader.start()
         try:
             returncode = self._waited(proc, args, timeout or self.timeout, started)
         finally:
-            reader.join(timeout=5)  # a child that kept the pipe open must not hang ocitool
+            for reader in readers:
+                reader.join(timeout=5)  # a child that kept the pipe open must not hang ocitool
         return returncode, "".join(held)
 
     def pipe(
@@ -478,7 +487,8 @@ class Runner:
         idle: float | None = None,
         input: str | None = None,
         env: Mapping[str, str] | None = None,
-        pass_fds: tuple[int, ...] = (),
+        pass_fds: Sequence[int] = (),
+        keep: bool = True,
     ) -> Completed:
         """Run while handing each output line to `on_line(stream_name, line)` as it comes.
 
@@ -489,6 +499,8 @@ class Runner:
         anything (a peer that accepts and never answers), the program is
         stopped. A stream started from the main thread dies with ocitool
         (`_dying_with_ocitool`): a killed ocitool leaves no copy writing on.
+        `pass_fds` stay open in the program (a secret it reads from /dev/fd/N).
+        Without `keep`, lines are only handed on (a container's output, for days).
         """
         args = self._checked(argv)
         limit = timeout or self.timeout
@@ -496,13 +508,16 @@ class Runner:
         import threading
 
         stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
-        proc = self._spawn_captured(_dying_with_ocitool(args), env, stdin=stdin, pass_fds=pass_fds)
+        proc = self._spawn_captured(
+            _dying_with_ocitool(args), env, stdin=stdin, pass_fds=tuple(pass_fds)
+        )
         kept: dict[str, list[str]] = {"stdout": [], "stderr": []}
 
         def pump(name: str) -> None:
             pipe = proc.stdout if name == "stdout" else proc.stderr
             for line in pipe or ():
-                kept[name].append(line)
+                if keep:
+                    kept[name].append(line)
                 on_line(name, line.rstrip("\n"))
 
         readers = [threading.Thread(target=pump, args=(n,), daemon=True) for n in kept]

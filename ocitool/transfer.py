@@ -1,6 +1,6 @@
 """Moving images: copy between any two locations, and push, pull, save and load.
 
-The path for each pair (see `README.md`, "Distribution"), chosen by what the
+The path for each pair (see docs/distribution.md, "The path taken"), chosen by what the
 backends can do (ocitool.capabilities), never by their names:
 - one image, any two locations: the mover (skopeo), streamed, no temporary file;
 - several images into one archive the engine's own save writes (native-archives):
@@ -60,6 +60,7 @@ class Transfers:
     def __init__(self, engines: Engines, *, tls: Tls | None = None) -> None:
         self.engines = engines
         self.tls = tls
+        self._logins: dict[str, tuple[str, str] | None] = {}  # one helper call per host
 
     # -- commands -----------------------------------------------------------------
 
@@ -71,8 +72,8 @@ class Transfers:
         force: bool = False,
         on_event: ProgressEvent | None = None,
     ) -> TransferResult:
-        """One image from `source` to `destination` (README, "Locations"), streamed by the
-        mover; an existing destination is refused unless `force`."""
+        """One image from `source` to `destination` (docs/distribution.md, "Locations"),
+        streamed by the mover; an existing destination is refused unless `force`."""
         src = self._location(source)
         dst = self._location(destination)
         if dst.kind == "engine" and (dst.name is None or is_image_id(dst.name)):
@@ -203,7 +204,7 @@ class Transfers:
         on_event: ProgressEvent | None,
     ) -> list[TransferResult]:
         # The engine's own load reads the archive once and keeps every name, where it
-        # reads this kind of archive at all (ENGINES.md §7).
+        # reads this kind of archive at all (docs/engines.md, Distribution).
         if self.engines.has(can.NATIVE_ARCHIVES):
             native = self.engines.need(can.NATIVE_ARCHIVES)
             if native.loads(kind, images_in(entries)):
@@ -286,9 +287,15 @@ class Transfers:
         return Registry(
             host,
             tls=self._tls(host),
-            credentials=credentials.lookup(host),
+            credentials=self.stored_login(host),
             timeout=self.engines.runner.timeout,
         )
+
+    def stored_login(self, host: str) -> tuple[str, str] | None:
+        """The stored credentials for `host` (ocitool.credentials), asked once per command."""
+        if host not in self._logins:
+            self._logins[host] = credentials.lookup(host, runner=self.engines.runner)
+        return self._logins[host]
 
     def _tls(self, host: str) -> Tls:
         if self.tls is not None:
@@ -308,6 +315,7 @@ class Transfers:
                 tls_verify=tls.verify,
                 cert_dir=tls.cert_dir,
                 authfile=credentials.containers_auth_file(),
+                credentials=self.stored_login(location.registry),
             )
         elif location.kind == "layout" and location.path:
             yield mover.layout(location.path, location.name or "latest")

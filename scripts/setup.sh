@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Make this machine ready for ocitool and its tests, idempotently:
 #  - as root: install the engines from Debian and give podman the containers.conf
-#    it needs here (ENGINES.md §0: crun cannot run on this host; runc needs rlimits);
+#    it needs here (docs/engines.md, Set-up: crun cannot run on this host; runc needs rlimits);
 #  - always: a virtualenv in .venv with ocitool installed in editable mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(podman skopeo umoci docker.io docker-registry runc busybox-static uidmap
-          openssh-server python3 python3-venv)
+          openssh-server python3 python3-venv zsh fish groff-base)  # zsh…groff-base: completion and man tests
 CONTAINERS_CONF=/etc/containers/containers.conf
 
 if [ "$(id -u)" = 0 ]; then

@@ -130,10 +130,17 @@ def free_port() -> int:
 
 
 def start_registry(
-    workdir: Path, *, tls: bool = False, user: str | None = None, password: str | None = None
+    workdir: Path,
+    *,
+    tls: bool = False,
+    user: str | None = None,
+    password: str | None = None,
+    http: tuple[str, ...] = (),
+    auth: tuple[str, ...] = (),
 ) -> RegistryProcess:
     """A registry with its data under `workdir`; with `tls`, a CA made here signs its
-    certificate, and with a user, htpasswd (bcrypt) guards it."""
+    certificate, and with a user, htpasswd (bcrypt) guards it. `http` and `auth` are
+    more lines of those sections of its config (indented as they appear there)."""
     workdir.mkdir(parents=True, exist_ok=True)
     host = f"127.0.0.1:{free_port()}"
     lines = [
@@ -148,9 +155,14 @@ def start_registry(
     ca_dir = None
     if tls:
         ca_dir = _certificates(workdir)
-        lines.append(
-            f"  tls: {{certificate: {workdir / 'server.crt'}, key: {workdir / 'server.key'}}}"
-        )
+        lines += [
+            "  tls:",
+            f"    certificate: {workdir / 'server.crt'}",
+            f"    key: {workdir / 'server.key'}",
+        ]
+    lines += http  # after tls:, so that "    clientcas: [...]" lands in it
+    if auth:
+        lines += ["auth:", *auth]
     if user and password:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -190,57 +202,49 @@ def _wait_for_port(host: str) -> None:
     raise RuntimeError(f"the registry on {host} did not start")
 
 
-def _certificates(workdir: Path) -> Path:
-    """A throwaway CA, and a certificate for 127.0.0.1 that it signs."""
+def openssl(workdir: Path, *args: str, data: bytes | None = None) -> bytes:
+    """openssl's stdout, run in `workdir`."""
+    return subprocess.run(
+        ["openssl", *args], cwd=workdir, input=data, check=True, capture_output=True, timeout=60
+    ).stdout
 
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=workdir, check=True, capture_output=True, timeout=60)
 
+def self_signed(workdir: Path, name: str, subject: str) -> Path:
+    """NAME.key and a certificate NAME.crt it signs itself (a CA, or a token issuer)."""
     openssl(
+        workdir,
         "req",
         "-x509",
         "-newkey",
         "rsa:2048",
         "-nodes",
         "-keyout",
-        "ca.key",
+        f"{name}.key",
         "-out",
-        "ca.crt",
+        f"{name}.crt",
         "-days",
         "2",
         "-subj",
-        "/CN=ocitool test CA",
+        subject,
     )
-    openssl(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=127.0.0.1",
-    )
-    (workdir / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl(
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.crt",
-        "-days",
-        "2",
-        "-extfile",
-        "san.cnf",
-    )
+    return workdir / f"{name}.crt"
+
+
+def signed(workdir: Path, name: str, subject: str, extensions: str) -> Path:
+    """NAME.key and a certificate for it (NAME.crt) that the CA in `workdir` signs."""
+    openssl(workdir, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
+            "-out", f"{name}.csr", "-subj", subject)  # fmt: skip
+    (workdir / f"{name}.cnf").write_text(extensions + "\n")
+    openssl(workdir, "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", f"{name}.crt", "-days", "2",
+            "-extfile", f"{name}.cnf")  # fmt: skip
+    return workdir / f"{name}.crt"
+
+
+def _certificates(workdir: Path) -> Path:
+    """A throwaway CA, and a certificate for 127.0.0.1 that it signs."""
+    self_signed(workdir, "ca", "/CN=ocitool test CA")
+    signed(workdir, "server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1")
     ca_dir = workdir / "ca"
     ca_dir.mkdir(exist_ok=True)
     shutil.copy(workdir / "ca.crt", ca_dir / "ca.crt")
@@ -250,7 +254,16 @@ def _certificates(workdir: Path) -> Path:
 # -- an unprivileged user with its own install (tests/test_rootless.py, test_docker_socket.py)
 
 UNPRIVILEGED = "ocitool-tester"
-CHECKOUT = ["ocitool", "backends", "tests", "scripts", "pyproject.toml", "README.md"]
+CHECKOUT = [
+    "ocitool",
+    "backends",
+    "tests",
+    "scripts",
+    "man",
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+]
 
 
 def as_user(argv: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""The engine-format helpers and the human renderers, on the formats ENGINES.md records."""
+"""The engine-format helpers and the human renderers, on the formats docs/engines.md describes."""
 
 from __future__ import annotations
 

@@ -201,7 +201,8 @@ def test_cli_images_json_is_normalized(engine: str) -> None:
 if "podman" in ENGINES:
 
     def test_podman_oci_image_has_no_borrowed_comment(lab: Lab) -> None:
-        # podman shows an OCI image's first history comment as the image's (ENGINES.md §2).
+        # podman shows an OCI image's first history comment as the image's
+        # (docs/engines.md, Inspect).
         build_images("podman", lab)
         lab_setup.engine(["podman", "commit", "ot-c1", "ocitool-test/oci:1"])  # OCI by default
         try:
@@ -213,7 +214,7 @@ if "podman" in ENGINES:
 
 
 # Fields whose values legitimately differ between engines for the same imported
-# tarball; the README ("Engine-specific fields") gives the reason for each.
+# tarball; docs/models.md ("Engine-specific fields") gives the reason for each.
 ENGINE_SPECIFIC = {"id", "created", "size", "accounting", "repo_digests", "backend"}
 ENGINE_SPECIFIC_LAYER = {"created", "created_by", "comment", "author", "digest", "size"}
 

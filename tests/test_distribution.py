@@ -152,7 +152,7 @@ def test_save_and_load_round_trips(
             assert back.id == result.image_id
             assert back.diff_ids == original.diff_ids
             # Where the format keeps the config, the ID survives; where it does not, the
-            # result says so (ENGINES.md §24: docker-format images converted to OCI).
+            # result says so (docs/engines.md, Conversion to OCI).
             if result.id_changed is not None:
                 assert result.id_changed == (back.id != original.id), (engine, archive_format)
             if engine in ("docker", "podman") and archive_format == "docker-archive":

@@ -1,4 +1,4 @@
-"""The chapter's image lifecycle (../shared/seed/docker-images-chapter.md) on every engine.
+"""The chapter's image lifecycle (docs/chapter.md) on every engine.
 
 Run a container and change a file; commit it with an author and a message;
 commit again on top; compare the layers; fail to remove an image a container

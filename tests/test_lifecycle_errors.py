@@ -379,7 +379,7 @@ def test_commit_applies_changes(client: Client) -> None:
 def test_ctrl_c_just_after_the_engine_made_the_image_still_names_it(
     client: Client, lab: Lab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The README's promise holds in the last window too: Ctrl-C after the engine
+    """docs/concepts.md's promise holds in the last window too: Ctrl-C after the engine
     returned, while ocitool reads the new image, names it (issue 12, item 29)."""
     from ocitool import lifecycle
     from ocitool.errors import Interrupted

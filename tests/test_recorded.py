@@ -158,7 +158,8 @@ def test_docker_history_carries_commit_messages() -> None:
 
 
 def test_podman_history_comment_is_the_base_name() -> None:
-    # ENGINES.md §3: podman stores "FROM <base>" as the step comment; -m goes to the image.
+    # podman stores "FROM <base>" as the step comment; -m goes to the image
+    # (docs/engines.md, History).
     steps = backend("podman", "history_second").history("img:second")
     assert steps[0].comment == "FROM localhost/img:first"
     assert steps[0].size == 2048  # podman counts tar bytes

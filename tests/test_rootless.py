@@ -1,4 +1,4 @@
-"""The oci backend as an unprivileged user, end to end (ENGINES.md §9).
+"""The oci backend as an unprivileged user, end to end (docs/engines.md, Rootless).
 
 Run as root, this test makes a user with useradd, gives it a copy of the
 checkout, runs the README's set-up (`bash scripts/setup.sh`) as that user, and

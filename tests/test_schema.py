@@ -11,6 +11,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import typer
 
 from ocitool import models
 from ocitool.cli.app import COMMANDS
@@ -55,9 +56,16 @@ def test_every_command_with_json_output_names_its_schema() -> None:
     printing = set()
     for name, entry in COMMANDS.items():
         callback = getattr(importlib.import_module(f"ocitool.cli.{entry.module}"), entry.function)
-        parameters = inspect.signature(callback).parameters.values()
-        if any(isinstance(p.default, Format) for p in parameters):
-            printing.add(name)
+        # a group (`container`) prints through its subcommands (`container inspect`)
+        callbacks = (
+            [c.callback for c in callback.registered_commands if c.callback]
+            if isinstance(callback, typer.Typer)
+            else [callback]
+        )
+        for one in callbacks:
+            parameters = inspect.signature(one).parameters.values()
+            if any(isinstance(p.default, Format) for p in parameters):
+                printing.add(name)
     assert printing == {c.split()[0] for c in OUTPUTS}
     for command in OUTPUTS:
         assert "$ref" in json.dumps(schema()["outputs"][command])

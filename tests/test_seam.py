@@ -72,6 +72,10 @@ def test_the_core_is_small() -> None:
             ["run", "--pull", "always", "ocitool-test/none:1", "sh"],
             "the oci backend cannot pull an image when a container is run (--pull always)",
         ),
+        (
+            ["run", "-p", "8080:80", "ocitool-test/none:1", "sh"],
+            "the oci backend cannot publish a container's ports (run -p)",
+        ),
     ],
 )
 def test_a_missing_capability_is_one_not_supported(args: list[str], says: str) -> None:

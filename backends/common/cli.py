@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, NoReturn, TypeVar
 from ocitool.backends.common.listing import list_argv, summaries
 from ocitool.backends.common.parsing import as_digest, unique
 from ocitool.backends.common.runc import start_failure
-from ocitool.engine import Exited
+from ocitool.engine import NO_OPTIONS, Exited, RunOptions
 from ocitool.errors import (
     BackendUnavailable,
     Conflict,
@@ -142,7 +142,7 @@ class EngineCLI:
         self, tarball: Path, ref: str, *, message: str | None, changes: Sequence[str]
     ) -> str:
         # From stdin on both engines: podman reuses an old image for an unchanged
-        # file (ENGINES.md §0), docker never does; from stdin both make a new one.
+        # file (docs/engines.md, Set-up), docker never does; from stdin both make a new one.
         argv = ["import", *_opt("--message", message), *_each("--change", changes), "--", "-", ref]
         try:
             return self._written(argv, stdin_file=tarball)
@@ -218,7 +218,7 @@ class EngineCLI:
         return []
 
     def loads(self, kind: str, images: int) -> bool:
-        """Both engines' own load reads docker archives (ENGINES.md §7)."""
+        """Both engines' own load reads docker archives (docs/engines.md, Distribution)."""
         return kind == "docker-archive"
 
     def load(self, path: Path) -> list[str]:
@@ -259,7 +259,7 @@ class EngineCLI:
             raise broken[0]
 
     def remove_images(self, refs: Sequence[str]) -> None:
-        """Plain `rmi`, never `-f`: podman's -f also removes containers (ENGINES.md §5)."""
+        """Plain `rmi`, never `-f`: podman's removes containers (docs/engines.md, Removal)."""
         self.ok(self.run(["rmi", "--", *refs]), images=refs)
 
     # -- containers ------------------------------------------------------------
@@ -277,10 +277,12 @@ class EngineCLI:
         pull: str,
         env: Sequence[str],
         detach: bool = False,
+        options: RunOptions = NO_OPTIONS,
     ) -> str:
         argv = [
             "create",
             f"--pull={pull}",
+            *run_options(options),
             *_opt("--name", name),
             *(["--interactive"] if interactive else []),
             *(["--tty"] if tty else []),
@@ -292,7 +294,12 @@ class EngineCLI:
             *command,
         ]
         result = self.ok(self.run(argv), images=[image], containers=[name] if name else [])
-        return result.stdout.strip().splitlines()[-1]
+        container_id = result.stdout.strip().splitlines()[-1]
+        self.prepare(container_id, options)
+        return container_id
+
+    def prepare(self, container: str, options: RunOptions) -> None:
+        """What the engine's create leaves undone that `run` promises (per engine)."""
 
     def container_name(self, container: str) -> str | None:
         result = self.run(["container", "inspect", "--format", "{{.Name}}", "--", container])
@@ -404,6 +411,21 @@ def container_conflict(
             hint=f"stop it first (ocitool stop {which}) or use rm --force",
         )
     return None
+
+
+def run_options(options: RunOptions) -> list[str]:
+    """`-v`, `-w`, `-u`, `--entrypoint`, `--hostname` and `-p`, each as one token."""
+    return [
+        *[
+            f"--volume={b.source}:{b.destination}{':ro' if b.read_only else ''}"
+            for b in options.binds
+        ],
+        *_opt("--workdir", options.workdir),
+        *_opt("--user", options.user),
+        *_opt("--entrypoint", options.entrypoint),
+        *_opt("--hostname", options.hostname),
+        *_each("--publish", options.publish),
+    ]
 
 
 def _opt(flag: str, value: str | None) -> list[str]:

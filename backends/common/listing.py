@@ -76,7 +76,9 @@ class Names:
 
 
 def docker_summaries(stdout: str) -> list[ImageSummary]:
-    """`docker image ls --no-trunc --format '{{json .}}'`: one row per tag (ENGINES.md §1)."""
+    """`docker image ls --no-trunc --format '{{json .}}'`: one row per tag.
+
+    See docs/engines.md, Listing."""
     rows: dict[str, list[dict[str, str]]] = {}
     for row in json_documents(stdout):
         image_id = as_digest(row.get("ID"))
@@ -105,7 +107,9 @@ def _named(row: dict[str, str], key: str) -> bool:
 
 
 def podman_summaries(stdout: str) -> list[ImageSummary]:
-    """`podman image ls --format json`: one array, an image once per tag (ENGINES.md §1)."""
+    """`podman image ls --format json`: one array, an image once per tag.
+
+    See docs/engines.md, Listing."""
     seen: dict[str, ImageSummary] = {}
     docs = json_documents(stdout)
     shown = Names(

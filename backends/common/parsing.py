@@ -1,10 +1,10 @@
 """Parsing helpers shared by the engine backends.
 
 The engines disagree on ID prefixes, time formats, JSON framing and size
-types (ENGINES.md §1-3, §11); these helpers turn each variant into the core
-models' canonical form, so the backends themselves stay declarative. The models
-are imported where they are built: the list parsers (backends._listing) use these
-helpers without loading pydantic.
+types (docs/engines.md: Listing, Inspect, History); these helpers turn each
+variant into the core models' canonical form, so the backends themselves stay
+declarative. The models are imported where they are built: the list parsers
+(backends._listing) use these helpers without loading pydantic.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The docker backend: drives the docker CLI against DOCKER_HOST.
 
-Quirks handled here (ENGINES.md): `image ls` lists one row per tag and its
+Quirks handled here (docs/engines.md): `image ls` lists one row per tag and its
 JSON is NDJSON of strings, so images are listed by ID and read with one
 batched `image inspect`; `history` has no layer IDs or empty-layer flags, so
 it is joined with inspect (see `join_history`); `ps` has no image ID, so
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from ocitool.backends.common.cli import EngineCLI, hub_error
+from ocitool.backends.common.cli import hub_error
 from ocitool.backends.common.parsing import (
     as_digest,
     batches,
@@ -28,6 +28,7 @@ from ocitool.backends.common.parsing import (
     unique,
     with_tag,
 )
+from ocitool.backends.common.verbs import ContainerCLI
 from ocitool.backends.docker import CAPABILITIES, failures
 from ocitool.backends.docker.host import Daemon, resolve
 from ocitool.backends.docker.store import read_configs, read_store
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 
 
-class DockerBackend(EngineCLI):
+class DockerBackend(ContainerCLI):
     name: Final = "docker"
     parsers = "ocitool.backends.docker.parsers"
     capabilities: Final = CAPABILITIES
@@ -195,7 +196,7 @@ class DockerBackend(EngineCLI):
         return None
 
     def search_hub(self, term: str, limit: int) -> list[SearchResult]:
-        """Docker Hub through the daemon (it has no v2 search; ENGINES.md §6)."""
+        """Docker Hub through the daemon (it has no v2 search; docs/engines.md, Search)."""
         argv = ["search", "--no-trunc", f"--limit={limit}", "--format", "{{json .}}", "--", term]
         result = self.run(argv)
         if not result.ok:
@@ -204,8 +205,8 @@ class DockerBackend(EngineCLI):
 
     @contextmanager
     def copy_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
-        """skopeo reaches the daemon itself, and ignores DOCKER_HOST (ENGINES.md §7); it
-        has no ssh transport, so over ssh the daemon's own save and load carry the image."""
+        """skopeo ignores DOCKER_HOST: it is told the daemon (docs/engines.md, Distribution).
+        It has no ssh transport, so over ssh the daemon's own save and load carry the image."""
         if writing:
             tag_destination(name, "docker")
         daemon = self.daemon

@@ -1,6 +1,6 @@
 """How docker fails: each error text it prints, mapped to the core error that says it.
 
-The one place docker's stderr is read (ENGINES.md); the backend calls `raise_for`
+The one place docker's stderr is read (docs/engines.md); the backend calls `raise_for`
 for every failed call, with the images and containers it named.
 """
 

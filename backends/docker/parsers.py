@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
+from ocitool.backends.common.containers import inspected
 from ocitool.backends.common.history import Step, join_steps
 from ocitool.backends.common.parsing import (
     as_digest,
-    container_id,
     image_from_inspect,
     json_documents,
     parse_int,
@@ -56,23 +56,27 @@ def join_history(
     return join_steps(steps, image.diff_ids)
 
 
-def parse_container(doc: Mapping[str, Any]) -> Container:
+def parse_container(doc: Mapping[str, Any], *, detail: bool = False) -> Container:
     """One element of `docker container inspect`."""
-    state = (doc.get("State") or {}).get("Status") or "unknown"
-    return Container.model_construct(
-        id=container_id(doc["Id"]),
+    return inspected(
+        doc,
         name=str(doc.get("Name") or "").lstrip("/"),
         image=(doc.get("Config") or {}).get("Image") or str(doc.get("Image") or ""),
         image_id=as_digest(doc.get("Image")),
-        state=cast("ContainerState", state if state in _STATES else "unknown"),
-        created=parse_time(doc.get("Created")),
+        detail=detail,
     )
 
 
-if TYPE_CHECKING:
-    from ocitool.models import ContainerState
+def parse_inspected(doc: Mapping[str, Any]) -> Container:
+    """One element of `docker container inspect`, with what only inspect shows. Its
+    Config.Env lacks the PATH docker gives the process when the image has none."""
+    container = parse_container(doc, detail=True)
+    if any(e.startswith("PATH=") for e in container.env):
+        return container
+    return container.model_copy(update={"env": [f"PATH={DEFAULT_PATH}", *container.env]})
 
-_STATES = {"created", "running", "paused", "restarting", "removing", "exited", "dead"}
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def parse_info(

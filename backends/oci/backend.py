@@ -24,8 +24,9 @@ from typing import IO, Final, cast
 
 from ocitool import capabilities as can
 from ocitool.backends.common.parsing import tag_destination, with_tag
-from ocitool.backends.common.runc import start_failure
-from ocitool.backends.oci import CAPABILITIES, failures
+from ocitool.backends.common.rootfs import resolve_user
+from ocitool.backends.common.runc import EXEC_FAILED, failed, start_failure
+from ocitool.backends.oci import CAPABILITIES, failures, files, logs
 from ocitool.backends.oci import containers as records
 from ocitool.backends.oci.changes import umoci_options
 from ocitool.backends.oci.containers import Record
@@ -41,7 +42,7 @@ from ocitool.backends.oci.parsers import (
 from ocitool.backends.oci.runtime import START_FAILED, Runtime, wait_for
 from ocitool.backends.oci.store import SCRATCH_TAGS, Store, Tagged
 from ocitool.backends.oci.tarballs import uncompressed
-from ocitool.engine import Exited
+from ocitool.engine import NO_OPTIONS, Exited, Output, RunOptions
 from ocitool.errors import (
     BackendUnavailable,
     Conflict,
@@ -49,6 +50,7 @@ from ocitool.errors import (
     EngineError,
     EngineTimeout,
     ImageNotFound,
+    NotRunning,
     NotSupported,
     OcitoolError,
     StoreCorrupt,
@@ -327,6 +329,7 @@ class OciBackend:
         pull: str,
         env: Sequence[str],
         detach: bool = False,
+        options: RunOptions = NO_OPTIONS,
     ) -> str:
         self.runtime.path()  # no runtime: say so before unpacking anything
         stored = self._read()
@@ -351,14 +354,17 @@ class OciBackend:
                         str(directory / "bundle"),
                     ]
                 )
-            args = records.configure_bundle(
+            process = records.configure_bundle(
                 directory / "bundle",
                 command=list(command),
+                image_config=found.config.get("config") or {},
                 tty=tty,
                 env=list(env),
                 network=network,
                 hostname=(name or container_id[:12]),
+                options=options,
             )
+            args = list(process.get("args") or [])
             records.save(
                 directory,
                 Record(
@@ -370,6 +376,12 @@ class OciBackend:
                     command=list(command) or args,
                     created=records.now(),
                     remove=remove,
+                    user=options.user or "",
+                    workdir=str(process.get("cwd") or "/"),
+                    hostname=options.hostname or name or container_id[:12],
+                    env=list(process.get("env") or []),
+                    binds=[[b.source, b.destination, b.read_only] for b in options.binds],
+                    args=args,
                 ),
             )
         except BaseException:
@@ -419,16 +431,17 @@ class OciBackend:
             record.id,
         ]
         records.delete_state(self.runner, argv[0], argv[2], record.id)
-        record.state, record.exit_code = "running", None
+        record.began()
         records.save(directory, record)
         try:
-            if terminal:
+            if terminal and (interactive or records.wants_terminal(directory / "bundle")):
+                # the user's own stdin or terminal: its output is not kept for `logs`
                 code, held = self.runner.attached_holding(
                     argv, _runc_failed, timeout=self.runner.run_timeout
                 )
                 result = Completed(tuple(argv), code, "", held, 0.0)
             else:
-                result = self.runner.run(argv, timeout=self.runner.run_timeout)
+                result = self._run_logged(argv, directory, terminal=terminal)
         except EngineTimeout as stop:
             # runc was killed, not its container: stop that too, as the limit promised
             records.delete_state(self.runner, argv[0], argv[2], record.id)
@@ -441,10 +454,11 @@ class OciBackend:
             stop.message = f"{stop.message}; its container {record.id[:12]} was stopped{gone}"
             raise
         except BaseException:
-            record.state = "exited"
+            records.delete_state(self.runner, argv[0], argv[2], record.id)
+            record.ended(None)
             records.save(directory, record)
             raise
-        record.state, record.exit_code = "exited", result.returncode
+        record.ended(result.returncode)
         records.save(directory, record)
         if record.remove:
             records.remove_tree(directory)
@@ -458,6 +472,32 @@ class OciBackend:
             if not terminal
             else Exited(result.returncode)
         )
+
+    def _run_logged(self, argv: Sequence[str], directory: Path, *, terminal: bool) -> Completed:
+        """runc in the foreground, each line kept in the container's log (for `logs`) and
+        written to the terminal or captured; runc's own words on a start that failed are
+        held back, for start_attached to say as one line."""
+        log = logs.Writer(directory)
+        kept: dict[str, list[str]] = {"stdout": [], "stderr": [], "held": []}
+
+        def relay(stream: str, line: str) -> None:
+            if stream == "stderr" and _runc_failed(line):
+                kept["held"].append(line + "\n")
+                return
+            log.line(stream, line)
+            if terminal:
+                out = sys.stdout if stream == "stdout" else sys.stderr
+                out.write(line + "\n")
+                out.flush()
+            else:
+                kept[stream].append(line + "\n")
+
+        try:
+            done = self.runner.stream(argv, relay, timeout=self.runner.run_timeout, keep=False)
+        finally:
+            log.close()
+        out, err = "".join(kept["stdout"]), "".join(kept["stderr"])
+        return Completed(done.argv, done.returncode, out, err + "".join(kept["held"]), 0.0)
 
     def stop(self, containers: Sequence[str], *, timeout: int | None) -> None:
         for record in [self._record(c) for c in containers]:
@@ -479,6 +519,119 @@ class OciBackend:
             if runtime is not None:
                 records.delete_state(self.runner, runtime, self.runtime.root(), record.id)
             records.remove_tree(self.store.containers_dir / record.id)
+
+    # -- container verbs ------------------------------------------------------------------
+
+    def inspect_containers(self, containers: Sequence[str]) -> list[Container]:
+        chosen = self._records_named(containers)
+        running = self.runtime.running()
+        return [record.model(record.id in running, detail=True) for record in chosen]
+
+    def logs(
+        self, container: str, *, follow: bool, tail: int | None, timestamps: bool, terminal: bool
+    ) -> Output:
+        directory = self.store.containers_dir / self._record(container).id
+        found = logs.entries(
+            directory,
+            tail=tail,
+            follow=follow,
+            ended=lambda: _ended(directory),
+            limit=self.runner.run_timeout,
+        )
+        out, err = logs.show(found, timestamps=timestamps, terminal=terminal)
+        return Output() if terminal else Output(out, err)
+
+    def exec(
+        self,
+        container: str,
+        command: Sequence[str],
+        *,
+        interactive: bool,
+        tty: bool,
+        user: str | None,
+        workdir: str | None,
+        env: Sequence[str],
+        terminal: bool,
+    ) -> Exited:
+        """`runc exec`, which takes the container's own process (env, user, cwd) and
+        changes what is asked; a name in -u is read from the container's /etc/passwd."""
+        record = self._record(container)
+        if record.id not in self.runtime.running():
+            raise NotRunning(record.name, "exec in")
+        rootfs = self.store.containers_dir / record.id / "bundle" / "rootfs"
+        ids = resolve_user(rootfs, user) if user is not None else None
+        argv = [
+            self.runtime.path(),
+            "--root",
+            self.runtime.root(),
+            "exec",
+            *(["--tty"] if tty else []),
+            *([f"--user={ids[0]}:{ids[1]}"] if ids else []),
+            *([f"--cwd={workdir}"] if workdir else []),
+            *[f"--env={e}" for e in env],
+            record.id,  # runc reads no option after the ID: the command follows as given
+            *command,
+        ]
+        timeout = self.runner.run_timeout
+        if terminal:
+            code, held = self.runner.attached_holding(argv, _exec_failed, timeout=timeout)
+            done = Completed(tuple(argv), code, "", held, 0.0)
+        else:
+            done = self.runner.run(argv, timeout=timeout)
+        held = "".join(line for line in done.stderr.splitlines(True) if _exec_failed(line))
+        failed(done.returncode, held, backend=self.name, terminal=terminal)
+        return Exited(done.returncode) if terminal else Exited(*done[1:4])
+
+    def copy_from(self, container: str, path: str, destination: Path) -> None:
+        record = self._record(container)
+        rootfs = self.store.containers_dir / record.id / "bundle" / "rootfs"
+        files.copy_out(rootfs, path, destination, record.name)
+
+    def copy_to(self, source: Path, container: str, path: str) -> None:
+        record = self._record(container)
+        files.copy_in(self.store.containers_dir / record.id / "bundle" / "rootfs", source, path)
+
+    def wait(self, containers: Sequence[str]) -> list[int]:
+        chosen = self._records_named(containers)
+        codes = []
+        for record in chosen:
+            directory = self.store.containers_dir / record.id
+            ended = partial(self._exited, record.id, directory)
+            if not wait_for(ended, seconds=self.runner.run_timeout):
+                raise EngineTimeout(("wait", record.name), self.runner.run_timeout)
+            codes.append(self._record(record.id).model(False).exit_code or 0)
+        return codes
+
+    def _exited(self, container_id: str, directory: Path) -> bool:
+        record = records.load(directory)
+        done = record is None or record.state == "exited"
+        return done and container_id not in self.runtime.running()
+
+    def kill(self, containers: Sequence[str], *, signal: str) -> None:
+        chosen = self._records_named(containers)
+        running = self.runtime.running()
+        for record in chosen:
+            if record.id not in running:
+                raise NotRunning(record.name, "kill")
+        runtime, root = self.runtime.path(), self.runtime.root()
+        for record in chosen:
+            failures.check(self.runner.run([runtime, "--root", root, "kill", record.id, signal]))
+
+    def export(self, container: str, destination: Path) -> None:
+        record = self._record(container)
+        files.export(self.store.containers_dir / record.id / "bundle" / "rootfs", destination)
+
+    def _records_named(self, containers: Sequence[str]) -> list[Record]:
+        """Each named container's record, in order; every missing one named in one error."""
+        found, missing = [], []
+        for name in containers:
+            try:
+                found.append(self._record(name))
+            except ContainerNotFound:
+                missing.append(name)
+        if missing:
+            raise ContainerNotFound(missing, backend="oci")
+        return found
 
     def _kill(self, record: Record, *, grace: int) -> None:
         directory = self.store.containers_dir / record.id
@@ -677,3 +830,7 @@ def _python() -> str:
 
 def _runc_failed(line: str) -> bool:
     return START_FAILED.search(line) is not None
+
+
+def _exec_failed(line: str) -> bool:
+    return EXEC_FAILED.search(line) is not None

@@ -14,14 +14,16 @@ import shlex
 import shutil
 import tempfile
 from contextlib import suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ocitool.backends.common.parsing import parse_time
+from ocitool.backends.common.rootfs import inside, resolve_user
+from ocitool.engine import NO_OPTIONS, RunOptions
 from ocitool.errors import NotSupported
-from ocitool.models import Container
+from ocitool.models import Container, Mount
 from ocitool.runner import Runner
 
 RECORD = "ocitool.json"
@@ -41,9 +43,30 @@ class Record:
     remove: bool = False
     state: State = "created"
     exit_code: int | None = None
+    started: str | None = None
+    finished: str | None = None
+    user: str = ""
+    workdir: str = "/"
+    hostname: str | None = None
+    env: list[str] = field(default_factory=list)
+    binds: list[list[Any]] = field(default_factory=list)  # [source, destination, read_only]
+    args: list[str] | None = None  # the process as run (entrypoint too); `command` is commit's
 
-    def model(self, running: bool) -> Container:
+    def model(self, running: bool, *, detail: bool = False) -> Container:
         state = "running" if running else ("exited" if self.state == "running" else self.state)
+        extra: dict[str, Any] = {}
+        if detail:
+            extra = {
+                "user": self.user,
+                "workdir": self.workdir,
+                "hostname": self.hostname,
+                "env": list(self.env),
+                "mounts": [
+                    Mount.model_construct(source=s, destination=d, read_only=bool(ro))
+                    for s, d, ro in self.binds
+                ],
+            }
+        ended = state == "exited"
         return Container.model_construct(  # ocitool's own record
             id=self.id,
             name=self.name,
@@ -51,7 +74,19 @@ class Record:
             image_id=self.image_id,
             state=state,
             created=parse_time(self.created),
+            command=list(self.command if self.args is None else self.args),
+            # a run cut short by OCITOOL_RUN_TIMEOUT was killed: 137, as docker says of it
+            exit_code=(137 if self.exit_code is None else self.exit_code) if ended else None,
+            started=parse_time(self.started),
+            finished=parse_time(self.finished) if ended else None,
+            **extra,
         )
+
+    def began(self) -> None:
+        self.state, self.exit_code, self.started, self.finished = "running", None, now(), None
+
+    def ended(self, code: int | None) -> None:
+        self.state, self.exit_code, self.finished = "exited", code, now()
 
 
 def now() -> str:
@@ -77,22 +112,44 @@ def configure_bundle(
     bundle: Path,
     *,
     command: list[str],
+    image_config: dict[str, Any],
     tty: bool,
     env: list[str],
     network: str | None,
     hostname: str,
-) -> list[str]:
-    """Set what runc will run; returns the command line as run (for commit's history)."""
+    options: RunOptions = NO_OPTIONS,
+) -> dict[str, Any]:
+    """Set what runc will run, as docker would from the image's config and run's options;
+    returns the process as set (args, env, cwd, user) for the container's record."""
     path = bundle / "config.json"
     spec = json.loads(path.read_text())
     process = spec.setdefault("process", {})
-    if command:
-        process["args"] = command
+    process["args"] = arguments(image_config, command, options.entrypoint) or process.get("args")
     process["terminal"] = tty
     process["env"] = [*process.get("env", []), *env]
     if not any(e.startswith("PATH=") for e in process["env"]):
         process["env"].insert(0, f"PATH={DEFAULT_PATH}")  # as docker and podman add one
-    spec["hostname"] = hostname
+    if options.workdir:
+        process["cwd"] = options.workdir
+        # docker and podman make a missing working directory; runc would refuse it
+        inside(bundle / "rootfs", options.workdir).mkdir(mode=0o755, parents=True, exist_ok=True)
+    if options.user:
+        uid, gid = resolve_user(bundle / "rootfs", options.user)
+        process["user"] = {**process.get("user", {}), "uid": uid, "gid": gid}
+        process["user"].pop("additionalGids", None)
+    spec["hostname"] = options.hostname or hostname
+    spec["mounts"] = [
+        *spec.get("mounts", []),
+        *[
+            {
+                "destination": b.destination,
+                "type": "bind",
+                "source": b.source,
+                "options": ["rbind", "ro" if b.read_only else "rw"],
+            }
+            for b in options.binds
+        ],
+    ]
     namespaces = spec.setdefault("linux", {}).setdefault("namespaces", [])
     others = [n for n in namespaces if n.get("type") != "network"]
     if network in (None, "none"):
@@ -104,7 +161,15 @@ def configure_bundle(
         )
     spec["linux"]["namespaces"] = others
     path.write_text(json.dumps(spec))
-    return list(process.get("args") or [])
+    return dict(process)
+
+
+def arguments(config: dict[str, Any], command: list[str], entrypoint: str | None) -> list[str]:
+    """The process's argv as docker makes it: the entrypoint (the image's, or --entrypoint,
+    which also drops the image's CMD), then the command given or the image's CMD."""
+    if entrypoint is not None:
+        return [*([entrypoint] if entrypoint else []), *command]
+    return [*(config.get("Entrypoint") or []), *(command or config.get("Cmd") or [])]
 
 
 def created_by(command: list[str]) -> str:

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -61,7 +62,9 @@ class Store:
     def __init__(self, path: Path, *, lock_timeout: float | None = None) -> None:
         self.path = path
         self.lock_timeout = lock_timeout  # seconds; None: OCITOOL_TIMEOUT or its default
-        self._held: str | None = None  # the lock this process holds: "shared" or "exclusive"
+        # the lock this thread holds ("shared" or "exclusive"): per thread, as each thread
+        # takes its own flock, so one Client can be shared by threads
+        self._locks = threading.local()
         if ":" in str(path):
             raise UsageError(
                 f"store path {path} contains ':'",
@@ -111,24 +114,27 @@ class Store:
     def locked(self, *, exclusive: bool) -> Iterator[None]:
         """Shared for reads, exclusive for writes, across processes (flock).
 
-        Re-entrant within a process: an operation that holds the exclusive lock
-        for several steps can call helpers that lock again.
+        Re-entrant within a thread: an operation that holds the exclusive lock
+        for several steps can call helpers that lock again. Threads lock apart
+        (each opens the lock file itself, and flock locks open files), so
+        threads sharing one Store wait for each other as processes do.
         """
-        if self._held == "exclusive" or (self._held == "shared" and not exclusive):
+        held = getattr(self._locks, "held", None)
+        if held == "exclusive" or (held == "shared" and not exclusive):
             yield
             return
-        if self._held == "shared":
+        if held == "shared":
             raise RuntimeError("cannot upgrade a shared store lock to exclusive")
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         lock = self.path / ".ocitool.lock"
         with open(lock, "a+") as handle:
             timeout = default_timeout() if self.lock_timeout is None else self.lock_timeout
             locking.take(handle, lock, exclusive=exclusive, timeout=timeout)
-            self._held = "exclusive" if exclusive else "shared"
+            self._locks.held = "exclusive" if exclusive else "shared"
             try:
                 yield
             finally:
-                self._held = None
+                self._locks.held = None
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- reads ---------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The podman backend: drives the podman CLI (root or rootless).
 
-Quirks handled here (ENGINES.md): IDs come without `sha256:`; `images` lists
+Quirks handled here (docs/engines.md): IDs come without `sha256:`; `images` lists
 an image once per tag with names in `Names`, so images are listed by ID and
 read with one batched `image inspect`; local names carry `localhost/`, which
 is dropped so a name reads the same as on docker, unless `docker.io/` has the
@@ -16,12 +16,13 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from ocitool.backends.common.cli import EngineCLI, hub_error
+from ocitool.backends.common.cli import hub_error
 from ocitool.backends.common.listing import (
     LOCAL_PREFIX,
     Names,
@@ -39,6 +40,8 @@ from ocitool.backends.common.parsing import (
     unique,
     with_tag,
 )
+from ocitool.backends.common.rootfs import inside
+from ocitool.backends.common.verbs import ContainerCLI
 from ocitool.backends.podman import CAPABILITIES, failures
 from ocitool.backends.podman.store import (
     listed_ids,
@@ -46,6 +49,7 @@ from ocitool.backends.podman.store import (
     storage_location,
     stored_names,
 )
+from ocitool.engine import RunOptions
 from ocitool.errors import (
     OcitoolError,
     UsageError,
@@ -60,13 +64,17 @@ from ocitool.usage import StoreInventory
 
 _NAMED = ("RepoTags", "RepoDigests")  # inspect's names, as podman spells them
 _MAX_GENERATIONS = 16  # parent-chain rounds for `history`; each is one batched inspect
+# podman 4.3 renames an image by reading its names and writing the new list back, so
+# concurrent `podman tag`s lose names (8 in parallel kept 3; tests/test_api.py): this
+# process's threads change names one at a time.
+_RENAMING = threading.Lock()
 
 
 if TYPE_CHECKING:
     from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
 
 
-class PodmanBackend(EngineCLI):
+class PodmanBackend(ContainerCLI):
     name: Final = "podman"
     parsers = "ocitool.backends.podman.parsers"
     capabilities: Final = CAPABILITIES
@@ -204,7 +212,12 @@ class PodmanBackend(EngineCLI):
     def tag(self, source: str, target: str) -> None:
         """podman would tag a manifest list too: it is refused before it gains a name."""
         self._inspect_docs([source], tolerate_missing=False)
-        super().tag(source, target)
+        with _RENAMING:
+            super().tag(source, target)
+
+    def remove_images(self, refs: Sequence[str]) -> None:
+        with _RENAMING:  # an untag rewrites the names too
+            super().remove_images(refs)
 
     def canonical_name(self, ref: str) -> str:
         """A name as the models spell it: without podman's `localhost/`, with a tag,
@@ -294,8 +307,10 @@ class PodmanBackend(EngineCLI):
 
     @contextmanager
     def copy_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
-        """skopeo reads a short name as docker.io's (ENGINES.md §7): local ones get localhost/.
-        A podman service's storage is its own: its save and load carry the image."""
+        """skopeo reads a short name as docker.io's, so local ones get localhost/.
+        A podman service's storage is its own: its save and load carry the image.
+
+        See docs/engines.md, Distribution."""
         bare = name.removeprefix("sha256:")
         by_id = HEX64.match(bare) is not None
         if by_id:
@@ -345,11 +360,26 @@ class PodmanBackend(EngineCLI):
                 raise
 
     def loads(self, kind: str, images: int) -> bool:
-        """podman also loads an OCI archive, of one image only (ENGINES.md §7)."""
+        """podman also loads an OCI archive, of one image only (docs/engines.md, Distribution)."""
         return kind == "docker-archive" or (kind == "oci-archive" and images == 1)
 
+    def prepare(self, container: str, options: RunOptions) -> None:
+        """podman starts no container whose -w is missing, where docker makes it: it is
+        made here in the mounted container (a rootless podman cannot mount outside its
+        user namespace; it then says the directory is missing, as podman does)."""
+        if not options.workdir or options.workdir == "/":
+            return
+        mounted = self.run(["container", "mount", "--", container])
+        if not mounted.ok:
+            return
+        try:
+            root = Path(mounted.stdout.strip())
+            inside(root, options.workdir).mkdir(mode=0o755, parents=True, exist_ok=True)
+        finally:
+            self.run(["container", "unmount", "--", container])
+
     def commit_options(self) -> list[str]:
-        # The OCI format drops the commit message (ENGINES.md §0); docker's keeps it.
+        # The OCI format drops the commit message (docs/engines.md, Set-up); docker's keeps it.
         return ["--format", "docker"]
 
     # -- plumbing ------------------------------------------------------------
@@ -402,7 +432,7 @@ class PodmanBackend(EngineCLI):
 
 def _refuse_manifest_lists(refs: Sequence[str], docs: Sequence[Mapping[str, Any]]) -> None:
     """podman's inspect of a manifest list's name or short ID answers with one of the
-    list's images (ENGINES.md): a doc that carries neither the name nor the ID asked
+    list's images (docs/engines.md): a doc that carries neither the name nor the ID asked
     for (podman answers in the order asked) means the ref names a list."""
     if len(refs) != len(docs):
         return
@@ -432,7 +462,7 @@ def _containers(out: str) -> list[Container]:
 
 def _search_results(out: str) -> list[SearchResult]:
     """podman prints Stars 0 and Official "" for a v2 registry, which keeps neither
-    (ENGINES.md §6): only Docker Hub's rows have them."""
+    (docs/engines.md, Search): only Docker Hub's rows have them."""
     from ocitool.models import SearchResult
 
     rows = []

@@ -1,6 +1,6 @@
 """How podman fails: each error text it prints, mapped to the core error that says it.
 
-The one place podman's stderr is read (ENGINES.md); the backend calls `raise_for`
+The one place podman's stderr is read (docs/engines.md); the backend calls `raise_for`
 for every failed call, with the images and containers it named.
 """
 
@@ -35,7 +35,7 @@ _NO_CONTAINER_NAMED = re.compile(r'no container with name or ID "([^"]+)" found'
 _IN_USE = re.compile(r"image used by (\w+): image is in use by a container")
 _NAME_IN_USE = re.compile(r'the container name "([^"]+)" is already in use')
 _RUNNING = re.compile(r"cannot remove container (\w+) as it is running")
-# `podman load` tries every transport and lists each one's error (ENGINES.md §7)
+# `podman load` tries every transport and lists each one's error (docs/engines.md, Distribution)
 _NO_FORMAT = "payload does not match any of the supported image formats"
 _TRANSPORT = re.compile(r"^\s*\* ([a-z-]+): (.*)$", re.MULTILINE)
 _DAMAGED = ("digest did not match", "unexpected eof", "invalid tar header", "unexpected end")

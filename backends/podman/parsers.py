@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
+from ocitool.backends.common.containers import ENDED, inspected, state_of
 from ocitool.backends.common.history import HistoryEntry, Step, config_step, join_steps
 from ocitool.backends.common.history import producers as shared_producers
 from ocitool.backends.common.listing import Names, local_name
@@ -17,11 +18,6 @@ from ocitool.backends.common.parsing import (
     text_or_none,
 )
 from ocitool.models import Container, EngineInfo, Image, Layer
-
-if TYPE_CHECKING:
-    from ocitool.models import ContainerState
-
-_STATES = {"created", "running", "paused", "restarting", "removing", "exited", "dead"}
 
 
 def parse_image(doc: Mapping[str, Any], shown: Names | None = None) -> Image:
@@ -36,7 +32,7 @@ def parse_image(doc: Mapping[str, Any], shown: Names | None = None) -> Image:
         and len(history) > 1
         and image.comment == text_or_none(history[0].get("comment"))
     ):
-        # An OCI config has no comment; podman shows its first step's (ENGINES.md §2).
+        # An OCI config has no comment; podman shows its first step's (docs/engines.md, Inspect).
         image = image.model_copy(update={"comment": None})
     return image
 
@@ -110,17 +106,30 @@ def producers(doc: Mapping[str, Any], candidates: Sequence[Mapping[str, Any]]) -
 def parse_container(doc: Mapping[str, Any]) -> Container:
     """One element of `podman ps --format json`."""
     names = doc.get("Names") or []
-    state = str(doc.get("State") or "unknown").lower()
-    state = {"configured": "created", "initialized": "created", "stopped": "exited"}.get(
-        state, state
-    )
+    state = state_of(doc.get("State"))
+    ended = state in ENDED
     return Container.model_construct(
         id=container_id(doc["Id"]),
         name=names[0] if names else doc["Id"][:12],
         image=local_name(str(doc.get("Image") or "")),
         image_id=as_digest(doc.get("ImageID")),
-        state=cast("ContainerState", state if state in _STATES else "unknown"),
+        state=state,
         created=parse_time(doc.get("Created")),
+        command=[str(a) for a in doc.get("Command") or []],
+        exit_code=parse_int(doc.get("ExitCode")) or 0 if ended else None,
+        started=parse_time(doc.get("StartedAt")),
+        finished=parse_time(doc.get("ExitedAt")) if ended else None,
+    )
+
+
+def parse_inspected(doc: Mapping[str, Any]) -> Container:
+    """One element of `podman container inspect`: the image as ImageName and a bare ID."""
+    return inspected(
+        doc,
+        name=str(doc.get("Name") or ""),
+        image=local_name(str(doc.get("ImageName") or doc.get("Image") or "")),
+        image_id=as_digest(doc.get("Image")),
+        detail=True,
     )
 
 

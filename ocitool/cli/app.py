@@ -34,6 +34,18 @@ COMMANDS: dict[str, Entry] = {
     "inspect": Entry("reads", "inspect", "Show images in detail (all read with one engine call)."),
     "history": Entry("reads", "history", "Show an image's history, newest step first."),
     "ps": Entry("reads", "ps", "List containers (running ones unless --all)."),
+    "container": Entry("containers", "container_app", "Container commands: inspect."),
+    "logs": Entry("containers", "logs", "Print a container's output (-f follows it)."),
+    "exec": Entry(
+        "containers",
+        "exec_",
+        "Run a command in a running container.",
+        {"allow_interspersed_args": False},
+    ),
+    "cp": Entry("containers", "cp", "Copy files between a container and the host."),
+    "wait": Entry("containers", "wait", "Wait for containers to exit; print their exit codes."),
+    "kill": Entry("containers", "kill", "Send a signal to running containers."),
+    "export": Entry("containers", "export", "Write a container's filesystem to a tar file."),
     "import": Entry("lifecycle", "import_", "Import a rootfs tarball as a one-layer image."),
     "run": Entry(
         "lifecycle",
@@ -64,6 +76,7 @@ COMMANDS: dict[str, Entry] = {
     "diff": Entry("structure", "diff", "What changes from image A to image B."),
     "backends": Entry("about", "backends", "Each engine: found, version, reachable, capabilities."),
     "schema": Entry("about", "schema", "Print the JSON Schema of ocitool's models."),
+    "completion": Entry("shell", "completion", "Print the completion script for bash, zsh, fish."),
 }
 
 
@@ -83,6 +96,10 @@ class LazyGroup(TyperGroup):
         from typer.models import CommandInfo
 
         callback = getattr(importlib.import_module(f"ocitool.cli.{entry.module}"), entry.function)
+        if isinstance(callback, typer.Typer):  # a group of its own: `container inspect`
+            from typer.main import get_group
+
+            return get_group(callback)
         info = CommandInfo(
             name=cmd_name,
             callback=callback,

@@ -86,7 +86,13 @@ def pull(
 
 
 def copy(
-    source: Annotated[str, typer.Argument(help="Where from (see README: Locations).")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="Where from: NAME, docker:NAME, podman:NAME, oci:NAME, oci:PATH:TAG, "
+            "docker://HOST/REPO:TAG, docker-archive:FILE[:NAME] or oci-archive:FILE[:NAME]."
+        ),
+    ],
     destination: Annotated[str, typer.Argument(help="Where to.")],
     force: ForceOpt = False,
     tls_verify: TlsVerifyOpt = None,

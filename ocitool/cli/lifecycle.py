@@ -48,6 +48,27 @@ def run_(
     network: Annotated[str | None, typer.Option("--network", help="e.g. none, host.")] = None,
     pull: Annotated[str, typer.Option("--pull", help="always, missing or never.")] = "missing",
     env: Annotated[list[str] | None, typer.Option("--env", "-e", help="KEY=VALUE.")] = None,
+    env_file: Annotated[
+        Path | None, typer.Option("--env-file", help="KEY=VALUE lines, read as docker does.")
+    ] = None,
+    volume: Annotated[
+        list[str] | None,
+        typer.Option("--volume", "-v", help="HOST:CONTAINER[:ro], a bind mount."),
+    ] = None,
+    workdir: Annotated[
+        str | None, typer.Option("--workdir", "-w", help="Working directory (absolute).")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", "-u", help="USER[:GROUP], by name or number.")
+    ] = None,
+    entrypoint: Annotated[
+        str | None, typer.Option("--entrypoint", help="Replaces the image's ('' clears it).")
+    ] = None,
+    hostname: Annotated[str | None, typer.Option("--hostname", help="The container's.")] = None,
+    publish: Annotated[
+        list[str] | None,
+        typer.Option("--publish", "-p", help="[IP:][HOST_PORT:]PORT[/PROTO], where it can."),
+    ] = None,
 ) -> None:
     """Run a command in a new container; exits with the command's exit code."""
     result = client().run(
@@ -62,6 +83,13 @@ def run_(
         pull=pull,  # type: ignore[arg-type]
         env=env or [],
         terminal=True,
+        volumes=volume or [],
+        workdir=workdir,
+        user=user,
+        entrypoint=entrypoint,
+        hostname=hostname,
+        env_file=env_file,
+        publish=publish or [],
     )
     if detach:
         print(result.id)

@@ -1,0 +1,96 @@
+"""Paths inside a container's root, resolved as the container itself would see them.
+
+A container's root (an oci bundle's rootfs, a mounted podman container) is an
+ordinary directory on the host, and what a container
+wrote there (a symlink to /etc, a name with `..`) must never lead ocitool out
+of it. `inside` walks a path one component at a time: `..` stops at the root,
+and a symlink is read and followed within the root, an absolute target starting
+again from the root (as chroot does, and as docker's cp and runc resolve paths).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ocitool.errors import PathNotFound, UsageError
+
+_MAX_LINKS = 40  # as the kernel's ELOOP limit
+
+
+def inside(root: Path, path: str, *, follow: bool = True) -> Path:
+    """The host path of container path `path` under `root`; `follow` also resolves a
+    symlink in the last component (cp copies such a link as a link: follow=False)."""
+    parts = _parts(path)
+    resolved: list[str] = []
+    links = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = root.joinpath(*resolved, part)
+        if (follow or parts) and candidate.is_symlink():
+            links += 1
+            if links > _MAX_LINKS:
+                raise UsageError(f"{path}: too many levels of symbolic links in the container")
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                resolved = []
+            parts = _parts(target) + parts
+            continue
+        resolved.append(part)
+    return root.joinpath(*resolved)
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in path.split("/") if p not in ("", ".")]
+
+
+def resolve_user(root: Path, spec: str) -> tuple[int, int]:
+    """USER[:GROUP] as runc takes it (numbers), names read from the container's own
+    /etc/passwd and /etc/group, as docker reads them; a uid alone takes its passwd
+    group, or 0 where it has no entry."""
+    name, _, group = spec.partition(":")
+    passwd = _entries(root, "/etc/passwd")
+    if name.isdigit():
+        uid = int(name)
+        gid = next((int(e[3]) for e in passwd if e[2] == name and e[3].isdigit()), 0)
+    else:
+        entry = next((e for e in passwd if e[0] == name), None)
+        if entry is None or not (entry[2].isdigit() and entry[3].isdigit()):
+            raise UsageError(
+                f"no user {name!r} in the container's /etc/passwd",
+                hint="give a numeric USER[:GROUP], e.g. 1000:1000",
+            )
+        uid, gid = int(entry[2]), int(entry[3])
+    if group:
+        if group.isdigit():
+            gid = int(group)
+        else:
+            found = next((e for e in _entries(root, "/etc/group") if e[0] == group), None)
+            if found is None or not found[2].isdigit():
+                raise UsageError(f"no group {group!r} in the container's /etc/group")
+            gid = int(found[2])
+    return uid, gid
+
+
+def _entries(root: Path, path: str) -> list[list[str]]:
+    try:
+        fd = os.open(inside(root, path), os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return []
+    with os.fdopen(fd) as handle:
+        return [line.split(":") for line in handle.read(1 << 20).splitlines() if ":" in line]
+
+
+def existing(root: Path, path: str, container: str, *, backend: str) -> Path:
+    """`inside`, for a path that must exist (cp's source)."""
+    found = inside(root, path, follow=False)
+    if not os.path.lexists(found):
+        raise PathNotFound(
+            f"{path} does not exist in container {container} on {backend}",
+            hint=f"list it with 'ocitool exec {container} ls -la DIR'",
+        )
+    return found
