@@ -280,9 +280,10 @@ def test_the_chapter_on_a_remote_engine(
         name,
         "sh",
         "-c",
-        "echo hi > /hello",
+        "echo hi > /hello; echo said-hi",
         **env,
     )
+    assert "said-hi" in ok(*args, "logs", container, **env)
     ok(*args, "commit", "-m", "hello", container, f"chapter/{engine}:2", **env)
     files = json.loads(
         ok(*args, "layers", f"chapter/{engine}:2", "--files", "--format", "json", **env)
