@@ -8,6 +8,7 @@ whether one can work here, for what each declares it can do, and for the mover.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING
 from ocitool.backends.docker.host import docker_endpoint
 from ocitool.debuglog import debug
 from ocitool.defaults import DEFAULT_ORDER, DEFAULT_PROGRAMS
-from ocitool.errors import BackendUnavailable, UsageError
+from ocitool.endpoints import is_url
+from ocitool.errors import BackendUnavailable, OcitoolError, UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,17 +29,38 @@ if TYPE_CHECKING:
     from ocitool.runner import Runner
 
 NAMES = ("docker", "podman", "oci")
+_CONNECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}")  # as ocitool.endpoints checks
 
 
-def load(name: str, runner: Runner, config: Config, *, store: Path | None = None) -> Engine:
+def load(
+    name: str,
+    runner: Runner,
+    config: Config,
+    *,
+    store: Path | None = None,
+    at: str | None = None,
+) -> Engine:
+    """The backend `name`; `at` is the endpoint it is reached at (ocitool.endpoints: a
+    URL, or a docker context's or podman connection's name), if one was chosen."""
+    url, named = (at, None) if at and is_url(at) else (None, at)
     if name == "docker":
         from ocitool.backends.docker.backend import DockerBackend
 
-        return DockerBackend(runner, executable=config.docker.executable, host=config.docker.host)
+        return DockerBackend(
+            runner,
+            executable=config.docker.executable,
+            host=url or (None if named else config.docker.host),
+            context=named,
+        )
     if name == "podman":
         from ocitool.backends.podman.backend import PodmanBackend
 
-        return PodmanBackend(runner, executable=config.podman.executable)
+        return PodmanBackend(runner, executable=config.podman.executable, url=url, connection=named)
+    if at:
+        raise UsageError(
+            f"the {name} backend has no remote endpoint ({at})",
+            hint="--host, --connection and ENGINE@WHERE: name a docker or podman engine",
+        )
     if name == "oci":
         from ocitool.backends.oci.backend import OciBackend
         from ocitool.config import store_path
@@ -161,14 +184,42 @@ def programs(config: Config) -> dict[str, str]:
     }
 
 
-def survey(runner: Runner, config: Config) -> list[EngineInfo]:
-    """Every backend's EngineInfo, for `ocitool backends`: the engines are asked at once
-    (each probe is a process or two that mostly waits), so the slowest sets the time."""
+def survey(
+    runner: Runner, config: Config, *, at: str | None = None, requested: str | None = None
+) -> list[EngineInfo]:
+    """Every backend's EngineInfo, for `ocitool backends`: each engine at its default
+    endpoint, then each docker context and podman connection (and `at`, if given),
+    each saying whether it is remote. The engines are asked at once (each probe is
+    a process or two that mostly waits), so the slowest sets the time."""
+    from ocitool.backends.docker.host import contexts
     from ocitool.together import together
 
-    backends = [load(name, runner, config) for name in NAMES]
+    targets: list[tuple[str, str | None]] = [(name, None) for name in NAMES]
+    targets += [("docker", name) for name in contexts()]
+    targets += [("podman", name) for name in _podman_connections(runner, config)]
+    if at:
+        for name in [requested] if requested in ("docker", "podman") else ["docker", "podman"]:
+            if (name, at) not in targets:
+                targets.append((str(name), at))
+    backends = [load(name, runner, config, at=where) for name, where in targets]
     infos = together(*(backend.info for backend in backends))
     return [
         info.model_copy(update={"capabilities": sorted(declared(name))})
-        for name, info in zip(NAMES, infos, strict=True)
+        for (name, _), info in zip(targets, infos, strict=True)
     ]
+
+
+def _podman_connections(runner: Runner, config: Config) -> list[str]:
+    """The names of podman's system connections (containers.conf), with one call."""
+    import json
+
+    if shutil.which(config.podman.executable) is None:
+        return []
+    argv = [config.podman.executable, "system", "connection", "list", "--format", "json"]
+    try:
+        result = runner.run(argv, timeout=min(10.0, runner.timeout))
+        rows = json.loads(result.stdout or "[]") if result.ok else []
+    except (OcitoolError, ValueError):
+        return []
+    names = [str(r.get("Name")) for r in rows if isinstance(r, dict) and r.get("Name")]
+    return [n for n in names if _CONNECTION.fullmatch(n)]

@@ -210,7 +210,7 @@ def copy(
             idle=runner.timeout,
             terminal=on_event is not None,  # its bars, with bytes, only on a terminal
             tick=bars.tick if on_event is not None else None,
-            pass_fds=fds,
+            pass_fds=fds + source.pass_fds + destination.pass_fds,  # logins; a piped archive
         )
         if not result.ok:
             raise copy_error(result, source, destination)

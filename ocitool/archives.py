@@ -14,17 +14,18 @@ import json
 import os
 import shutil
 import tarfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import IO, cast
 
 from ocitool.errors import InvalidReference, UsageError
 from ocitool.references import ImageRef
 
 FORMATS = ("docker-archive", "oci-archive")
 REF_NAME = "org.opencontainers.image.ref.name"
+_PIECE = 1 << 20  # what a streamed archive is read and written in
 
 
 @dataclass(frozen=True)
@@ -166,15 +167,57 @@ def rename_images(path: Path, names: dict[str, list[str]]) -> None:
             tarfile.open(rewritten, "w", format=tarfile.PAX_FORMAT) as out,
         ):
             for member in members:
-                name = member.name.removeprefix("./")
-                if name == "repositories":
-                    continue  # the legacy names file: manifest.json is read first
-                if name == "manifest.json":
-                    data = json.dumps(manifest, separators=(",", ":")).encode()
-                    member.size = len(data)
-                    out.addfile(member, io.BytesIO(data))
-                else:
-                    out.addfile(member, tar.extractfile(member) if member.isfile() else None)
+                _copy_member(tar, member, out, lambda _: manifest)
+
+
+def renamed_stream(source: IO[bytes], sink: IO[bytes], name: str | None) -> list[str]:
+    """A docker archive of one image copied from `source` to `sink` as it streams, the
+    image named `name` (None: untagged) in its manifest.json, for an engine's load to
+    give it that name: memory stays flat, as nothing but manifest.json is held.
+    Returns the image IDs it lists (each config's digest, which a load keeps)."""
+    ids: list[str] = []
+
+    def named(doc: object) -> object:
+        if not isinstance(doc, list):
+            raise UsageError("the engine's save wrote a manifest.json that lists no images")
+        for item in doc:
+            if isinstance(item, dict):
+                item["RepoTags"] = [name] if name else None
+                hex_id = str(item.get("Config", "")).rsplit("/", 1)[-1].removesuffix(".json")
+                ids.extend([f"sha256:{hex_id}"] if len(hex_id) == 64 else [])
+        return doc
+
+    with (
+        tarfile.open(fileobj=source, mode="r|", bufsize=_PIECE) as tar,
+        tarfile.open(  # type: ignore[call-overload]  # copybufsize: TarFile's, untyped
+            fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT, bufsize=_PIECE, copybufsize=_PIECE
+        ) as out,
+    ):
+        for member in tar:
+            _copy_member(tar, member, out, named)
+    return ids
+
+
+def _copy_member(
+    tar: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    out: tarfile.TarFile,
+    manifest: Callable[[object], object],
+) -> None:
+    """One member of a docker archive into `out`, manifest.json as `manifest` makes it
+    from the one read, and the legacy `repositories` names left out (manifest.json is
+    what every engine reads first)."""
+    name = member.name.removeprefix("./")
+    if name == "repositories":
+        return
+    if name == "manifest.json":
+        handle = tar.extractfile(member)
+        doc = manifest(json.load(handle) if handle else None)
+        data = json.dumps(doc, separators=(",", ":")).encode()
+        member.size = len(data)
+        out.addfile(member, io.BytesIO(data))
+    else:
+        out.addfile(member, tar.extractfile(member) if member.isfile() else None)
 
 
 @contextmanager

@@ -47,6 +47,13 @@ if TYPE_CHECKING:
     from ocitool.transfer import Transfers
 
 
+def _where(info: EngineInfo) -> str | None:
+    """The endpoint a surveyed row was asked at: its connection, or its chosen URL."""
+    if info.connection:
+        return info.connection
+    return info.endpoint if info.remote and info.endpoint and "://" in info.endpoint else None
+
+
 class Client:
     """One engine, the same API whichever it is.
 
@@ -63,8 +70,13 @@ class Client:
         config: Config | None = None,
         runner: Runner | None = None,
         store: str | Path | None = None,
+        host: str | None = None,
+        connection: str | None = None,
     ) -> None:
+        """`host` (a unix://, tcp:// or ssh:// URL, docker's -H) or `connection` (a docker
+        context or podman connection) chooses the engine's endpoint (docs/remote.md)."""
         from ocitool.config import load_config
+        from ocitool.endpoints import chosen
         from ocitool.runner import Runner, resolve_timeout
 
         self.config = config or load_config()
@@ -75,6 +87,7 @@ class Client:
             self.runner,
             selected=self.backend_name,
             store=Path(store) if store is not None else None,  # the oci backend's store
+            at=chosen(host, connection),
         )
 
     @property
@@ -163,21 +176,31 @@ class Client:
 
     @staticmethod
     def survey(
-        config: Config | None = None, runner: Runner | None = None, requested: str | None = None
+        config: Config | None = None,
+        runner: Runner | None = None,
+        requested: str | None = None,
+        *,
+        host: str | None = None,
+        connection: str | None = None,
     ) -> list[EngineInfo]:
-        """Every backend's status and capabilities: found, version, rootless, reachable,
-        and why not; `selected` marks the one a Client(backend=requested) would use."""
+        """Every backend's status and capabilities, at each endpoint it has (its default,
+        each docker context and podman connection, and `host` or `connection`): found,
+        version, rootless, reachable, local or remote, and why not; `selected` marks the
+        one a Client(backend=requested, host=..., connection=...) would use."""
         from ocitool.backends import registry
         from ocitool.config import load_config
+        from ocitool.endpoints import chosen
         from ocitool.runner import Runner
 
         config = config or load_config()
-        infos = registry.survey(runner or Runner(), config)
+        at = chosen(host, connection)
+        infos = registry.survey(runner or Runner(), config, at=at, requested=requested)
         try:
-            chosen = choose_backend(requested, config)
+            picked = choose_backend(requested, config)
         except OcitoolError:
             return infos
-        return [i.model_copy(update={"selected": i.backend == chosen}) for i in infos]
+        wanted = (picked, at)
+        return [i.model_copy(update={"selected": (i.backend, _where(i)) == wanted}) for i in infos]
 
     # -- the image lifecycle ---------------------------------------------------------
 

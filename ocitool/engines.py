@@ -41,32 +41,46 @@ class Engines:
     """The backends of one Client: the selected one, and any other a copy names."""
 
     def __init__(
-        self, config: Config, runner: Runner, *, selected: str, store: Path | None = None
+        self,
+        config: Config,
+        runner: Runner,
+        *,
+        selected: str,
+        store: Path | None = None,
+        at: str | None = None,
     ) -> None:
         self.config = config
         self.runner = runner
         self.selected_name = selected
         self.store = store
-        self._loaded: dict[str, Engine] = {}
+        self.at = at  # the selected backend's endpoint (--host, --connection), if chosen
+        self._loaded: dict[tuple[str, str | None], Engine] = {}
         self._mover: Mover | None = None
 
     @property
     def selected(self) -> Engine:
         return self.get(self.selected_name)
 
-    def get(self, name: str) -> Engine:
-        found = self._loaded.get(name)
+    def get(self, name: str, at: str | None = None) -> Engine:
+        """The backend `name` at endpoint `at` (ENGINE@WHERE:); without one, the selected
+        backend keeps the endpoint the Client was given."""
+        if at is None and name == self.selected_name:
+            at = self.at
+        key = (name, at)
+        found = self._loaded.get(key)
         if found is None:  # threads sharing a Client share one backend (setdefault is atomic)
-            loaded = registry.load(name, self.runner, self.config, store=self.store)
-            found = self._loaded.setdefault(name, loaded)
+            loaded = registry.load(name, self.runner, self.config, store=self.store, at=at)
+            found = self._loaded.setdefault(key, loaded)
         return found
 
-    def has(self, capability: Capability[C], name: str | None = None) -> bool:
-        return capability.name in self.get(name or self.selected_name).capabilities
+    def has(
+        self, capability: Capability[C], name: str | None = None, at: str | None = None
+    ) -> bool:
+        return capability.name in self.get(name or self.selected_name, at).capabilities
 
-    def need(self, capability: Capability[C], name: str | None = None) -> C:
+    def need(self, capability: Capability[C], name: str | None = None, at: str | None = None) -> C:
         """The backend as the capability's calls, or the one NotSupported for it."""
-        backend = self.get(name or self.selected_name)
+        backend = self.get(name or self.selected_name, at)
         if capability.name not in backend.capabilities:
             raise not_supported(backend.name, capability)
         return cast(C, backend)

@@ -4,7 +4,11 @@ It follows containers-transports(5), with engine names in place of storage
 details:
 
     docker:NAME                  the docker engine
+    docker@CONTEXT:NAME          the docker engine a context reaches (docs/remote.md)
+    docker@[URL]:NAME            the docker daemon at unix://, tcp:// or ssh://
     podman:NAME                  podman's storage
+    podman@CONNECTION:NAME       the podman service a system connection reaches
+    podman@[URL]:NAME            the podman service at URL
     oci:NAME                     ocitool's own store (the oci backend)
     oci:PATH:TAG                 any OCI image layout (PATH starts with /, ./, ../ or ~)
     docker://HOST/REPO:TAG       a registry
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ocitool.endpoints import checked, is_url
 from ocitool.errors import UsageError
 from ocitool.references import ImageRef, validate_image_arg
 
@@ -43,10 +48,14 @@ _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://")
 class Location:
     kind: Kind
     backend: str | None = None  # for engine locations
+    at: str | None = None  # an engine's endpoint: a URL, a context's or connection's name
     name: str | None = None  # image name, ID or full registry reference
     path: Path | None = None  # for layouts and archives
 
     def __str__(self) -> str:
+        if self.kind == "engine" and self.at:
+            where = f"[{self.at}]" if is_url(self.at) else self.at
+            return f"{self.backend}@{where}:{self.name}"
         if self.kind == "engine":
             return f"{self.backend}:{self.name}"
         if self.kind == "registry":
@@ -74,6 +83,9 @@ def parse_location(text: str, default_backend: str) -> Location:
             )
         name = validate_image_arg(text[len("docker://") :])
         return Location("registry", name=str(ImageRef.parse(name).with_default_tag()))
+    engine, at_sign, where = text.partition("@")
+    if at_sign and engine in ENGINES:
+        return _remote_engine(text, engine, where)
     prefix, sep, rest = text.partition(":")
     if sep and prefix in _OTHER_TRANSPORTS:
         instead = _OTHER_TRANSPORTS[prefix]
@@ -86,27 +98,60 @@ def parse_location(text: str, default_backend: str) -> Location:
     if sep and prefix in ("docker", "podman"):
         return Location("engine", backend=prefix, name=validate_image_arg(rest))
     if sep and prefix == "oci":
-        if rest.startswith(("/", "./", "../", "~")):
-            path, _, tag = rest.partition(":")
-            if not tag:
-                raise UsageError(f"{text!r} names no tag", hint="write oci:PATH:TAG")
-            return Location("layout", path=Path(path).expanduser(), name=_layout_tag(tag))
-        return Location("engine", backend="oci", name=validate_image_arg(rest))
+        return _oci(text, rest)
     if sep and prefix in ("docker-archive", "oci-archive"):
-        path, _, name = rest.partition(":")
-        if not path:
-            raise UsageError(f"{text!r} names no file", hint=f"write {prefix}:FILE[:NAME]")
-        return Location(
-            prefix,  # type: ignore[arg-type]
-            path=Path(path).expanduser(),
-            name=validate_image_arg(name) if name else None,
-        )
+        return _archive(text, prefix, rest)
     return Location("engine", backend=default_backend, name=validate_image_arg(text))
 
 
 def is_location(text: str) -> bool:
     """Whether `text` names a registry, layout or archive rather than a local image."""
     return parse_location(text, "").kind != "engine"
+
+
+def _oci(text: str, rest: str) -> Location:
+    """`oci:PATH:TAG` (a layout) or `oci:NAME` (the store)."""
+    if rest.startswith(("/", "./", "../", "~")):
+        path, _, tag = rest.partition(":")
+        if not tag:
+            raise UsageError(f"{text!r} names no tag", hint="write oci:PATH:TAG")
+        return Location("layout", path=Path(path).expanduser(), name=_layout_tag(tag))
+    return Location("engine", backend="oci", name=validate_image_arg(rest))
+
+
+def _archive(text: str, prefix: str, rest: str) -> Location:
+    path, _, name = rest.partition(":")
+    if not path:
+        raise UsageError(f"{text!r} names no file", hint=f"write {prefix}:FILE[:NAME]")
+    return Location(
+        prefix,  # type: ignore[arg-type]
+        path=Path(path).expanduser(),
+        name=validate_image_arg(name) if name else None,
+    )
+
+
+def _remote_engine(text: str, engine: str, where: str) -> Location:
+    """`ENGINE@WHERE:NAME`: WHERE is a context or connection name, or [URL]."""
+    if engine == "oci":
+        raise UsageError(
+            f"{text!r}: the oci store has no remote endpoint",
+            hint="name a docker or podman engine: docker@CONTEXT:NAME, podman@CONNECTION:NAME",
+        )
+    if where.startswith("["):
+        at, closed, name = where[1:].partition("]:")
+    else:
+        at, closed, name = where.partition(":")
+    if not (closed and at and name):
+        raise UsageError(
+            f"{text!r} is not ENGINE@WHERE:NAME",
+            hint=f"write {engine}@CONTEXT:NAME, or {engine}@[URL]:NAME for a URL",
+        )
+    if is_url(at) != where.startswith("["):
+        raise UsageError(
+            f"{text!r}: a URL goes in brackets, a name does not",
+            hint=f"write {engine}@[ssh://user@host]:NAME or {engine}@NAME:IMAGE",
+        )
+    return Location("engine", backend=engine, at=checked(at), name=validate_image_arg(name))
 
 
 def refuse_elsewhere(text: str, command: str) -> None:

@@ -194,6 +194,14 @@ class EngineInfo(Model):
     storage_driver: str | None = None
     storage_root: str | None = None
     endpoint: str | None = Field(None, description="Where the engine is reached (DOCKER_HOST ...).")
+    remote: bool | None = Field(
+        None,
+        description="Reached over a connection (tcp://, ssh://, a podman service): its store's "
+        "files are not read here.",
+    )
+    connection: str | None = Field(
+        None, description="The docker context or podman connection it is reached through."
+    )
     reason: str | None = Field(None, description="Why the engine cannot be used, if it cannot.")
     selected: bool = Field(
         False, description="The backend ocitool uses here when none is named (--backend)."

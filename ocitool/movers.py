@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, NoReturn, Protocol
+
+if TYPE_CHECKING:
+    from ocitool.runner import Completed
 
 ProgressEvent = Callable[[str, Mapping[str, object]], None]
 """(event, details): start, read, blob, config, manifest, as the copy goes; the
@@ -20,8 +23,27 @@ Platform = tuple[str, str, str | None]
 """os, architecture, variant (None: any)."""
 
 
+class Command(NamedTuple):
+    """An engine's own call that streams an image (its save to stdout, its load from stdin)."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str] | None
+    failed: Callable[[Completed], NoReturn]  # the engine's own error for a failed call
+
+    @property
+    def program(self) -> str:
+        return self.argv[0].rsplit("/", 1)[-1]
+
+
 class Endpoint(NamedTuple):
-    """One side of a copy."""
+    """One side of a copy.
+
+    Where the mover cannot open `ref` itself (`reachable` False: a daemon over ssh,
+    a remote podman's storage), the engine's own streams over its own connection
+    carry the image instead: `save` writes it as a docker archive on stdout, `load`
+    reads one on stdin, and `archive_name` is the name such an archive carries for
+    that load to give the image the name asked for (ocitool.transfer picks the path).
+    """
 
     ref: str  # transport:reference
     label: str = ""  # how ocitool names it to the user
@@ -32,6 +54,11 @@ class Endpoint(NamedTuple):
     path: Path | None = None  # the file or directory `ref` names, where it names one
     # a registry's stored login (ocitool.credentials.lookup), handed over without argv
     credentials: tuple[str, str] | None = None
+    reachable: bool = True  # whether the mover can open `ref` itself
+    save: Command | None = None
+    load: Command | None = None
+    archive_name: str | None = None
+    pass_fds: tuple[int, ...] = ()  # a pipe `ref` names as /dev/fd/N, for the mover's process
 
 
 class Mover(Protocol):

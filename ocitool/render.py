@@ -470,17 +470,25 @@ def backends_table(infos: Sequence[EngineInfo]) -> None:
 
     rows = [
         (
-            f"* {i.backend}" if i.selected else f"  {i.backend}",
+            ("* " if i.selected else "  ")
+            + i.backend
+            + (f"@{i.connection}" if i.connection else ""),
             yes_no(i.found),
             i.version or (f"client {i.client_version}" if i.client_version else "-"),
             yes_no(i.rootless),
             yes_no(i.reachable),
+            "-" if i.remote is None else ("remote" if i.remote else "local"),
             i.reason or i.endpoint or i.storage_root or "",
         )
         for i in infos
     ]
-    table(("  BACKEND", "FOUND", "VERSION", "ROOTLESS", "REACHABLE", "NOTE"), rows)
+    table(("  BACKEND", "FOUND", "VERSION", "ROOTLESS", "REACHABLE", "WHERE", "NOTE"), rows)
     from ocitool.capabilities import ALL
+
+    firsts: dict[str, EngineInfo] = {}
+    for info in infos:  # one column per backend: its capabilities are the same at every endpoint
+        firsts.setdefault(info.backend, info)
+    infos = list(firsts.values())
 
     # What each can do beyond the core, so a missing one is seen before it is tried.
     sys.stdout.write("\n")

@@ -365,6 +365,92 @@ class Runner:
             raise EngineTimeout(args, limit, stderr, setting=self._setting(limit))
         return value, Completed(tuple(args), returncode, "", stderr, time.monotonic() - started)
 
+    def chain(
+        self,
+        producer: Sequence[str],
+        consumer: Sequence[str],
+        *,
+        relay: Callable[[IO[bytes], IO[bytes]], None] | None = None,
+        producer_env: Mapping[str, str] | None = None,
+        consumer_env: Mapping[str, str] | None = None,
+    ) -> tuple[Completed, Completed]:
+        """`producer | consumer`, for an engine's save into another's load: the pipe is
+        joined in the kernel, or runs through `relay`, which rewrites the stream on its
+        way in fixed-size pieces; either way memory stays flat whatever the image's size.
+        Both are bounded by OCITOOL_RUN_TIMEOUT and stopped together on any error."""
+        first, second = self._checked(producer), self._checked(consumer)
+        started = time.monotonic()
+        up = self._spawn_captured(first, producer_env, text=False, errors=None)
+        with _killed_on_exit(up, group=True):
+            assert up.stdout is not None  # noqa: S101 - a PIPE
+            stdin: IO[bytes] | int = subprocess.PIPE if relay else up.stdout
+            down = self._spawn_captured(second, consumer_env, stdin=stdin, text=False, errors=None)
+            with _killed_on_exit(down, group=True):
+                threads = [_collect(up.stderr), _collect(down.stdout), _collect(down.stderr)]
+                if relay is None:
+                    up.stdout.close()  # the consumer holds it now
+                else:
+                    threads.append(_relaying(relay, up.stdout, down.stdin))
+                codes = self._both(up, down, first, started)
+                texts = [t.join_text() for t in threads[:3]]
+        seconds = time.monotonic() - started
+        self._log(first, codes[0], seconds)
+        self._log(second, codes[1], seconds)
+        return (
+            Completed(tuple(first), codes[0], "", texts[0], seconds),
+            Completed(tuple(second), codes[1], texts[1], texts[2], seconds),
+        )
+
+    @contextmanager
+    def feeding(
+        self, argv: Sequence[str], *, env: Mapping[str, str] | None = None
+    ) -> Iterator[tuple[int, list[Completed]]]:
+        """A consumer (an engine's load) reading a pipe: yields the pipe's write end, for
+        a mover to write a docker archive to as /dev/fd/N, and after the block the
+        consumer's result, once the write end is closed and it has read to the end."""
+        args = self._checked(argv)
+        started = time.monotonic()
+        read_end, write_end = os.pipe()
+        try:
+            proc = self._spawn_captured(args, env, stdin=read_end)
+        finally:
+            os.close(read_end)
+        done: list[Completed] = []
+        with _killed_on_exit(proc, group=True):
+            try:
+                yield write_end, done
+            finally:
+                with suppress(OSError):
+                    os.close(write_end)
+            try:
+                out, err = proc.communicate(timeout=max(self.timeout, 1.0))
+            except subprocess.TimeoutExpired as exc:
+                err = _kill_group(proc)
+                raise EngineTimeout(args, self.timeout, err) from exc
+        seconds = time.monotonic() - started
+        self._log(args, proc.returncode, seconds)
+        done.append(Completed(tuple(args), proc.returncode, out, err, seconds))
+
+    def _both(
+        self,
+        up: subprocess.Popen[Any],
+        down: subprocess.Popen[Any],
+        args: list[str],
+        started: float,
+    ) -> tuple[int, int]:
+        """Wait for both ends of a chain; past OCITOOL_RUN_TIMEOUT both are stopped."""
+        limit = self.run_timeout
+        for proc in (down, up):
+            try:
+                proc.wait(timeout=max(0.01, limit - (time.monotonic() - started)))
+            except subprocess.TimeoutExpired as exc:
+                for each in (up, down):
+                    _kill_group(each)
+                raise EngineTimeout(args, limit, setting=self._setting(limit)) from exc
+            if proc is down and proc.returncode != 0 and up.poll() is None:
+                _kill_group(up)  # nothing reads it any more
+        return up.wait(), down.wait()
+
     def background(
         self, argv: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None = None
     ) -> None:
@@ -709,6 +795,54 @@ def _plain(line: str) -> str:
     import re
 
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line).strip()
+
+
+class _Reader:
+    """A thread that reads one pipe to its end (a chain's stderr and output), or does
+    other work of a chain's (`target`)."""
+
+    def __init__(self, pipe: IO[bytes] | None, target: Callable[[], None] | None = None) -> None:
+        import threading
+
+        self.pipe = pipe
+        self.parts: list[bytes] = []
+        self.thread = threading.Thread(target=target or self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        pipe = self.pipe
+        if pipe is not None:
+            for chunk in iter(lambda: pipe.read(1 << 16), b""):
+                self.parts.append(chunk)
+
+    def join_text(self) -> str:
+        self.thread.join(timeout=5)
+        return b"".join(self.parts).decode(errors="replace")
+
+
+def _collect(pipe: IO[bytes] | None) -> _Reader:
+    return _Reader(pipe)
+
+
+def _relaying(
+    relay: Callable[[IO[bytes], IO[bytes]], None], source: IO[bytes], sink: IO[bytes] | None
+) -> _Reader:
+    """Run `relay(source, sink)` in a thread, closing both when it ends: a consumer that
+    died makes the relay fail (EPIPE), and the closed source then stops the producer."""
+
+    def work() -> None:
+        try:
+            if sink is not None:
+                relay(source, sink)
+        except Exception as exc:  # the two ends' own results say why
+            debug(LOGGER, "relay stopped: %s", exc)
+        finally:
+            for end in (sink, source):
+                with suppress(OSError, ValueError):
+                    if end is not None:
+                        end.close()
+
+    return _Reader(None, work)
 
 
 def _io_counters(pid: int) -> tuple[int, ...]:

@@ -21,11 +21,12 @@ import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ocitool import capabilities as can
-from ocitool import credentials
+from ocitool import credentials, stream_paths
 from ocitool.archives import (
     FORMATS,
     ArchiveEntry,
@@ -113,7 +114,7 @@ class Transfers:
                 return self._skopeo_copy(src, into, source_id, on_event, label=str(dst))
         result = self._skopeo_copy(src, dst, source_id, on_event)
         if src.kind == "registry" and dst.kind == "engine" and src.name:
-            return self._served(result, src.name, self.engines.get(dst.backend or ""))
+            return self._served(result, src.name, self.engines.get(dst.backend or "", dst.at))
         return result
 
     def push(
@@ -178,7 +179,7 @@ class Transfers:
                 # saved by ID: the archive names no image, as `docker save ID` does
                 member = None if names[0] == found[0].id else names[0]
                 dst = Location(archive_format, path=partial, name=member)  # type: ignore[arg-type]
-                src = Location("engine", backend=backend.name, name=names[0])
+                src = self._here(Location("engine", backend=backend.name, name=names[0]))
                 result = self._skopeo_copy(src, dst, found[0].id, on_event, label=str(output))
             elif self._saves(archive_format):
                 native = self.engines.need(can.NATIVE_ARCHIVES)
@@ -247,23 +248,30 @@ class Transfers:
             member = entry.name or (f"@{entry.position}" if kind == "docker-archive" else None)
             src = Location(kind, path=archive, name=member)  # type: ignore[arg-type]
             local = entry.name or f"loaded:{entry.position}"
-            dst = Location("engine", backend=backend.name, name=local)
+            dst = self._here(Location("engine", backend=backend.name, name=local))
             results.append(self._skopeo_copy(src, dst, entry.image_id, on_event))
         return results
 
     # -- plumbing -----------------------------------------------------------------
 
     def _location(self, text: str) -> Location:
-        return parse_location(text, self.engines.selected_name)
+        return self._here(parse_location(text, self.engines.selected_name))
+
+    def _here(self, location: Location) -> Location:
+        """An engine location of the selected backend, at the endpoint it was given."""
+        selected = location.backend == self.engines.selected_name
+        if location.kind == "engine" and location.at is None and selected and self.engines.at:
+            return replace(location, at=self.engines.at)
+        return location
 
     def _resolved(self, location: Location) -> tuple[Location, str | None]:
         """An engine source as the full ID or the name skopeo can read, and its image ID."""
         if location.kind != "engine" or location.name is None:
             return location, None
-        backend = self.engines.get(location.backend or "")
+        backend = self.engines.get(location.backend or "", location.at)
         image = backend.inspect([location.name])[0]
         name = self._name_for(location.name, image.id, image.names)
-        return Location("engine", backend=location.backend, name=name), image.id
+        return Location("engine", backend=location.backend, at=location.at, name=name), image.id
 
     @staticmethod
     def _name_for(ref: str, image_id: str, names: Sequence[str]) -> str:
@@ -275,7 +283,7 @@ class Transfers:
     def _refuse_existing(self, location: Location) -> None:
         if location.kind == "engine" and location.name:
             try:
-                self.engines.get(location.backend or "").inspect([location.name])
+                self.engines.get(location.backend or "", location.at).inspect([location.name])
             except ImageNotFound:
                 return
             raise Conflict(
@@ -346,7 +354,7 @@ class Transfers:
     @contextmanager
     def _endpoint(self, location: Location, *, writing: bool, mover: Mover) -> Iterator[Endpoint]:
         if location.kind == "engine":
-            end = self.engines.need(can.COPY_ENDPOINT, location.backend)
+            end = self.engines.need(can.COPY_ENDPOINT, location.backend, location.at)
             with end.copy_endpoint(location.name or "", writing=writing) as endpoint:
                 yield endpoint
         elif location.kind == "registry":
@@ -373,34 +381,50 @@ class Transfers:
             self._endpoint(dst, writing=True, mover=mover) as d,
             self._endpoint(src, writing=False, mover=mover) as s,
         ):
-            log.debug("path: %s copy %s -> %s", mover.name, s.ref, d.ref)
             if on_event:
                 on_event("start", {"source": str(src), "destination": label or str(dst)})
-            want = self.platform
-            digest = mover.copy(
-                s,
-                d,
-                on_event=on_event,
-                platform=(want.os, want.architecture, want.variant) if want else None,
-                all_platforms=self.all_platforms,
-            )
-        result = self._result(str(src), label or str(dst), f"{mover.name} copy", digest=digest)
-        return self._with_destination_id(result, dst, source_id)
+            if stream_paths.needed(s, d):
+                to_file = (
+                    (dst.path, dst.name) if dst.kind == "docker-archive" and dst.path else None
+                )
+                taken = stream_paths.stream_copy(
+                    self.engines.runner, mover, s, d, to_file=to_file, on_event=on_event
+                )
+                path, digest, known = taken
+            else:
+                log.debug("path: %s copy %s -> %s", mover.name, s.ref, d.ref)
+                want = self.platform
+                digest = mover.copy(
+                    s,
+                    d,
+                    on_event=on_event,
+                    platform=(want.os, want.architecture, want.variant) if want else None,
+                    all_platforms=self.all_platforms,
+                )
+                path, known = f"{mover.name} copy", None
+        result = self._result(str(src), label or str(dst), path, digest=digest)
+        return self._with_destination_id(result, dst, source_id, known)
 
     def _with_destination_id(
-        self, result: TransferResult, dst: Location, source_id: str | None
+        self,
+        result: TransferResult,
+        dst: Location,
+        source_id: str | None,
+        known: str | None = None,
     ) -> TransferResult:
+        """The result with the destination's names and image ID: `known` where the copy
+        showed it, else from one inspect."""
         update: dict[str, object] = {
             "source_id": source_id,
             "names": [dst.name] if dst.name else [],
         }
         if dst.kind == "engine" and dst.name:
-            backend = self.engines.get(dst.backend or "")
+            backend = self.engines.get(dst.backend or "", dst.at)
             name = backend.canonical_name(dst.name)
-            image = backend.inspect([name])[0]
+            image_id = known or backend.inspect([name])[0].id
             update["names"] = [name]
-            update["image_id"] = image.id
-            update["id_changed"] = None if source_id is None else image.id != source_id
+            update["image_id"] = image_id
+            update["id_changed"] = None if source_id is None else image_id != source_id
         return result.model_copy(update=update)
 
     def _saves(self, archive_format: str) -> bool:
@@ -422,7 +446,7 @@ class Transfers:
         with tempfile.TemporaryDirectory(prefix="ocitool-save-", dir=output.parent) as tmp:
             layout = Path(tmp) / "layout"
             for name in names:
-                src = Location("engine", backend=backend.name, name=name)
+                src = self._here(Location("engine", backend=backend.name, name=name))
                 dst = Location("layout", path=layout, name=name)
                 self._skopeo_copy(src, dst, None, on_event)
             with tarfile.open(partial, "w") as tar:

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(podman skopeo umoci docker.io docker-registry runc busybox-static uidmap
-          python3 python3-venv zsh fish groff-base)  # the last three: completion and man tests
+          openssh-server python3 python3-venv zsh fish groff-base)  # zsh…groff-base: completion and man tests
 CONTAINERS_CONF=/etc/containers/containers.conf
 
 if [ "$(id -u)" = 0 ]; then

@@ -19,8 +19,13 @@ import pytest
 
 from ocitool.client import Client
 from tests import lab as lab_setup
+from tests.remote_lab import Remote, start_remote
 
 ENGINES = os.environ.get("OCITOOL_TEST_BACKENDS", "docker,podman,oci").split(",")
+# The remote engines (tests/remote_lab.py) are a second dockerd, an sshd and a podman
+# service, started as root: a run without them (the rootless one) leaves them out.
+if not ({"docker", "podman"} <= set(ENGINES) and os.geteuid() == 0):
+    collect_ignore = ["test_remote.py"]
 BASE = "ocitool-test/base:1"
 BASE_ALIAS = "ocitool-test/base:alias"
 BASE_MESSAGE = "ocitool test base"
@@ -208,3 +213,16 @@ def registries(lab: Lab) -> Iterator[Registries]:
     finally:
         plain.stop()
         secure.stop()
+
+
+@pytest.fixture(scope="session")
+def remote(lab: Lab) -> Iterator[Remote]:
+    """The remote engines (tests/remote_lab.py), with the lab's `ssh` first on PATH."""
+    started = start_remote(lab.work / "remote")
+    path = os.environ["PATH"]
+    os.environ["PATH"] = f"{started.ssh_bin}{os.pathsep}{path}"
+    try:
+        yield started
+    finally:
+        os.environ["PATH"] = path
+        started.stop()

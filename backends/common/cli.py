@@ -57,6 +57,12 @@ class EngineCLI:
         self.runner = runner
         self.executable = executable
 
+    @property
+    def command(self) -> list[str]:
+        """The engine's executable with the options that choose its endpoint (podman's
+        --url or --connection); every call starts with it."""
+        return [self.executable]
+
     # -- plumbing --------------------------------------------------------------
 
     def engine_env(self) -> Mapping[str, str] | None:
@@ -84,12 +90,17 @@ class EngineCLI:
         if models and self.parsers not in sys.modules:
             self.runner.meanwhile(lambda: import_module(self.parsers))
         return self.runner.run(
-            [self.executable, *args],
+            [*self.command, *args],
             env=self.engine_env(),
             stdin_file=stdin_file,
             finish_on_interrupt=finishing,
             timeout=timeout,
         )
+
+    def _failed(self, result: Completed) -> NoReturn:
+        """A failed save or load of a copy the engine's own streams carried
+        (ocitool.movers.Command), as this engine's error; the image is the one its argv names."""
+        self.raise_for(result, images=[result.argv[-1]] if "save" in result.argv else [])
 
     def ok(
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
@@ -225,7 +236,7 @@ class EngineCLI:
         from ocitool.backends.common.archive import each_layer
 
         argv = [
-            self.executable,
+            *self.command,
             "save",
             *self.save_options("docker-archive", len(names)),
             "--",
@@ -309,7 +320,7 @@ class EngineCLI:
         the container is killed too, not left running (and removed if it was
         made with --rm, which the engine would have done when it exited)."""
         argv = ["start", "--attach", *(["--interactive"] if interactive else []), "--", container]
-        full = [self.executable, *argv]
+        full = [*self.command, *argv]
         timeout = self.runner.run_timeout
         try:
             if terminal:
@@ -361,7 +372,7 @@ class EngineCLI:
         ]
         grace = (timeout if timeout is not None else 10) + _STOP_GRACE
         result = self.runner.run(
-            [self.executable, *argv], env=self.engine_env(), timeout=max(grace, self.runner.timeout)
+            [*self.command, *argv], env=self.engine_env(), timeout=max(grace, self.runner.timeout)
         )
         self.ok(result, containers=containers)
 

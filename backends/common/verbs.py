@@ -59,7 +59,7 @@ class ContainerCLI(EngineCLI):
     ) -> Output:
         self.states([container])
         argv = [
-            self.executable,
+            *self.command,
             "logs",
             *(["--follow"] if follow else []),
             *([f"--tail={tail}"] if tail is not None else []),
@@ -98,7 +98,7 @@ class ContainerCLI(EngineCLI):
     ) -> Exited:
         self._running([container], "exec in")
         argv = [
-            self.executable,
+            *self.command,
             "exec",
             *(["--interactive"] if interactive else []),
             *(["--tty"] if tty else []),

@@ -30,7 +30,7 @@ from ocitool.backends.common.parsing import (
 )
 from ocitool.backends.common.verbs import ContainerCLI
 from ocitool.backends.docker import CAPABILITIES, failures
-from ocitool.backends.docker.host import docker_endpoint
+from ocitool.backends.docker.host import Daemon, resolve
 from ocitool.backends.docker.store import read_configs, read_store
 from ocitool.debuglog import debug
 from ocitool.errors import (
@@ -38,7 +38,7 @@ from ocitool.errors import (
     parsing_output,
 )
 from ocitool.layers import chain_ids
-from ocitool.movers import Endpoint
+from ocitool.movers import Command, Endpoint
 from ocitool.runner import Completed, Runner
 from ocitool.usage import StoreInventory
 
@@ -55,9 +55,18 @@ class DockerBackend(ContainerCLI):
     start_failed = re.compile(r"^Error response from daemon: .*(?:OCI runtime|shim task)")
     size_accounting: Final = "bytes of file contents, as docker counts a layer"
 
-    def __init__(self, runner: Runner, *, executable: str = "docker", host: str | None = None):
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        executable: str = "docker",
+        host: str | None = None,
+        context: str | None = None,
+    ):
         super().__init__(runner, executable)
-        self.host = host  # from ocitool's config; DOCKER_HOST otherwise
+        self.host = host  # --host, docker@[URL] or ocitool's config; DOCKER_HOST otherwise
+        self.context = None if host else context  # --connection or docker@CONTEXT
+        self.daemon: Daemon = resolve(host=self.host, context=self.context)
         self._storage: tuple[str, str] | None = None  # (DockerRootDir, driver), once seen
 
     # -- reads ---------------------------------------------------------------
@@ -99,13 +108,13 @@ class DockerBackend(ContainerCLI):
         from ocitool.models import EngineInfo
 
         path = shutil.which(self.executable)
-        endpoint = self.endpoint
+        where = {"endpoint": self.endpoint, "remote": self.remote, "connection": self.context}
         if path is None:
             return EngineInfo(
                 backend="docker",
                 found=False,
-                endpoint=endpoint,
                 reason=f"executable {self.executable!r} not found on PATH",
+                **where,
             )
         try:
             version = self.run(["version", "--format", "{{json .}}"], timeout=self.probe_timeout)
@@ -113,16 +122,15 @@ class DockerBackend(ContainerCLI):
             if version.ok:
                 info = self.run(["info", "--format", "{{json .}}"], timeout=self.probe_timeout)
         except OcitoolError as exc:
-            return EngineInfo(
-                backend="docker", found=True, path=path, endpoint=endpoint, reason=exc.message
-            )
+            return EngineInfo(backend="docker", found=True, path=path, reason=exc.message, **where)
         with parsing_output(version.argv):
-            return parse_info(
+            found = parse_info(
                 version,
                 info if info is not None and info.ok else None,
                 path=path,
-                endpoint=endpoint,
+                endpoint=self.endpoint,
             )
+        return found.model_copy(update=where)
 
     def canonical_name(self, ref: str) -> str:
         """A name as the models spell it: docker drops `docker.io/library/`, adds `:latest`."""
@@ -142,8 +150,10 @@ class DockerBackend(ContainerCLI):
         answer then checks them: the same root, and the same numbers of images and
         containers; otherwise they are read again where it says.
         """
+        if self.remote:
+            return None  # the daemon's files are on another machine: du asks the daemon
         known = self._storage
-        argv = [self.executable, "info", "--format", "{{json .}}"]
+        argv = [*self.command, "info", "--format", "{{json .}}"]
         (info,), early = self.runner.run_while(
             [argv], lambda: read_store(*known) if known else None, env=self.engine_env()
         )
@@ -164,6 +174,8 @@ class DockerBackend(ContainerCLI):
         them costs no engine call, where a `docker history` per image would. Where
         they cannot be read (a remote daemon, or not root): None, and the histories are read.
         """
+        if self.remote:
+            return None
         return self._recorded_sizes(images, self._storage or self._storage_from_info())
 
     def _recorded_sizes(
@@ -172,7 +184,7 @@ class DockerBackend(ContainerCLI):
         """The layer store's sizes where inspect's paths (or `where`) located it: no call."""
         where = where or self._storage
         wanted = {c for image in images for c in chain_ids(image.diff_ids)}
-        if where and wanted:
+        if where and wanted and not self.remote:
             root, driver = where
             store = Path(root) / "image" / driver / "layerdb" / "sha256"
             try:
@@ -193,18 +205,41 @@ class DockerBackend(ContainerCLI):
 
     @contextmanager
     def copy_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
-        """skopeo ignores DOCKER_HOST: it is told the daemon (docs/engines.md, Distribution)."""
+        """skopeo ignores DOCKER_HOST: it is told the daemon (docs/engines.md, Distribution).
+        It has no ssh transport, so over ssh the daemon's own save and load carry the image."""
         if writing:
             tag_destination(name, "docker")
-        yield Endpoint(f"docker-daemon:{name}", label=f"docker:{name}", daemon_host=self.endpoint)
+        daemon = self.daemon
+        yield Endpoint(
+            f"docker-daemon:{name}",
+            label=self.label(name),
+            daemon_host=daemon.mover_host,
+            cert_dir=Path(daemon.cert_dir) if daemon.cert_dir else None,
+            reachable=daemon.mover_host is not None,
+            save=Command((*self.command, "save", "--", name), self.engine_env(), self._failed),
+            load=Command((*self.command, "load", "--quiet"), self.engine_env(), self._failed),
+            archive_name=self.canonical_name(name),
+        )
 
     # -- plumbing ------------------------------------------------------------
 
     @property
     def endpoint(self) -> str:
-        return docker_endpoint(self.host)[0]
+        return self.daemon.host
+
+    @property
+    def remote(self) -> bool:
+        """Whether the daemon is reached over the network (tcp://, ssh://)."""
+        return not self.daemon.local
+
+    def label(self, name: str) -> str:
+        """`docker:NAME`, or `docker@CONTEXT:NAME` / `docker@[URL]:NAME` for a chosen one."""
+        at = self.context or (f"[{self.host}]" if self.host else None)
+        return f"docker@{at}:{name}" if at else f"docker:{name}"
 
     def engine_env(self) -> Mapping[str, str] | None:
+        if self.context:  # an empty DOCKER_HOST is unset to the CLI: the context decides
+            return {"DOCKER_HOST": "", "DOCKER_CONTEXT": self.context}
         return {"DOCKER_HOST": self.host} if self.host else None
 
     def _storage_from_info(self) -> tuple[str, str] | None:
@@ -228,7 +263,8 @@ class DockerBackend(ContainerCLI):
                 found = json_documents(result.stdout)
                 images += [parse_image(d) for d in found]
             docs += found
-        self._storage = storage_root(docs) or self._storage
+        if not self.remote:
+            self._storage = storage_root(docs) or self._storage
         from ocitool.backends.common.history import with_config_history, with_layer_sizes
 
         if self._storage:  # inspect has no history: the configs dockerd keeps have it
@@ -240,7 +276,7 @@ class DockerBackend(ContainerCLI):
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
     ) -> NoReturn:
         """Map one failed docker call to the core error that describes it (failures.py)."""
-        failures.raise_for(result, endpoint=self.endpoint, images=images, containers=containers)
+        failures.raise_for(result, daemon=self.daemon, images=images, containers=containers)
 
 
 def _containers(out: str) -> list[Container]:

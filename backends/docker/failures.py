@@ -9,19 +9,25 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ocitool.backends.common.cli import container_conflict
 from ocitool.backends.common.parsing import unique
 from ocitool.errors import (
+    AuthenticationFailed,
     BackendUnavailable,
     Conflict,
     ContainerNotFound,
     EngineError,
     ImageInUse,
     ImageNotFound,
+    NotSupported,
+    OcitoolError,
 )
 from ocitool.runner import Completed
+
+if TYPE_CHECKING:
+    from ocitool.backends.docker.host import Daemon
 
 NO_SUCH_IMAGE = re.compile(r"No such image: (\S+)", re.IGNORECASE)
 _IN_USE = re.compile(
@@ -33,26 +39,29 @@ _RUNNING = re.compile(r"You cannot remove a running container (\w+)")
 NO_SUCH_CONTAINER = re.compile(r"No such container: (\S+)", re.IGNORECASE)
 _CANNOT_CONNECT = re.compile(r"Cannot connect to the Docker daemon at (\S+?)\.? Is the")
 _PERMISSION = "permission denied while trying to connect to the Docker daemon"
+# docker's ssh:// connection: `ssh … docker system dial-stdio` failed, and what ssh said
+_SSH_FAILED = re.compile(r"command \[ssh .*?\] has exited with exit status \d+.*?stderr=(.*)", re.S)
+_SSH_REFUSED = ("permission denied", "host key verification failed", "too many authentication")
+_TLS = re.compile(r"(x509: .*|tls: .*|remote error: tls.*|open \S*\.pem: no such file.*)")
+_NO_CONTEXT = re.compile(r'context "([^"]+)": context not found')
+_TOO_OLD = re.compile(
+    r"(\S+ requires API version [\d.]+.*|client version [\d.]+ is too new.*"
+    r"|Maximum supported API version is [\d.]+.*)"
+)
 
 
 def raise_for(
     result: Completed,
     *,
-    endpoint: str,
+    daemon: Daemon,
     images: Sequence[str] = (),
     containers: Sequence[str] = (),
 ) -> NoReturn:
     """Map one failed docker call to the core error that describes it."""
     err = result.stderr
-    if _PERMISSION in err:
-        reason, hint = socket_denied(endpoint)
-        raise BackendUnavailable("docker", reason, hint=hint)
-    if _CANNOT_CONNECT.search(err) or "error during connect" in err:
-        raise BackendUnavailable(
-            "docker",
-            unreachable_reason(err, endpoint).split(";")[0],
-            hint="is dockerd running? set DOCKER_HOST to its socket, or use --backend podman",
-        )
+    failed = connection_error(err, daemon.host)
+    if failed is not None:
+        raise failed
     missing = NO_SUCH_IMAGE.findall(err)
     if missing:
         raise ImageNotFound(_as_given(missing, images), backend="docker")
@@ -80,14 +89,99 @@ def _conflict(stderr: str, containers: Sequence[str]) -> Conflict | None:
     return None
 
 
+def connection_error(stderr: str, host: str) -> OcitoolError | None:
+    """The endpoint's own failure, if that is what the call met, as one line naming it:
+    a closed socket, an unknown context, an ssh login refused or ssh unreachable, TLS,
+    a daemon that is down, or one too old for what was asked."""
+    for check in (_closed_socket, _unknown_context, _ssh, _tls, _down, _too_old):
+        found = check(stderr, host)
+        if found is not None:
+            return found
+    return None
+
+
+def _closed_socket(stderr: str, host: str) -> OcitoolError | None:
+    if _PERMISSION not in stderr:
+        return None
+    reason, hint = socket_denied(host)
+    return BackendUnavailable("docker", reason, hint=hint)
+
+
+def _unknown_context(stderr: str, _: str) -> OcitoolError | None:
+    unknown = _NO_CONTEXT.search(stderr)
+    if not unknown:
+        return None
+    return BackendUnavailable(
+        "docker",
+        f"no context named {unknown.group(1)!r}",
+        hint="'docker context ls' shows them; make one with "
+        "'docker context create NAME --docker host=URL'",
+    )
+
+
+def _ssh(stderr: str, host: str) -> OcitoolError | None:
+    ssh = _SSH_FAILED.search(stderr)
+    return _ssh_error(" ".join(ssh.group(1).split()) or "no reason given", host) if ssh else None
+
+
+def _tls(stderr: str, host: str) -> OcitoolError | None:
+    tls = _TLS.search(stderr)
+    if not tls:
+        return None
+    return BackendUnavailable(
+        "docker",
+        f"TLS with the daemon at {host} failed: {' '.join(tls.group(1).split())}",
+        hint="DOCKER_CERT_PATH (or the context) must hold ca.pem, the CA that signed the "
+        "daemon's certificate, and cert.pem and key.pem; unset DOCKER_TLS_VERIFY for a "
+        "plain tcp:// endpoint",
+    )
+
+
+def _down(stderr: str, host: str) -> OcitoolError | None:
+    if not (_CANNOT_CONNECT.search(stderr) or "error during connect" in stderr):
+        return None
+    said = _CANNOT_CONNECT.search(stderr)
+    host = said.group(1) if said else host
+    if host.startswith("unix://"):
+        hint = "is dockerd running? set DOCKER_HOST to its socket, or use --backend podman"
+    else:
+        hint = "is dockerd listening there? check --host or DOCKER_HOST, or use --backend podman"
+    return BackendUnavailable("docker", f"daemon not reachable at {host}", hint=hint)
+
+
+def _too_old(stderr: str, host: str) -> OcitoolError | None:
+    old = _TOO_OLD.search(stderr)
+    if not old:
+        return None
+    return NotSupported(
+        f"the docker daemon at {host} is too old for this: {' '.join(old.group(1).split())}",
+        hint="upgrade it, or use another endpoint ('ocitool backends' lists them)",
+    )
+
+
+def _ssh_error(said: str, host: str) -> OcitoolError:
+    """docker's ssh connection failed: the login refused, or the host not reached."""
+    check = f"'ssh {host.removeprefix('ssh://')} docker version' must work without a prompt"
+    if any(word in said.lower() for word in _SSH_REFUSED):
+        return AuthenticationFailed(
+            f"docker: ssh refused the login to {host}: {said}",
+            hint=f"check the user and the key ssh offers (ssh-add, ~/.ssh/config); {check}",
+        )
+    return BackendUnavailable(
+        "docker",
+        f"daemon not reachable at {host} over ssh: {said}",
+        hint=f"is sshd running there, with docker installed? {check}",
+    )
+
+
 def unreachable_reason(stderr: str, endpoint: str) -> str:
-    if _PERMISSION in stderr:
-        return "; ".join(socket_denied(endpoint))
-    if "error during connect" in stderr:
-        return f"daemon not reachable at {endpoint}; is dockerd running? set DOCKER_HOST"
-    match = _CANNOT_CONNECT.search(stderr)
-    where = match.group(1) if match else endpoint
-    return f"daemon not reachable at {where}; is dockerd running? set DOCKER_HOST"
+    """Why `ocitool backends` cannot reach the daemon, in one line with its hint."""
+    failed, down = connection_error(stderr, endpoint), _down(stderr, endpoint)
+    if failed is None or (down is not None and failed.one_line() == down.one_line()):
+        match = _CANNOT_CONNECT.search(stderr)
+        where = match.group(1) if match else endpoint
+        return f"daemon not reachable at {where}; is dockerd running? set DOCKER_HOST"
+    return failed.one_line().removeprefix("docker: ")
 
 
 def socket_denied(endpoint: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ its comment is `FROM <base>`, while inspect keeps the exact empty-layer flags.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -56,7 +57,7 @@ from ocitool.errors import (
     parsing_output,
 )
 from ocitool.layers import chain_ids
-from ocitool.movers import Endpoint
+from ocitool.movers import Command, Endpoint
 from ocitool.references import ImageRef, looks_like_domain
 from ocitool.runner import Completed, Runner
 from ocitool.usage import StoreInventory
@@ -84,10 +85,46 @@ class PodmanBackend(ContainerCLI):
     keeps_untagged_parents: Final = False  # `rmi` of a parent's last tag drops its record
     size_accounting: Final = "bytes of the uncompressed layer tar, as podman's storage records it"
 
-    def __init__(self, runner: Runner, *, executable: str = "podman"):
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        executable: str = "podman",
+        url: str | None = None,
+        connection: str | None = None,
+    ):
         super().__init__(runner, executable)
+        self.url = url  # --host or podman@[URL]: podman --url
+        self.connection = None if url else connection  # --connection or podman@CONNECTION
         self._storage: tuple[str, str] | None = None  # (graphRoot, driver), once seen
         self._shown = Names(())  # how names read, from the last images podman described
+
+    @property
+    def command(self) -> list[str]:
+        if self.url:
+            return [self.executable, f"--url={self.url}"]
+        if self.connection:
+            return [self.executable, f"--connection={self.connection}"]
+        return [self.executable]
+
+    @property
+    def remote(self) -> bool:
+        """A podman service (--url, --connection, CONTAINER_HOST, or containers.conf's
+        `remote = true` with its default connection): its storage is its own, never
+        read here, and skopeo cannot reach it."""
+        if self.url or self.connection or os.environ.get("CONTAINER_HOST"):
+            return True
+        from ocitool.backends.podman.service import configured_remote
+
+        return configured_remote(self.executable)
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.url or (None if self.connection else os.environ.get("CONTAINER_HOST"))
+
+    def label(self, name: str) -> str:
+        at = self.connection or (f"[{self.url}]" if self.url else None)
+        return f"podman@{at}:{name}" if at else f"podman:{name}"
 
     # -- reads ---------------------------------------------------------------
 
@@ -98,7 +135,7 @@ class PodmanBackend(ContainerCLI):
         The files are trusted only as far as podman confirms them: it must know
         every ID, and its inspect must place them under the same graph root.
         Otherwise, or with nothing to confirm, the list call is used."""
-        location = self._storage or storage_location()
+        location = None if self.remote else self._storage or storage_location()
         stored = listed_ids(*location, all=all) if location else None
         if stored and location:
             docs = self._inspect_docs(stored, tolerate_missing=True)
@@ -149,24 +186,28 @@ class PodmanBackend(ContainerCLI):
         from ocitool.models import EngineInfo
 
         path = shutil.which(self.executable)
+        where = {"endpoint": self.endpoint, "remote": self.remote, "connection": self.connection}
         if path is None:
             return EngineInfo(
                 backend="podman",
                 found=False,
                 reason=f"executable {self.executable!r} not found on PATH",
+                **where,
             )
         try:
             result = self.run(["info", "--format", "json"], timeout=self.probe_timeout)
         except OcitoolError as exc:
-            return EngineInfo(backend="podman", found=True, path=path, reason=exc.message)
+            return EngineInfo(backend="podman", found=True, path=path, reason=exc.message, **where)
         if not result.ok:
-            return EngineInfo(
-                backend="podman",
-                found=True,
-                path=path,
-                reason=f"podman info failed: {last_meaningful_line(result.stderr) or '?'}",
+            failed = failures.connection_error(result.stderr, self.where)
+            reason = (
+                failed.one_line().removeprefix("podman: ")
+                if failed
+                else f"podman info failed: {last_meaningful_line(result.stderr) or '?'}"
             )
-        return self.parsed(result, lambda out: parse_info(json_documents(out)[0], path=path))
+            return EngineInfo(backend="podman", found=True, path=path, reason=reason, **where)
+        found = self.parsed(result, lambda out: parse_info(json_documents(out)[0], path=path))
+        return found.model_copy(update=where)
 
     def tag(self, source: str, target: str) -> None:
         """podman would tag a manifest list too: it is refused before it gains a name."""
@@ -188,15 +229,15 @@ class PodmanBackend(ContainerCLI):
         `podman ps -a` for the containers and, at the same time, an inspect of one
         stored image, whose paths must name the same graph root: the files are then
         the store podman uses, and every container's image must be in them."""
-        location = self._storage or storage_location()
+        location = None if self.remote else self._storage or storage_location()
         store = read_store(*location) if location else None
         if location is None or store is None or not store.image_ids:
             return None
         probe = min(store.image_ids)
         listed, probed = self.runner.run_together(
             [
-                [self.executable, "ps", "--all", "--format", "json"],
-                [self.executable, "image", "inspect", "--", probe],
+                [*self.command, "ps", "--all", "--format", "json"],
+                [*self.command, "image", "inspect", "--", probe],
             ]
         )
         containers = self.parsed(self.ok(listed), json_documents)
@@ -212,13 +253,15 @@ class PodmanBackend(ContainerCLI):
         `podman info` at most (inspect's paths usually name the storage already).
         Where it cannot be read: None, and each image's history is read.
         """
+        if self.remote:
+            return None
         return self._recorded_sizes(images, self._storage or self._storage_from_info())
 
     def _recorded_sizes(
         self, images: Sequence[Image], where: tuple[str, str] | None = None
     ) -> dict[str, int] | None:
         """layers.json's sizes where inspect's paths (or `where`) located it: no engine call."""
-        if not where:
+        if not where or self.remote:
             return None
         root, driver = where
         path = Path(root) / f"{driver}-layers" / "layers.json"
@@ -265,15 +308,32 @@ class PodmanBackend(ContainerCLI):
     @contextmanager
     def copy_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
         """skopeo reads a short name as docker.io's, so local ones get localhost/.
+        A podman service's storage is its own: its save and load carry the image.
 
         See docs/engines.md, Distribution."""
         bare = name.removeprefix("sha256:")
-        if HEX64.match(bare):
-            yield Endpoint(f"containers-storage:{bare}", label=f"podman:{name}")
-            return
-        ref = ImageRef.parse(name).with_default_tag()
-        full = str(ref) if ref.domain else f"{LOCAL_PREFIX}{ref}"
-        yield Endpoint(f"containers-storage:{full}", label=f"podman:{name}")
+        by_id = HEX64.match(bare) is not None
+        if by_id:
+            full = bare
+        else:
+            ref = ImageRef.parse(name).with_default_tag()
+            full = str(ref) if ref.domain else f"{LOCAL_PREFIX}{ref}"
+        env = self.engine_env()
+        yield Endpoint(
+            f"containers-storage:{full}",
+            label=self.label(name),
+            reachable=not self.remote,
+            save=Command(
+                (*self.command, "save", "--format=docker-archive", "--", full), env, self._failed
+            ),
+            load=Command((*self.command, "load", "--quiet"), env, self._failed),
+            archive_name=None if by_id else full,
+        )
+
+    @property
+    def where(self) -> str:
+        """The endpoint as errors name it."""
+        return self.url or self.connection or self.endpoint or "podman's local storage"
 
     def save_options(self, archive_format: str, count: int) -> list[str]:
         several = ["--multi-image-archive"] if count > 1 else []
@@ -399,7 +459,7 @@ class PodmanBackend(ContainerCLI):
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
     ) -> NoReturn:
         """Map one failed podman call to the core error that describes it (failures.py)."""
-        failures.raise_for(result, images=images, containers=containers)
+        failures.raise_for(result, images=images, containers=containers, where=self.where)
 
 
 def _refuse_manifest_lists(refs: Sequence[str], docs: Sequence[Mapping[str, Any]]) -> None:

@@ -41,11 +41,23 @@ _TRANSPORT = re.compile(r"^\s*\* ([a-z-]+): (.*)$", re.MULTILINE)
 _DAMAGED = ("digest did not match", "unexpected eof", "invalid tar header", "unexpected end")
 
 
+_NO_SERVICE = re.compile(r"unable to connect to Podman socket: (.*)")
+_NO_DESTINATION = re.compile(r'"([^"]+)" service destination not found')
+_SERVICE_TOO_OLD = re.compile(r"(server API version is too old.*)")
+
+
 def raise_for(
-    result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()
+    result: Completed,
+    *,
+    images: Sequence[str] = (),
+    containers: Sequence[str] = (),
+    where: str = "podman",
 ) -> NoReturn:
     """Map one failed podman call to the core error that describes it."""
     err = result.stderr
+    failed = connection_error(err, where)
+    if failed is not None:
+        raise failed
     if _EMPTY_LIST in err:  # "... for architecture amd64, ...: image not known"
         raise manifest_list(images[0] if len(images) == 1 else "one of " + ", ".join(images))
     missing = NOT_KNOWN.findall(err)
@@ -69,6 +81,34 @@ def raise_for(
             hint="install uidmap and add this user to /etc/subuid and /etc/subgid",
         )
     raise EngineError(result.argv, result.returncode, err)
+
+
+def connection_error(stderr: str, where: str) -> OcitoolError | None:
+    """A podman service that cannot be reached (or is too old), as one line naming it."""
+    old = _SERVICE_TOO_OLD.search(stderr)
+    if old:
+        return NotSupported(
+            f"the podman service at {where} is too old for this: {old.group(1).strip()}",
+            hint="upgrade it, or use another endpoint ('ocitool backends' lists them)",
+        )
+    unreachable = _NO_SERVICE.search(stderr)
+    if unreachable:
+        said = " ".join(unreachable.group(1).split())
+        return BackendUnavailable(
+            "podman",
+            f"service not reachable at {where}: {said}",
+            hint="is 'podman system service' running there? check --host, --connection or "
+            "CONTAINER_HOST ('podman system connection list' shows the connections)",
+        )
+    unknown = _NO_DESTINATION.search(stderr)
+    if unknown:
+        return BackendUnavailable(
+            "podman",
+            f"no connection named {unknown.group(1)!r}",
+            hint="'podman system connection list' shows them; add one with "
+            "'podman system connection add NAME URL'",
+        )
+    return None
 
 
 def manifest_list(ref: str) -> NotSupported:

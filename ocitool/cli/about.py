@@ -14,7 +14,7 @@ def backends(format: FormatOpt = Format.table) -> None:
     from ocitool import render
     from ocitool.client import Client
 
-    infos = Client.survey(requested=state.backend)
+    infos = Client.survey(requested=state.backend, host=state.host, connection=state.connection)
     if format is Format.json:
         render.print_json(infos)
     else:

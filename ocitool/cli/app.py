@@ -163,6 +163,25 @@ def main_options(
             show_default=False,
         ),
     ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            "-H",
+            help="The engine's endpoint: unix://, tcp:// or ssh:// (docker's -H, podman's --url).",
+            metavar="URL",
+            show_default=False,
+        ),
+    ] = None,
+    connection: Annotated[
+        str | None,
+        typer.Option(
+            "--connection",
+            help="A docker context or podman system connection to reach the engine by.",
+            metavar="NAME",
+            show_default=False,
+        ),
+    ] = None,
     debug: Annotated[
         bool, typer.Option("--debug", help="Log every engine command; show tracebacks.")
     ] = False,
@@ -171,6 +190,7 @@ def main_options(
     ] = False,
 ) -> None:
     state.backend = backend
+    state.host, state.connection = host, connection
     if store is not None:
         os.environ["OCITOOL_STORE"] = str(store)  # beats the config file, as the flag should
     if debug:

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
 
 class _State:
     backend: str | None = None
+    host: str | None = None  # --host URL
+    connection: str | None = None  # --connection NAME
     client: Client | None = None
 
 
@@ -21,5 +23,5 @@ def client() -> Client:
     if state.client is None:
         from ocitool.client import Client
 
-        state.client = Client(backend=state.backend)
+        state.client = Client(backend=state.backend, host=state.host, connection=state.connection)
     return state.client

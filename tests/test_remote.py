@@ -1,0 +1,451 @@
+"""Remote engines (issue 13): every command against a docker daemon reached over tcp,
+over ssh and through a context, and a podman service reached by URL, connection and
+CONTAINER_HOST; copies between machines; reads that are right remotely; one-line
+errors naming the endpoint. The engines are real and on 127.0.0.1
+(tests/remote_lab.py): a second dockerd, a real sshd, a podman service.
+
+Each image made here exists only on the remote engine, so a copy that quietly
+read the local store instead would fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BASE, Lab, Registries, build_images
+from tests.remote_lab import Remote
+
+
+def ocitool(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ocitool", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **env},
+    )
+
+
+def ok(*args: str, **env: str) -> str:
+    proc = ocitool(*args, **env)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("ocitool: error: ") and "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def transferred(*args: str, **env: str) -> dict[str, object]:
+    doc: dict[str, object] = json.loads(ok(*args, "--format", "json", **env))
+    return doc
+
+
+# -- how each remote endpoint is chosen: (global options, environment) -----------------
+
+
+def docker_ways(remote: Remote) -> dict[str, tuple[list[str], dict[str, str]]]:
+    return {
+        "DOCKER_HOST=tcp": (["-b", "docker"], {"DOCKER_HOST": remote.docker_tcp}),
+        "DOCKER_HOST=ssh": (["-b", "docker"], {"DOCKER_HOST": remote.docker_ssh}),
+        "--host ssh": (["-b", "docker", "--host", remote.docker_ssh], {}),
+        "--connection context": (["-b", "docker", "--connection", remote.context], {}),
+    }
+
+
+def podman_ways(remote: Remote) -> dict[str, tuple[list[str], dict[str, str]]]:
+    return {
+        "CONTAINER_HOST": (["-b", "podman"], {"CONTAINER_HOST": remote.podman_url}),
+        "--host": (["-b", "podman", "-H", remote.podman_url], {}),
+        "--connection": (
+            ["-b", "podman", "--connection", remote.connection],
+            {"CONTAINERS_CONF": str(remote.containers_conf)},
+        ),
+        # containers.conf's `remote = true`: podman itself takes the default connection
+        "default connection": (["-b", "podman"], {"CONTAINERS_CONF": str(remote.remote_conf)}),
+    }
+
+
+WAYS = [
+    *(("docker", w) for w in ("DOCKER_HOST=tcp", "DOCKER_HOST=ssh", "--host ssh")),
+    ("docker", "--connection context"),
+    *(("podman", w) for w in ("CONTAINER_HOST", "--host", "--connection", "default connection")),
+]
+
+
+def way(remote: Remote, engine: str, name: str) -> tuple[list[str], dict[str, str]]:
+    return (docker_ways if engine == "docker" else podman_ways)(remote)[name]
+
+
+def only_remote(remote: Remote, lab: Lab, engine: str, name: str) -> str:
+    """An image made on the remote engine only; `name` is made unique per test."""
+    if engine == "docker":
+        remote.docker("import", str(lab.tar), name)
+    else:
+        remote.podman("import", str(lab.tar), name)
+    local = subprocess.run([engine, "image", "inspect", name], capture_output=True, check=False)
+    assert local.returncode != 0, f"{name} must not exist on the local {engine}"
+    return name
+
+
+def registry_tags(host: str, repository: str) -> list[str]:
+    with urllib.request.urlopen(f"http://{host}/v2/{repository}/tags/list", timeout=30) as r:
+        return list(json.load(r).get("tags") or [])
+
+
+def archive_names(path: Path) -> list[str]:
+    with tarfile.open(path) as tar:
+        handle = tar.extractfile("manifest.json")
+        assert handle is not None
+        return [n for item in json.load(handle) for n in item.get("RepoTags") or []]
+
+
+# -- backends --------------------------------------------------------------------------
+
+
+def test_backends_lists_each_endpoint_local_or_remote(remote: Remote) -> None:
+    env = {"CONTAINERS_CONF": str(remote.containers_conf)}
+    rows = json.loads(ok("backends", "--format", "json", **env))
+    where = {(r["backend"], r["connection"]): r for r in rows}
+    assert where[("docker", None)]["remote"] is False
+    assert where[("docker", remote.context)]["remote"] is True
+    assert where[("docker", remote.context)]["endpoint"] == remote.docker_ssh
+    assert where[("docker", remote.context)]["reachable"] is True
+    assert where[("podman", remote.connection)]["remote"] is True
+    assert where[("podman", remote.connection)]["reachable"] is True
+    assert where[("podman", None)]["remote"] is False
+    table = ok("backends", **env)
+    assert f"docker@{remote.context}" in table and f"podman@{remote.connection}" in table
+    assert "remote" in table and "local" in table
+
+    chosen = json.loads(ok("-b", "docker", "-H", remote.docker_tcp, "backends", "--format", "json"))
+    picked = [r for r in chosen if r["selected"]]
+    assert [(r["endpoint"], r["remote"], r["reachable"]) for r in picked] == [
+        (remote.docker_tcp, True, True)
+    ]
+
+
+# -- an image only on the remote engine: saved, pushed, copied into the oci store ------
+
+
+@pytest.mark.parametrize(("engine", "how"), WAYS)
+def test_an_image_only_on_the_remote_engine_is_saved_pushed_and_copied(
+    remote: Remote, lab: Lab, registries: Registries, tmp_path: Path, engine: str, how: str
+) -> None:
+    args, env = way(remote, engine, how)
+    slug = "".join(c for c in how.lower() if c.isalnum())
+    name = only_remote(remote, lab, engine, f"remote-only/{engine}-{slug}:1")
+
+    saved = tmp_path / "saved.tar"
+    ok(*args, "save", name, "-o", str(saved), **env)
+    assert archive_names(saved) == [name]
+
+    plain = registries.plain.host
+    pushed = transferred(
+        *args, "push", name, f"{plain}/remote/{engine}-{slug}:1", "--tls-verify=false", **env
+    )
+    assert registry_tags(plain, f"remote/{engine}-{slug}") == ["1"]
+    assert pushed["digest"]
+
+    copied = transferred(*args, "copy", name, f"oci:{name}", **env)
+    # skopeo reaches a plain tcp:// daemon (as http://); elsewhere the engine's own save
+    assert (
+        copied["path"] == "skopeo copy"
+        if how == "DOCKER_HOST=tcp"
+        else "save" in str(copied["path"])
+    )
+    inspected = json.loads(ok("-b", "oci", "inspect", name, "--format", "json"))
+    assert inspected[0]["names"] == [name]
+
+
+def test_tcp_docker_host_transfers_go_through_skopeo_over_http(
+    remote: Remote, lab: Lab, registries: Registries, tmp_path: Path
+) -> None:
+    """The issue's report: on a plain tcp:// DOCKER_HOST every transfer failed with a
+    wrong plain-HTTP message. skopeo reaches it as http://, so it copies directly."""
+    env = {"DOCKER_HOST": remote.docker_tcp}
+    name = only_remote(remote, lab, "docker", "remote-only/tcp:1")
+    copied = transferred("-b", "docker", "copy", name, "oci:tcp/copied:1", **env)
+    assert copied["path"] == "skopeo copy"
+
+    plain = registries.plain.host
+    ok("-b", "docker", "push", name, f"{plain}/remote/tcp:1", "--tls-verify=false", **env)
+    ok("-b", "docker", "rmi", name, **env)
+    pulled = transferred(
+        "-b", "docker", "pull", f"{plain}/remote/tcp:1", "--tls-verify=false", **env
+    )
+    assert pulled["names"] == [f"{plain}/remote/tcp:1"]
+
+    archive = tmp_path / "oci.tar"
+    ok("-b", "oci", "save", "tcp/copied:1", "-o", str(archive), "--format", "oci-archive")
+    ok("-b", "docker", "load", "-i", str(archive), **env)
+    assert "tcp/copied:1" in remote.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
+
+
+# -- copies between machines ------------------------------------------------------------
+
+
+def test_local_docker_to_remote_podman(remote: Remote, lab: Lab) -> None:
+    build_images("docker", lab)
+    env = {"CONTAINERS_CONF": str(remote.containers_conf)}
+    target = f"podman@{remote.connection}:from-local/base:1"
+    copied = transferred("copy", f"docker:{BASE}", target, **env)
+    assert copied["path"] == "docker save | podman load"
+    assert copied["destination"] == target
+    assert copied["id_changed"] is False  # the docker archive keeps the config
+    remote.podman("image", "exists", "localhost/from-local/base:1")
+    again = ocitool("copy", f"docker:{BASE}", target, **env)
+    assert again.returncode == 8 and "already exists" in one_error_line(again)
+
+
+def test_remote_docker_to_remote_podman_and_back(remote: Remote, lab: Lab) -> None:
+    name = only_remote(remote, lab, "docker", "remote-only/between:1")
+    source = f"docker@{remote.context}:{name}"
+    target = f"podman@[{remote.podman_url}]:between/renamed:2"
+    copied = transferred("copy", source, target)
+    assert copied["path"] == "docker save | podman load"
+    assert copied["names"] == ["between/renamed:2"]
+    assert (
+        remote.podman("image", "ls", "--format", "{{.Repository}}:{{.Tag}}").count(
+            "localhost/between/renamed:2"
+        )
+        == 1
+    )
+
+    back = f"docker@[{remote.docker_ssh}]:between/back:3"
+    returned = transferred("copy", target, back)
+    assert returned["path"] == "podman save | docker load"
+    assert returned["image_id"] == copied["image_id"]
+    assert "between/back:3" in remote.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
+
+
+def test_the_registry_and_archives_reach_a_remote_engine(
+    remote: Remote, lab: Lab, registries: Registries, tmp_path: Path
+) -> None:
+    """pull into the daemon over ssh and the podman service (skopeo into their load), and
+    load an OCI archive docker cannot read itself into the daemon over ssh."""
+    build_images("docker", lab)
+    plain = registries.plain.host
+    ok("-b", "docker", "push", BASE, f"{plain}/remote/pulled:1", "--tls-verify=false")
+    for args in (
+        ["-b", "docker", "-H", remote.docker_ssh],
+        ["-b", "podman", "-H", remote.podman_url],
+    ):
+        pulled = transferred(*args, "pull", f"{plain}/remote/pulled:1", "--tls-verify=false")
+        assert str(pulled["path"]).endswith(" load")
+        assert pulled["names"] == [f"{plain}/remote/pulled:1"]
+    archive = tmp_path / "oci.tar"
+    ok("-b", "docker", "save", BASE, "-o", str(archive), "--format", "oci-archive")
+    loaded = json.loads(
+        ok("-b", "docker", "-H", remote.docker_ssh, "load", "-i", str(archive), "--format", "json")
+    )
+    assert (loaded[0] if isinstance(loaded, list) else loaded)[
+        "path"
+    ] == "skopeo copy | docker load"
+    assert BASE in remote.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
+
+
+# -- every other command on a remote engine ---------------------------------------------
+
+
+@pytest.mark.parametrize(("engine", "how"), [("docker", "DOCKER_HOST=ssh"), ("podman", "--host")])
+def test_the_chapter_on_a_remote_engine(
+    remote: Remote, lab: Lab, tmp_path: Path, engine: str, how: str
+) -> None:
+    args, env = way(remote, engine, how)
+    name = f"chapter/{engine}:1"
+    ok(*args, "import", str(lab.tar), name, **env)
+    container = f"chapter-{engine}"
+    ok(
+        *args,
+        "run",
+        "--name",
+        container,
+        "--network",
+        "none",
+        name,
+        "sh",
+        "-c",
+        "echo hi > /hello; echo said-hi",
+        **env,
+    )
+    assert "said-hi" in ok(*args, "logs", container, **env)
+    ok(*args, "commit", "-m", "hello", container, f"chapter/{engine}:2", **env)
+    files = json.loads(
+        ok(*args, "layers", f"chapter/{engine}:2", "--files", "--format", "json", **env)
+    )
+    assert files["layers"][-1]["added"] >= 1
+    diff = json.loads(
+        ok(*args, "diff", name, f"chapter/{engine}:2", "--files", "--format", "json", **env)
+    )
+    assert "hello" in json.dumps(diff)
+    ok(*args, "rm", container, **env)
+    removed = json.loads(ok(*args, "rmi", f"chapter/{engine}:2", "--format", "json", **env))
+    assert removed["deleted"]
+    gone = ocitool(*args, "inspect", f"chapter/{engine}:2", **env)
+    assert gone.returncode == 3
+
+
+# -- reads that are faster locally stay correct remotely --------------------------------
+
+
+def test_du_and_images_on_a_remote_engine_equal_the_local_reading(remote: Remote, lab: Lab) -> None:
+    """The same engine read remotely (its calls) and locally (its files, where ocitool
+    reads them): du, images, -q and tree agree. The images' full models agree but for
+    what the engines keep only in their files (each layer's size; docker's layer times
+    and comments): their calls give those one image at a time only."""
+    only_remote(remote, lab, "docker", "remote-only/du:1")
+    remote.docker("tag", "remote-only/du:1", "remote-only/du:alias")
+    local = {"DOCKER_HOST": remote.docker_unix}  # the same daemon, its files read here
+    far = {"DOCKER_HOST": remote.docker_tcp}
+    for command in (["du", "--format", "json"], ["images", "-q"], ["images"], ["tree"]):
+        assert timeless(ok("-b", "docker", *command, **far)) == timeless(
+            ok("-b", "docker", *command, **local)
+        )
+    models = [
+        json.loads(ok("-b", "docker", "images", "--format", "json", **env)) for env in (far, local)
+    ]
+    assert [without_layer_records(i) for i in models[0]] == [
+        without_layer_records(i) for i in models[1]
+    ]
+
+    only_remote(remote, lab, "podman", "remote-only/du:1")
+    storage = remote.work / "podman-storage.conf"
+    storage.write_text(
+        "[storage]\n"
+        'driver = "overlay"\n'
+        f'graphroot = "{remote.work / "podman" / "graph"}"\n'
+        f'runroot = "{remote.work / "podman" / "run"}"\n'
+    )
+    here = {"CONTAINERS_STORAGE_CONF": str(storage)}
+    for command in (["du", "--format", "json"], ["images", "-q"], ["images"], ["tree"]):
+        assert timeless(ok("-b", "podman", "-H", remote.podman_url, *command)) == timeless(
+            ok("-b", "podman", *command, **here)
+        )
+    far_models, local_models = (
+        json.loads(ok("-b", "podman", *args, "images", "--format", "json", **env))
+        for args, env in ((["-H", remote.podman_url], {}), ([], here))
+    )
+    assert [without_layer_records(i) for i in far_models] == [
+        without_layer_records(i) for i in local_models
+    ]
+
+
+def timeless(table: str) -> str:
+    """A table without its relative times, which tick between two calls (nor the
+    padding that follows their width)."""
+    return re.sub(r" +", " ", re.sub(r"\b(\d+|About an?|Less than a) \w+ ago\b", "AGO", table))
+
+
+def without_layer_records(image: dict[str, object]) -> dict[str, object]:
+    layers = image.get("layers")
+    kept = (
+        [
+            {k: v for k, v in layer.items() if k not in ("size", "created", "comment")}
+            for layer in layers
+            if isinstance(layer, dict)
+        ]
+        if isinstance(layers, list)
+        else layers
+    )
+    return {**image, "layers": kept}
+
+
+# -- errors: one line, naming the endpoint ----------------------------------------------
+
+
+def test_an_unreachable_endpoint_is_exit_5_naming_it(remote: Remote) -> None:
+    for args, env, named in (
+        (["-b", "docker", "-H", "tcp://127.0.0.1:1"], {}, "tcp://127.0.0.1:1"),
+        (["-b", "docker"], {"DOCKER_HOST": "ssh://root@127.0.0.1:1"}, "ssh://root@127.0.0.1:1"),
+        (["-b", "podman", "-H", "unix:///nowhere/podman.sock"], {}, "unix:///nowhere/podman.sock"),
+        (["-b", "docker", "--connection", "no-such-context"], {}, "no-such-context"),
+    ):
+        proc = ocitool(*args, "images", **env)
+        line = one_error_line(proc)
+        assert proc.returncode == 5, line
+        assert named in line and "(hint: " in line
+
+
+def test_an_ssh_login_refused_names_the_endpoint(remote: Remote) -> None:
+    refused = remote.docker_ssh.replace("root@", "nobody@")
+    proc = ocitool("-b", "docker", "-H", refused, "images")
+    line = one_error_line(proc)
+    assert proc.returncode == 10
+    assert f"ssh refused the login to {refused}" in line and "Permission denied" in line
+
+
+def test_a_tls_failure_names_the_endpoint(registries: Registries, tmp_path: Path) -> None:
+    """DOCKER_TLS_VERIFY against a TLS server whose certificate another CA signed."""
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    key, ca = str(certs / "key.pem"), str(certs / "ca.pem")
+    openssl = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subprocess.run(
+        [*openssl, "-keyout", key, "-out", ca, "-subj", "/CN=another CA"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    host = f"tcp://{registries.secure.host}"
+    env = {"DOCKER_HOST": host, "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(certs)}
+    proc = ocitool("-b", "docker", "images", **env)
+    line = one_error_line(proc)
+    assert proc.returncode == 5
+    assert f"TLS with the daemon at {host} failed" in line and "x509" in line
+
+    shutil.rmtree(certs)
+    proc = ocitool("-b", "docker", "images", **env)
+    assert proc.returncode == 5 and "ca.pem" in one_error_line(proc)
+
+
+def test_bad_endpoints_are_usage_errors() -> None:
+    for args in (
+        ["-H", "http://127.0.0.1:2375"],
+        ["-H", "no-scheme"],
+        ["--connection", "-rf"],
+        ["-H", "tcp://a", "--connection", "b"],
+    ):
+        proc = ocitool("-b", "docker", *args, "images")
+        assert proc.returncode == 2, proc.stderr
+        one_error_line(proc)
+    for location in (
+        "docker@:x",
+        "docker@ctx",
+        "docker@ssh://h:x",
+        "oci@ctx:x",
+        "docker@[tcp://a:x",
+    ):
+        proc = ocitool("copy", location, "oci:x:1")
+        assert proc.returncode == 2, (location, proc.stderr)
+        one_error_line(proc)
+
+
+def test_the_python_api_takes_the_endpoint(
+    remote: Remote, lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ocitool.client import Client
+
+    name = only_remote(remote, lab, "docker", "remote-only/api:1")
+    over_ssh = Client(backend="docker", host=remote.docker_ssh)
+    assert any(name in image.names for image in over_ssh.images())
+    copied = over_ssh.transfers().copy(name, f"podman@[{remote.podman_url}]:api/copied:1")
+    assert copied.path == "docker save | podman load"
+    monkeypatch.setenv("CONTAINERS_CONF", str(remote.containers_conf))
+    service = Client(backend="podman", connection=remote.connection)
+    assert service.inspect("api/copied:1")[0].id == copied.image_id
+    assert service.info().remote is True
