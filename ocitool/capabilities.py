@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from ocitool.errors import NotSupported
 
 if TYPE_CHECKING:
-    from ocitool.models import Image, SearchResult
+    from ocitool.models import Image, SearchResult, StoreGarbage
     from ocitool.movers import Endpoint
     from ocitool.usage import StoreInventory
 
@@ -51,6 +51,13 @@ class StoreUsage(Protocol):
     def store_usage(self) -> StoreInventory | None:
         """du's inputs read from the engine's own store with the engine asked only what
         exists; None when that store is not local and readable here right now."""
+        ...
+
+
+class StoreGarbageCollection(Protocol):
+    def store_garbage(self, *, collect: bool) -> StoreGarbage:
+        """What the store holds that nothing reaches (blobs, container directories with
+        no record), removed when `collect`; what an engine's own gc would leave."""
         ...
 
 
@@ -108,6 +115,12 @@ STORE_USAGE: Capability[StoreUsage] = Capability(
     "du lists and inspects the images instead",
     StoreUsage,
 )
+STORE_GARBAGE: Capability[StoreGarbageCollection] = Capability(
+    "store-garbage",
+    "collect unreferenced blobs and leftover container bundles (prune)",
+    "the engine's own gc collects them",
+    StoreGarbageCollection,
+)
 LAYER_SIZES: Capability[LayerSizes] = Capability(
     "layer-sizes",
     "read layer sizes from its own records",
@@ -140,6 +153,7 @@ ALL: tuple[Capability[Any], ...] = (
     HUB_SEARCH,
     NATIVE_ARCHIVES,
     STORE_USAGE,
+    STORE_GARBAGE,
     LAYER_SIZES,
     LAYER_STREAMS,
     COPY_ENDPOINT,

@@ -13,6 +13,7 @@ structure to ocitool.analysis, moving images to ocitool.transfer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
         ImageDiff,
         Layer,
         LayerUsage,
+        PruneResult,
         RemoveResult,
         RunResult,
         SearchResult,
@@ -199,6 +201,46 @@ class Client:
             dry_run=dry_run,
             remove_containers=remove_containers,
         )
+
+    def prune(
+        self,
+        *,
+        dangling: bool = False,
+        keep: int | None = None,
+        older_than: str | timedelta | None = None,
+        filters: Sequence[str] = (),
+        containers: bool = False,
+        dry_run: bool = False,
+    ) -> PruneResult:
+        """Remove what the retention rules choose, in one batch (see ocitool.pruning).
+
+        `dangling` (the default when no rule is given) takes untagged images no image
+        is built on; `keep` keeps the N newest images of each repository and takes the
+        other tags; `older_than` takes images created longer ago (`90m`, `72h`, `7d`);
+        `filters` (`reference=`, `label=`, `until=`) narrow what the rules see. What a
+        container uses, or a parent of an image that stays, is kept and reported;
+        `containers` removes the stopped containers holding chosen images first.
+        `reclaimed` predicts the bytes du's total drops by, and a real run's `observed`
+        is that drop as measured.
+        """
+        from ocitool import filters as parsing
+        from ocitool.pruning import Rules, prune
+
+        if keep is not None and keep < 0:
+            raise UsageError(f"--keep {keep}: a count cannot be negative", hint="e.g. --keep 3")
+        span = parsing.duration(older_than) if isinstance(older_than, str) else older_than
+        if isinstance(older_than, str) and span is None:
+            raise UsageError(
+                f"--older-than {older_than!r} is not a duration", hint="e.g. 90m, 72h, 7d"
+            )
+        rules = Rules(
+            dangling=dangling,
+            keep=keep,
+            older_than=span,
+            filters=parsing.parse(filters, parsing.PRUNE_KEYS, "prune"),
+            containers=containers,
+        )
+        return prune(self.engines, rules, dry_run=dry_run)
 
     def run(
         self,
