@@ -25,6 +25,7 @@ from ocitool.references import validate_image_arg
 if TYPE_CHECKING:
     from ocitool.config import Config
     from ocitool.engine import Engine
+    from ocitool.filters import Shown
     from ocitool.lifecycle import PullPolicy
     from ocitool.listing import ImageSummary
     from ocitool.models import (
@@ -78,11 +79,32 @@ class Client:
 
     # -- reads ---------------------------------------------------------------------
 
-    def images(self, *, all: bool = False) -> list[Image]:
-        """Local images, newest first, one entry per image ID."""
+    def images(
+        self, *, all: bool = False, filters: Sequence[str] = (), reference: str | None = None
+    ) -> list[Image]:
+        """Local images, newest first, one entry per image ID; `filters` (`dangling=`,
+        `reference=`, `label=`, `before=`, `since=`, `until=`) and `reference` (the
+        positional REPO[:TAG] of `ocitool images`) keep the ones docker would list."""
+        if filters or reference:
+            return [shown.image for shown in self.filtered_images(all, filters, reference)]
         from ocitool.analysis import accounted_images
 
         return newest_first(accounted_images(self.engines, self.backend.images(all=all)))
+
+    def filtered_images(
+        self, all: bool, filters: Sequence[str], reference: str | None = None
+    ) -> list[Shown]:
+        """The images the filters let through, each with the names a `reference`
+        filter leaves it listed under (docker lists only the matching tags)."""
+        from ocitool import filters as parsing
+        from ocitool.analysis import accounted_images
+
+        given = [*filters, *([f"reference={reference}"] if reference is not None else [])]
+        wanted = parsing.parse(given, parsing.IMAGE_KEYS, "images")
+        named = [*wanted.get("before"), *wanted.get("since")]
+        found = newest_first(accounted_images(self.engines, self.backend.images(all=all)))
+        anchors = dict(zip(named, self.inspect(*named), strict=True)) if named else {}
+        return parsing.filter_images(found, wanted, anchors=anchors)
 
     def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
         """What `ocitool images` shows, newest first, from the engine's one list call:
@@ -112,9 +134,28 @@ class Client:
 
         return accounted_steps(self.engines, self.backend.history(validate_image_arg(ref)))
 
-    def containers(self, *, all: bool = False) -> list[Container]:
-        """Containers, newest first; running ones only unless `all`."""
-        return newest_first(self.backend.containers(all=all))
+    def containers(self, *, all: bool = False, filters: Sequence[str] = ()) -> list[Container]:
+        """Containers, newest first; running ones only unless `all` (or a `status=` or
+        `exited=` filter, as in docker); `filters`: `status=`, `name=`, `id=`,
+        `ancestor=` (the image or any built on it), `exited=`."""
+        if not filters:
+            return newest_first(self.backend.containers(all=all))
+        from ocitool import filters as parsing
+
+        wanted = parsing.parse(filters, parsing.PS_KEYS, "ps")
+        all = all or bool(wanted.get("status") or wanted.get("exited"))
+        ancestors: dict[str, set[str]] = {}
+        if roots := wanted.get("ancestor"):
+            from ocitool.together import together
+
+            found, images = together(
+                lambda: self.backend.containers(all=all), lambda: self.backend.images(all=True)
+            )
+            for root in roots:
+                ancestors[root] = parsing.descendants(_matching(root, images), images)
+        else:
+            found = self.backend.containers(all=all)
+        return newest_first(parsing.filter_containers(found, wanted, ancestors=ancestors))
 
     ps = containers
 
@@ -428,3 +469,19 @@ class Client:
             tags=tags,
             transfers=self.transfers(tls_verify=tls_verify, cert_dir=cert_dir),
         )
+
+
+def _matching(ref: str, images: Sequence[Image]) -> list[str]:
+    """The IDs an `ancestor=` value names: an image name, a full ID or an ID prefix
+    (docker resolves it as it resolves any image argument; no match names none)."""
+    from ocitool.filters import familiar
+
+    bare = ref.removeprefix("sha256:")
+    wanted = familiar(ref if ":" in ref.rpartition("/")[2] else f"{ref}:latest")
+    return [
+        i.id
+        for i in images
+        if wanted in {familiar(n) for n in i.names}
+        or (len(bare) >= 3 and i.id.removeprefix("sha256:").startswith(bare))
+        or ref in i.repo_digests
+    ]

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ocitool.cli.options import (
+    FilterOpt,
     Format,
     FormatOpt,
     NoTruncOpt,
@@ -16,7 +17,12 @@ from ocitool.cli.state import client
 
 
 def images(
+    reference: Annotated[
+        str | None,
+        typer.Argument(help="REPO[:TAG] (a pattern, as --filter reference=).", show_default=False),
+    ] = None,
     all: Annotated[bool, typer.Option("--all", "-a", help="Include intermediate images.")] = False,
+    filter: FilterOpt = None,
     format: FormatOpt = Format.table,
     quiet: QuietOpt = False,
     no_trunc: NoTruncOpt = False,
@@ -24,10 +30,23 @@ def images(
     """List local images, one entry per image ID."""
     from ocitool import render
 
-    if format is Format.json and not quiet:
-        render.print_json(client().images(all=all))
+    c = client()
+    if filter or reference is not None:
+        from ocitool.listing import ImageSummary
+
+        shown = c.filtered_images(all, filter or [], reference)
+        if format is Format.json and not quiet:
+            render.print_json([s.image for s in shown])
+            return
+        found = [
+            ImageSummary(s.image.id, s.names, s.image.repo_digests, s.image.created, s.image.size)
+            for s in shown
+        ]
+    elif format is Format.json and not quiet:
+        render.print_json(c.images(all=all))
         return
-    found = client().image_summaries(all=all)  # one list call, no inspect
+    else:
+        found = c.image_summaries(all=all)  # one list call, no inspect
     if quiet:
         render.print_lines(i.id for i in found)
     else:
@@ -71,6 +90,7 @@ def history(
 
 def ps(
     all: Annotated[bool, typer.Option("--all", "-a", help="Include stopped containers.")] = False,
+    filter: FilterOpt = None,
     format: FormatOpt = Format.table,
     quiet: QuietOpt = False,
     no_trunc: NoTruncOpt = False,
@@ -78,7 +98,7 @@ def ps(
     """List containers (running ones unless --all)."""
     from ocitool import render
 
-    found = client().containers(all=all)
+    found = client().containers(all=all, filters=filter or [])
     if quiet:
         render.print_lines(c.id for c in found)
     elif format is Format.json:
