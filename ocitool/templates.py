@@ -362,15 +362,9 @@ def _truth(value: Any) -> bool:
 
 
 def go_json(value: Any) -> str:
-    """Go's json.Marshal: compact, with <, > and & escaped as docker prints them."""
-    text = json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"), default=str)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
+    """docker's `json` template function: compact, and no HTML escaping (its encoder
+    turns that off, so `<none>` stays `<none>`)."""
+    return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def show(value: Any) -> str:
