@@ -155,7 +155,11 @@ class Client:
                 ancestors[root] = parsing.descendants(_matching(root, images), images)
         else:
             found = self.backend.containers(all=all)
-        return newest_first(parsing.filter_containers(found, wanted, ancestors=ancestors))
+        # exited=N reads the model's exit code where the model carries one
+        codes = {c.id: getattr(c, "exit_code", None) for c in found}
+        return newest_first(
+            parsing.filter_containers(found, wanted, ancestors=ancestors, exit_codes=codes)
+        )
 
     ps = containers
 
