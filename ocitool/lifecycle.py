@@ -190,7 +190,7 @@ def rmi(
 ) -> RemoveResult:
     """Remove images the same way on every engine: planned from the lists, asked of
     the engine as plain removals only, and observed afterwards (ocitool.removal)."""
-    from ocitool.removal import observed, plan_removal
+    from ocitool.removal import plan_removal
 
     checked = [validate_image_arg(r) for r in refs]
     if not checked:
@@ -218,14 +218,29 @@ def rmi(
     if plan.containers:
         # A running one is planned only with --force (removal.in_use, running=True).
         engine.remove_containers([c.id for c in plan.containers], force=force)
-    removed = [c.name for c in plan.containers]
+    return removed_observed(
+        engine, plan.engine_refs, before, targets, [c.name for c in plan.containers]
+    )
+
+
+def removed_observed(
+    engine: Engine,
+    refs: Sequence[str],
+    before: Sequence[Image],
+    targets: Sequence[Target],
+    removed: Sequence[str],
+) -> RemoveResult:
+    """One plain removal of every ref, then what really changed; a removal that fails
+    midway says what it had done before the error (rmi and prune)."""
+    from ocitool.removal import observed
+
     try:
-        engine.remove_images(plan.engine_refs)
+        engine.remove_images(refs)
     except BaseException:
         done = observed(before, engine.images(all=True), targets, removed)
         if done.untagged or done.deleted:
             note(
-                "before it failed, rmi untagged %s and deleted %s",
+                "before it failed, the removal untagged %s and deleted %s",
                 done.untagged or "nothing",
                 done.deleted or "nothing",
             )

@@ -199,9 +199,9 @@ def reclaimed(inventory: StoreInventory, deleted: set[str]) -> int:
 def prune(engines: Engines, rules: Rules, *, dry_run: bool) -> PruneResult:
     """Choose, plan, predict; then (unless a dry run) remove in one batch and observe."""
     from ocitool.analysis import inventory
-    from ocitool.lifecycle import blocked_error
+    from ocitool.lifecycle import blocked_error, removed_observed
     from ocitool.models import PruneResult
-    from ocitool.removal import observed, plan_removal
+    from ocitool.removal import plan_removal
     from ocitool.together import together
 
     engine = engines.selected
@@ -237,9 +237,10 @@ def prune(engines: Engines, rules: Rules, *, dry_run: bool) -> PruneResult:
         return result.model_copy(update={"dry_run": dry_run, "observed": None if dry_run else 0})
     if plan.containers:
         engine.remove_containers([c.id for c in plan.containers], force=False)
-    engine.remove_images(plan.engine_refs)
+    done = removed_observed(
+        engine, plan.engine_refs, images, choice.targets, plan.result.removed_containers
+    )
     after = inventory(engines)
-    done = observed(images, engine.images(all=True), choice.targets, plan.result.removed_containers)
     return result.model_copy(
         update={
             "untagged": done.untagged,
