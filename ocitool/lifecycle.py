@@ -229,15 +229,18 @@ def removed_observed(
     before: Sequence[Image],
     targets: Sequence[Target],
     removed: Sequence[str],
+    listing: Callable[[], Sequence[Image]] | None = None,
 ) -> RemoveResult:
-    """One plain removal of every ref, then what really changed; a removal that fails
-    midway says what it had done before the error (rmi and prune)."""
+    """One plain removal of every ref, then what really changed (read by `listing`,
+    by default the engine's whole list); a removal that fails midway says what it had
+    done before the error (rmi and prune)."""
     from ocitool.removal import observed
 
+    listing = listing or (lambda: engine.images(all=True))
     try:
         engine.remove_images(refs)
     except BaseException:
-        done = observed(before, engine.images(all=True), targets, removed)
+        done = observed(before, listing(), targets, removed)
         if done.untagged or done.deleted:
             note(
                 "before it failed, the removal untagged %s and deleted %s",
@@ -245,7 +248,7 @@ def removed_observed(
                 done.deleted or "nothing",
             )
         raise
-    return observed(before, engine.images(all=True), targets, removed)
+    return observed(before, listing(), targets, removed)
 
 
 def blocked_error(blocked: Sequence[Blocker], backend: str) -> ImageInUse | Conflict:

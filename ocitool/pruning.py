@@ -205,10 +205,11 @@ def prune(engines: Engines, rules: Rules, *, dry_run: bool) -> PruneResult:
     from ocitool.together import together
 
     engine = engines.selected
-    images, containers = together(
-        lambda: engine.images(all=True), lambda: engine.containers(all=True)
+    images, containers, before = together(
+        lambda: engine.images(all=True),
+        lambda: engine.containers(all=True),
+        lambda: inventory(engines),
     )
-    before = inventory(engines)
     choice = choose(images, containers, rules)
     plan = plan_removal(
         choice.targets,
@@ -237,10 +238,27 @@ def prune(engines: Engines, rules: Rules, *, dry_run: bool) -> PruneResult:
         return result.model_copy(update={"dry_run": dry_run, "observed": None if dry_run else 0})
     if plan.containers:
         engine.remove_containers([c.id for c in plan.containers], force=False)
+    read: list[StoreInventory] = []
+
+    def listing() -> list[Image]:
+        """The images after, from the one list call (the full models are the ones from
+        before: a removal changes only which exist and their names), with du's inputs."""
+        summaries, inputs = together(
+            lambda: engine.image_summaries(all=True), lambda: inventory(engines)
+        )
+        read.append(inputs)
+        names = {s.id: s.names for s in summaries}
+        return [i.model_copy(update={"names": names[i.id]}) for i in images if i.id in names]
+
     done = removed_observed(
-        engine, plan.engine_refs, images, choice.targets, plan.result.removed_containers
+        engine,
+        plan.engine_refs,
+        images,
+        choice.targets,
+        plan.result.removed_containers,
+        listing=listing,
     )
-    after = inventory(engines)
+    after = read[-1]
     return result.model_copy(
         update={
             "untagged": done.untagged,
