@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ocitool.cli.formats import TemplateFormatOpt
+from ocitool.cli.options import Format
 from ocitool.cli.state import state
 
 
-def backends(format: TemplateFormatOpt = "table") -> None:
+def backends(format: TemplateFormatOpt = Format.table) -> None:
     """Show each engine: found, version, reachable, why not, and what it can do."""
     from ocitool import render
     from ocitool.cli import formats

@@ -141,7 +141,7 @@ def search(
     tags: Annotated[bool, typer.Option("--tags", help="List each repository's tags.")] = False,
     tls_verify: TlsVerifyOpt = None,
     cert_dir: CertDirOpt = None,
-    format: TemplateFormatOpt = "table",
+    format: TemplateFormatOpt = Format.table,
 ) -> None:
     """Search a registry's repositories (or Docker Hub, through the engine)."""
     from ocitool import render

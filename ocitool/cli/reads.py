@@ -9,6 +9,7 @@ import typer
 from ocitool.cli.formats import TemplateFormatOpt
 from ocitool.cli.options import (
     FilterOpt,
+    Format,
     NoTruncOpt,
     QuietOpt,
 )
@@ -26,7 +27,7 @@ def images(
     ] = None,
     all: Annotated[bool, typer.Option("--all", "-a", help="Include intermediate images.")] = False,
     filter: FilterOpt = None,
-    format: TemplateFormatOpt = "table",
+    format: TemplateFormatOpt = Format.table,
     quiet: QuietOpt = False,
     no_trunc: NoTruncOpt = False,
 ) -> None:
@@ -82,7 +83,7 @@ def _headers() -> dict[str, str]:
 
 def inspect(
     image: Annotated[list[str], typer.Argument(help="Image names or IDs.", show_default=False)],
-    format: TemplateFormatOpt = "table",
+    format: TemplateFormatOpt = Format.table,
     quiet: QuietOpt = False,
 ) -> None:
     """Show images in detail (all of them read with one engine call)."""
@@ -105,7 +106,7 @@ def inspect(
 
 def history(
     image: Annotated[str, typer.Argument(help="Image name or ID.", show_default=False)],
-    format: TemplateFormatOpt = "table",
+    format: TemplateFormatOpt = Format.table,
     quiet: QuietOpt = False,
     no_trunc: NoTruncOpt = False,
 ) -> None:
@@ -124,7 +125,7 @@ def history(
 def ps(
     all: Annotated[bool, typer.Option("--all", "-a", help="Include stopped containers.")] = False,
     filter: FilterOpt = None,
-    format: TemplateFormatOpt = "table",
+    format: TemplateFormatOpt = Format.table,
     quiet: QuietOpt = False,
     no_trunc: NoTruncOpt = False,
 ) -> None:

@@ -33,7 +33,7 @@ def layers(
     highest_wasted_bytes: Annotated[
         str, typer.Option("--highest-wasted-bytes", help="--ci fails above this, e.g. 10MB.")
     ] = "10MB",
-    format: TemplateFormatOpt = "table",
+    format: TemplateFormatOpt = Format.table,
 ) -> None:
     """An image's layers: who shares them, and with --files, what is in them."""
     from ocitool import render
@@ -68,7 +68,7 @@ def layers(
         sys.stderr.write("ocitool: ci: PASS\n")
 
 
-def du(format: TemplateFormatOpt = "table") -> None:
+def du(format: TemplateFormatOpt = Format.table) -> None:
     """Each image's size, shared size, and unique size (what removing it alone frees)."""
     from ocitool import render
     from ocitool.cli import formats
@@ -78,7 +78,7 @@ def du(format: TemplateFormatOpt = "table") -> None:
     formats.emit(out, report, table=lambda: render.usage_table(report))
 
 
-def tree(format: TemplateFormatOpt = "table") -> None:
+def tree(format: TemplateFormatOpt = Format.table) -> None:
     """The images' family tree: each image under the one whose layers it builds on."""
     from ocitool import render
     from ocitool.cli import formats
