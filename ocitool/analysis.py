@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         TreeNode,
         UsageReport,
     )
+    from ocitool.usage import StoreInventory
 
 
 def du(engines: Engines) -> UsageReport:
@@ -37,19 +38,23 @@ def du(engines: Engines) -> UsageReport:
     round of engine calls at once); otherwise the images are listed and inspected
     and their layer sizes read from the engine's records or histories."""
     from ocitool.structure import usage
+
+    return usage(*inventory(engines), accounting=engines.selected.size_accounting)
+
+
+def inventory(engines: Engines) -> StoreInventory:
+    """du's inputs: from the engine's own store where it can be read, else listed."""
     from ocitool.usage import StoreInventory, held_by
 
     engine = engines.selected
-    inventory = None
     if engines.has(can.STORE_USAGE):
-        inventory = engines.need(can.STORE_USAGE).store_usage()
-    if inventory is None:
-        from ocitool.together import together
+        found = engines.need(can.STORE_USAGE).store_usage()
+        if found is not None:
+            return found
+    from ocitool.together import together
 
-        images, containers = together(engine.images, lambda: engine.containers(all=True))
-        held = held_by(containers)
-        inventory = StoreInventory(images, layer_sizes(engines, images), held)
-    return usage(*inventory, accounting=engine.size_accounting)
+    images, containers = together(engine.images, lambda: engine.containers(all=True))
+    return StoreInventory(images, layer_sizes(engines, images), held_by(containers))
 
 
 def layer_sizes(engines: Engines, images: Sequence[Image]) -> dict[str, int]:

@@ -20,7 +20,7 @@ from ocitool.errors import NotSupported
 
 if TYPE_CHECKING:
     from ocitool.engine import Exited, Output
-    from ocitool.models import Image, SearchResult
+    from ocitool.models import Image, SearchResult, StoreGarbage
     from ocitool.movers import Endpoint
     from ocitool.usage import StoreInventory
 
@@ -52,6 +52,13 @@ class StoreUsage(Protocol):
     def store_usage(self) -> StoreInventory | None:
         """du's inputs read from the engine's own store with the engine asked only what
         exists; None when that store is not local and readable here right now."""
+        ...
+
+
+class StoreGarbageCollection(Protocol):
+    def store_garbage(self, *, collect: bool) -> StoreGarbage:
+        """What the store holds that nothing reaches (blobs, container directories with
+        no record), removed when `collect`; what an engine's own gc would leave."""
         ...
 
 
@@ -187,6 +194,12 @@ STORE_USAGE: Capability[StoreUsage] = Capability(
     "du lists and inspects the images instead",
     StoreUsage,
 )
+STORE_GARBAGE: Capability[StoreGarbageCollection] = Capability(
+    "store-garbage",
+    "collect unreferenced blobs and leftover container bundles (prune)",
+    "the engine's own gc collects them",
+    StoreGarbageCollection,
+)
 LAYER_SIZES: Capability[LayerSizes] = Capability(
     "layer-sizes",
     "read layer sizes from its own records",
@@ -256,6 +269,7 @@ ALL: tuple[Capability[Any], ...] = (
     HUB_SEARCH,
     NATIVE_ARCHIVES,
     STORE_USAGE,
+    STORE_GARBAGE,
     LAYER_SIZES,
     LAYER_STREAMS,
     COPY_ENDPOINT,

@@ -13,6 +13,7 @@ structure to ocitool.analysis, moving images to ocitool.transfer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from ocitool.references import validate_image_arg
 if TYPE_CHECKING:
     from ocitool.config import Config
     from ocitool.engine import Engine, Exited, Output
+    from ocitool.filters import Shown
     from ocitool.lifecycle import PullPolicy
     from ocitool.listing import ImageSummary
     from ocitool.models import (
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
         Layer,
         LayerUsage,
         LocatedImage,
+        PruneResult,
         RemoveResult,
         RunResult,
         SearchResult,
@@ -97,11 +100,32 @@ class Client:
 
     # -- reads ---------------------------------------------------------------------
 
-    def images(self, *, all: bool = False) -> list[Image]:
-        """Local images, newest first, one entry per image ID."""
+    def images(
+        self, *, all: bool = False, filters: Sequence[str] = (), reference: str | None = None
+    ) -> list[Image]:
+        """Local images, newest first, one entry per image ID; `filters` (`dangling=`,
+        `reference=`, `label=`, `before=`, `since=`, `until=`) and `reference` (the
+        positional REPO[:TAG] of `ocitool images`) keep the ones docker would list."""
+        if filters or reference:
+            return [shown.image for shown in self.filtered_images(all, filters, reference)]
         from ocitool.analysis import accounted_images
 
         return newest_first(accounted_images(self.engines, self.backend.images(all=all)))
+
+    def filtered_images(
+        self, all: bool, filters: Sequence[str], reference: str | None = None
+    ) -> list[Shown]:
+        """The images the filters let through, each with the names a `reference`
+        filter leaves it listed under (docker lists only the matching tags)."""
+        from ocitool import filters as parsing
+        from ocitool.analysis import accounted_images
+
+        given = [*filters, *([f"reference={reference}"] if reference is not None else [])]
+        wanted = parsing.parse(given, parsing.IMAGE_KEYS, "images")
+        named = [*wanted.get("before"), *wanted.get("since")]
+        found = newest_first(accounted_images(self.engines, self.backend.images(all=all)))
+        anchors = dict(zip(named, self.inspect(*named), strict=True)) if named else {}
+        return parsing.filter_images(found, wanted, anchors=anchors)
 
     def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
         """What `ocitool images` shows, newest first, from the engine's one list call:
@@ -164,9 +188,32 @@ class Client:
 
         return accounted_steps(self.engines, self.backend.history(validate_image_arg(ref)))
 
-    def containers(self, *, all: bool = False) -> list[Container]:
-        """Containers, newest first; running ones only unless `all`."""
-        return newest_first(self.backend.containers(all=all))
+    def containers(self, *, all: bool = False, filters: Sequence[str] = ()) -> list[Container]:
+        """Containers, newest first; running ones only unless `all` (or a `status=` or
+        `exited=` filter, as in docker); `filters`: `status=`, `name=`, `id=`,
+        `ancestor=` (the image or any built on it), `exited=`."""
+        if not filters:
+            return newest_first(self.backend.containers(all=all))
+        from ocitool import filters as parsing
+
+        wanted = parsing.parse(filters, parsing.PS_KEYS, "ps")
+        all = all or bool(wanted.get("status") or wanted.get("exited"))
+        ancestors: dict[str, set[str]] = {}
+        if roots := wanted.get("ancestor"):
+            from ocitool.together import together
+
+            found, images = together(
+                lambda: self.backend.containers(all=all), lambda: self.backend.images(all=True)
+            )
+            for root in roots:
+                ancestors[root] = parsing.descendants(_matching(root, images), images)
+        else:
+            found = self.backend.containers(all=all)
+        # exited=N reads the model's exit code where the model carries one
+        codes = {c.id: c.exit_code for c in found}
+        return newest_first(
+            parsing.filter_containers(found, wanted, ancestors=ancestors, exit_codes=codes)
+        )
 
     ps = containers
 
@@ -287,6 +334,46 @@ class Client:
             dry_run=dry_run,
             remove_containers=remove_containers,
         )
+
+    def prune(
+        self,
+        *,
+        dangling: bool = False,
+        keep: int | None = None,
+        older_than: str | timedelta | None = None,
+        filters: Sequence[str] = (),
+        containers: bool = False,
+        dry_run: bool = False,
+    ) -> PruneResult:
+        """Remove what the retention rules choose, in one batch (see ocitool.pruning).
+
+        `dangling` (the default when no rule is given) takes untagged images no image
+        is built on; `keep` keeps the N newest images of each repository and takes the
+        other tags; `older_than` takes images created longer ago (`90m`, `72h`, `7d`);
+        `filters` (`reference=`, `label=`, `until=`) narrow what the rules see. What a
+        container uses, or a parent of an image that stays, is kept and reported;
+        `containers` removes the stopped containers holding chosen images first.
+        `reclaimed` predicts the bytes du's total drops by, and a real run's `observed`
+        is that drop as measured.
+        """
+        from ocitool import filters as parsing
+        from ocitool.pruning import Rules, prune
+
+        if keep is not None and keep < 0:
+            raise UsageError(f"--keep {keep}: a count cannot be negative", hint="e.g. --keep 3")
+        span = parsing.duration(older_than) if isinstance(older_than, str) else older_than
+        if isinstance(older_than, str) and span is None:
+            raise UsageError(
+                f"--older-than {older_than!r} is not a duration", hint="e.g. 90m, 72h, 7d"
+            )
+        rules = Rules(
+            dangling=dangling,
+            keep=keep,
+            older_than=span,
+            filters=parsing.parse(filters, parsing.PRUNE_KEYS, "prune"),
+            containers=containers,
+        )
+        return prune(self.engines, rules, dry_run=dry_run)
 
     def run(
         self,
@@ -710,6 +797,22 @@ class Client:
         from ocitool import manifest_lists
 
         return manifest_lists.remove(self.transfers(), names)
+
+
+def _matching(ref: str, images: Sequence[Image]) -> list[str]:
+    """The IDs an `ancestor=` value names: an image name, a full ID or an ID prefix
+    (docker resolves it as it resolves any image argument; no match names none)."""
+    from ocitool.filters import familiar
+
+    bare = ref.removeprefix("sha256:")
+    wanted = familiar(ref if ":" in ref.rpartition("/")[2] else f"{ref}:latest")
+    return [
+        i.id
+        for i in images
+        if wanted in {familiar(n) for n in i.names}
+        or (len(bare) >= 3 and i.id.removeprefix("sha256:").startswith(bare))
+        or ref in i.repo_digests
+    ]
 
 
 def _strings(name: str, value: Sequence[str]) -> Sequence[str]:

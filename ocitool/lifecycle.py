@@ -231,7 +231,7 @@ def _rmi_images(
     dry_run: bool,
     remove_containers: bool,
 ) -> RemoveResult:
-    from ocitool.removal import observed, plan_removal
+    from ocitool.removal import plan_removal
 
     found = engine.inspect(checked)
     before, holders = together(lambda: engine.images(all=True), lambda: engine.containers(all=True))
@@ -256,19 +256,37 @@ def _rmi_images(
     if plan.containers:
         # A running one is planned only with --force (removal.in_use, running=True).
         engine.remove_containers([c.id for c in plan.containers], force=force)
-    removed = [c.name for c in plan.containers]
+    return removed_observed(
+        engine, plan.engine_refs, before, targets, [c.name for c in plan.containers]
+    )
+
+
+def removed_observed(
+    engine: Engine,
+    refs: Sequence[str],
+    before: Sequence[Image],
+    targets: Sequence[Target],
+    removed: Sequence[str],
+    listing: Callable[[], Sequence[Image]] | None = None,
+) -> RemoveResult:
+    """One plain removal of every ref, then what really changed (read by `listing`,
+    by default the engine's whole list); a removal that fails midway says what it had
+    done before the error (rmi and prune)."""
+    from ocitool.removal import observed
+
+    listing = listing or (lambda: engine.images(all=True))
     try:
-        engine.remove_images(plan.engine_refs)
+        engine.remove_images(refs)
     except BaseException:
-        done = observed(before, engine.images(all=True), targets, removed)
+        done = observed(before, listing(), targets, removed)
         if done.untagged or done.deleted:
             note(
-                "before it failed, rmi untagged %s and deleted %s",
+                "before it failed, the removal untagged %s and deleted %s",
                 done.untagged or "nothing",
                 done.deleted or "nothing",
             )
         raise
-    return observed(before, engine.images(all=True), targets, removed)
+    return observed(before, listing(), targets, removed)
 
 
 def blocked_error(blocked: Sequence[Blocker], backend: str) -> ImageInUse | Conflict:

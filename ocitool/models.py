@@ -464,3 +464,51 @@ class TransferEvent(Model):
     total_size: int | None = Field(
         None, ge=0, description="The sizes of the blobs known so far, skipped ones aside."
     )
+
+
+class KeptImage(Model):
+    """An image a prune rule chose but that stays, and why."""
+
+    image: str = Field(description="Its name, or its short ID when untagged.")
+    image_id: Digest
+    reason: Literal["in-use", "running", "parent"] = Field(
+        description="in-use: a container uses it (--containers would remove a stopped one); "
+        "running: a running container uses it; parent: an image that stays is built on it."
+    )
+    containers: list[str] = Field(default_factory=list, description="The containers using it.")
+    children: list[Digest] = Field(default_factory=list, description="The kept images on it.")
+    message: str
+
+
+class StoreGarbage(Model):
+    """What the oci store held that nothing reaches: collected by prune."""
+
+    blobs: int = Field(0, description="Blobs no index entry reaches.")
+    blob_bytes: int = 0
+    bundles: list[str] = Field(
+        default_factory=list, description="Container directories left with no record."
+    )
+    bundle_bytes: int = 0
+
+
+class PruneResult(Model):
+    """What `prune` removed (or, with dry_run, would remove), and the space it freed.
+
+    `reclaimed` is in du's accounting: the bytes of the layers no remaining image
+    uses. The real run also reports `observed`, du's total before minus after.
+    """
+
+    untagged: list[str] = Field(default_factory=list)
+    deleted: list[Digest] = Field(default_factory=list)
+    deleted_layers: list[Digest] = Field(default_factory=list)
+    removed_containers: list[str] = Field(default_factory=list)
+    kept: list[KeptImage] = Field(default_factory=list)
+    reclaimed: int = Field(0, ge=0, description="Predicted bytes freed, in du's accounting.")
+    observed: int | None = Field(
+        None, description="du's total before minus after; None for a dry run."
+    )
+    accounting: str = Field(description="What the engine counts as a layer's size.")
+    store: StoreGarbage | None = Field(
+        None, description="The oci store's unreferenced blobs and leftover bundles."
+    )
+    dry_run: bool = False

@@ -83,7 +83,9 @@ def plan_removal(
         # All or nothing: the real rmi checks every image before it removes any, so a
         # blocked one means nothing goes, and the dry run says exactly that.
         return Plan(result=RemoveResult(blocked=blocked, dry_run=True))
-    deleted = _deleted(going, by_id, children, users, keeps_untagged_parents)
+    # With --rm-containers the containers of the images going are gone first.
+    left = {i: c for i, c in users.items() if not (remove_containers and i in going)}
+    deleted = _deleted(going, by_id, children, left, keeps_untagged_parents)
     index = layer_index(i.diff_ids for i in by_id.values())
     kept = set(layer_index(i.diff_ids for i in by_id.values() if i.id not in deleted))
     freed = sorted({index[c] for c in set(index) - kept})

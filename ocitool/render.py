@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         Layer,
         LayerUsage,
         LocatedImage,
+        PruneResult,
         RemoveResult,
         SearchResult,
         TransferResult,
@@ -248,6 +249,35 @@ def removal(result: RemoveResult) -> None:
     lines += [f"{verbs[2]}: {diff_id}" for diff_id in result.deleted_layers]
     lines += [f"Blocked: {blocker.message}" for blocker in result.blocked]
     print_lines(lines)
+
+
+def pruned(result: PruneResult) -> None:
+    """rmi's lines, then what stays and why, then the bytes: predicted and, after a
+    real run, observed (du's total before minus after)."""
+    verbs = (
+        ("Would untag", "Would delete", "Would remove container")
+        if result.dry_run
+        else ("Untagged", "Deleted", "Removed container")
+    )
+    lines = [f"{verbs[2]}: {name}" for name in result.removed_containers]
+    lines += [f"{verbs[0]}: {name}" for name in result.untagged]
+    lines += [f"{verbs[1]}: {image_id}" for image_id in result.deleted]
+    lines += [f"Kept: {kept.message}" for kept in result.kept]
+    store = result.store
+    if store is not None and (store.blobs or store.bundles):
+        verb = "Would collect" if result.dry_run else "Collected"
+        lines.append(
+            f"{verb}: {store.blobs} unreferenced blob(s) ({human_size(store.blob_bytes)}),"
+            f" {len(store.bundles)} leftover container bundle(s)"
+            f" ({human_size(store.bundle_bytes)})"
+        )
+    size = f"{human_size(result.reclaimed)} ({result.reclaimed} bytes)"
+    if result.dry_run:
+        lines.append(f"Would reclaim: {size}")
+    else:
+        lines.append(f"Reclaimed: {size} predicted, {result.observed} bytes observed by du")
+    print_lines(lines)
+    _accounting(result.accounting)
 
 
 def transfers(results: Sequence[TransferResult]) -> None:

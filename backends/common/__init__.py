@@ -4,5 +4,8 @@ from ocitool import capabilities as can
 
 # What a docker-style engine CLI can do beyond the core: everything ocitool asks, but
 # a local manifest list, which only podman's CLI holds (docker's manifest command
-# reads and writes registries only).
-CLI_CAPABILITIES = frozenset(c.name for c in can.ALL if c is not can.MANIFEST_LISTS)
+# reads and writes registries only), and collecting a store's garbage by hand, which
+# the engine's own removal already does.
+CLI_CAPABILITIES = frozenset(
+    c.name for c in can.ALL if c is not can.MANIFEST_LISTS and c is not can.STORE_GARBAGE
+)

@@ -57,7 +57,7 @@ from ocitool.errors import (
 )
 from ocitool.layers import chain_ids
 from ocitool.listing import ImageSummary
-from ocitool.models import Container, EngineInfo, Image, Layer
+from ocitool.models import Container, EngineInfo, Image, Layer, StoreGarbage
 from ocitool.movers import Endpoint
 from ocitool.runner import Completed, InterruptedCall, InterruptedWrite, Runner
 
@@ -263,6 +263,34 @@ class OciBackend:
             self._verify_layers({e.digest for e in keep}, stored)
             self.store.write_index(keep)
             self._umoci(["gc", f"--layout={self.store.path}"])
+
+    def store_garbage(self, *, collect: bool) -> StoreGarbage:
+        """Blobs no index entry reaches (a copy or write killed before it could clean up)
+        and container directories with no record (a create killed midway); a directory
+        younger than the timeout may be a create still under way, and is left alone."""
+        self.store.ensure()
+        with self.store.locked(exclusive=collect):
+            blobs = self.store.unreachable()
+            blob_bytes = sum(_size(b) for b in blobs)
+            directory = self.store.containers_dir
+            settled = time.time() - self.runner.timeout
+            bundles = [
+                d
+                for d in (sorted(directory.iterdir()) if directory.is_dir() else [])
+                if d.is_dir() and records.load(d) is None and d.stat().st_mtime < settled
+            ]
+            bundle_bytes = sum(_tree_size(d) for d in bundles)
+            if collect:
+                for blob in blobs:
+                    blob.unlink(missing_ok=True)
+                for bundle in bundles:
+                    records.remove_tree(bundle)
+        return StoreGarbage(
+            blobs=len(blobs),
+            blob_bytes=blob_bytes,
+            bundles=[d.name for d in bundles],
+            bundle_bytes=bundle_bytes,
+        )
 
     @contextmanager
     def copy_endpoint(self, name: str, *, writing: bool) -> Iterator[Endpoint]:
@@ -822,6 +850,20 @@ def _match(ref: str, name: str, stored: list[StoredImage]) -> StoredImage | None
 def _ended(directory: Path) -> bool:
     record = records.load(directory)
     return record is None or record.state != "running"
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return 0
+
+
+def _tree_size(directory: Path) -> int:
+    """Bytes of the files under a directory, links not followed."""
+    return sum(
+        _size(Path(parent, name)) for parent, _, files in os.walk(directory) for name in files
+    )
 
 
 def _python() -> str:

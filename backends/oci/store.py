@@ -320,21 +320,29 @@ class Store:
         """Delete the blobs no index entry reaches, as umoci gc does but without reading
         every layer again: a write's own leftovers (umoci new's empty image, the steps
         before the last config) go as it ends. Call with the exclusive lock held."""
+        for blob in self.unreachable():
+            blob.unlink()
+
+    def unreachable(self) -> list[Path]:
+        """The blob files no index entry reaches (none when the index holds an index of
+        indexes, which is not ocitool's to judge). Call with a lock held."""
         reachable: set[str] = set()
         for entry in self.index():
             if entry.digest in reachable:
                 continue
             if entry.media_type and entry.media_type not in MANIFEST_TYPES:
-                return  # an index of indexes is not ocitool's; leave its blobs alone
+                return []
             reachable.add(entry.digest)
             manifest = self.read_json(entry.digest, entry.size)
             shapes.manifest(manifest, self.blob_path(entry.digest))
             reachable.add(manifest["config"]["digest"])
             reachable.update(layer["digest"] for layer in manifest.get("layers", []))
         blobs = self.path / "blobs" / "sha256"
-        for blob in blobs.iterdir() if blobs.is_dir() else ():
-            if f"sha256:{blob.name}" not in reachable and blob.is_file():
-                blob.unlink()
+        return sorted(
+            blob
+            for blob in (blobs.iterdir() if blobs.is_dir() else ())
+            if f"sha256:{blob.name}" not in reachable and blob.is_file()
+        )
 
     # -- containers -------------------------------------------------------------------
 

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from ocitool.cli.options import (
-    Format,
-    FormatOpt,
-)
+from ocitool.cli.formats import TemplateFormatOpt
+from ocitool.cli.options import Format
 from ocitool.cli.state import state
 
 
-def backends(format: FormatOpt = Format.table) -> None:
+def backends(format: TemplateFormatOpt = Format.table) -> None:
     """Show each engine: found, version, reachable, why not, and what it can do."""
     from ocitool import render
+    from ocitool.cli import formats
     from ocitool.client import Client
 
+    out = formats.chosen(format, "EngineInfo")
     infos = Client.survey(requested=state.backend, host=state.host, connection=state.connection)
-    if format is Format.json:
-        render.print_json(infos)
-    else:
-        render.backends_table(infos)
+    formats.emit(out, infos, table=lambda: render.backends_table(infos))
 
 
 def schema() -> None:

@@ -59,6 +59,7 @@ COMMANDS: dict[str, Entry] = {
     "commit": Entry("lifecycle", "commit", "Create an image from a container's changes."),
     "tag": Entry("lifecycle", "tag", "Give an image another name."),
     "rmi": Entry("lifecycle", "rmi", "Remove images: what was untagged, deleted and freed."),
+    "prune": Entry("prune", "prune", "Remove old tags and dangling images; the bytes exact."),
     "push": Entry("distribution", "push", "Push an image to a registry."),
     "pull": Entry("distribution", "pull", "Pull an image from a registry into the backend."),
     "copy": Entry(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ocitool.cli.formats import TemplateFormatOpt
 from ocitool.cli.options import (
     CertDirOpt,
     ForceOpt,
@@ -153,11 +154,13 @@ def search(
     tags: Annotated[bool, typer.Option("--tags", help="List each repository's tags.")] = False,
     tls_verify: TlsVerifyOpt = None,
     cert_dir: CertDirOpt = None,
-    format: FormatOpt = Format.table,
+    format: TemplateFormatOpt = Format.table,
 ) -> None:
     """Search a registry's repositories (or Docker Hub, through the engine)."""
     from ocitool import render
+    from ocitool.cli import formats
 
+    out = formats.chosen(format, "SearchResult")
     found = client().search(
         term,
         registry=registry,
@@ -166,10 +169,7 @@ def search(
         tls_verify=_tls(tls_verify),
         cert_dir=cert_dir,
     )
-    if format is Format.json:
-        render.print_json(found)
-    else:
-        render.search_table(found, tags=tags)
+    formats.emit(out, found, table=lambda: render.search_table(found, tags=tags))
 
 
 def login(

@@ -23,6 +23,13 @@ ReportOpt = Annotated[
     ),
 ]
 
+FilterOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--filter", "-f", help="KEY=VALUE, repeatable.", metavar="KEY=VALUE", show_default=False
+    ),
+]
+
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print IDs only.")]
 
 NoTruncOpt = Annotated[bool, typer.Option("--no-trunc", help="Do not shorten IDs.")]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ocitool.cli.formats import TemplateFormatOpt
 from ocitool.cli.options import (
     Format,
     FormatOpt,
@@ -32,24 +33,23 @@ def layers(
     highest_wasted_bytes: Annotated[
         str, typer.Option("--highest-wasted-bytes", help="--ci fails above this, e.g. 10MB.")
     ] = "10MB",
-    format: FormatOpt = Format.table,
+    format: TemplateFormatOpt = Format.table,
 ) -> None:
     """An image's layers: who shares them, and with --files, what is in them."""
     from ocitool import render
+    from ocitool.cli import formats
 
+    out = formats.chosen(format, "FileAnalysis" if files else "LayerUsage")
     if not files:
         rows = client().layers(image)
-        render.print_json(rows) if format is Format.json else render.layers_table(rows)
+        formats.emit(out, rows, table=lambda: render.layers_table(rows))
         if ci:
             from ocitool.errors import UsageError
 
             raise UsageError("--ci needs --files", hint="ocitool layers IMAGE --files --ci")
         return
     analysis = client().layer_files(image)
-    if format is Format.json:
-        render.print_json(analysis)
-    else:
-        render.file_analysis(analysis)
+    formats.emit(out, analysis, table=lambda: render.file_analysis(analysis))
     if ci:
         limit = render.parse_size(highest_wasted_bytes)
         failures = []
@@ -68,20 +68,24 @@ def layers(
         sys.stderr.write("ocitool: ci: PASS\n")
 
 
-def du(format: FormatOpt = Format.table) -> None:
+def du(format: TemplateFormatOpt = Format.table) -> None:
     """Each image's size, shared size, and unique size (what removing it alone frees)."""
     from ocitool import render
+    from ocitool.cli import formats
 
+    out = formats.chosen(format, "UsageReport")
     report = client().du()
-    render.print_json(report) if format is Format.json else render.usage_table(report)
+    formats.emit(out, report, table=lambda: render.usage_table(report))
 
 
-def tree(format: FormatOpt = Format.table) -> None:
+def tree(format: TemplateFormatOpt = Format.table) -> None:
     """The images' family tree: each image under the one whose layers it builds on."""
     from ocitool import render
+    from ocitool.cli import formats
 
+    out = formats.chosen(format, "TreeNode")
     nodes = client().tree()
-    render.print_json(nodes) if format is Format.json else render.tree(nodes)
+    formats.emit(out, nodes, table=lambda: render.tree(nodes))
 
 
 def diff(
