@@ -33,6 +33,7 @@ OPTION_VALUES = {
     "--tls-verify": "true false",
     "--progress": "auto json none",
     "save --format": "docker-archive oci-archive",
+    "--format": "table json",  # or a Go template, which no list can offer
 }
 DIRECTORIES = {"--store", "--cert-dir"}  # options whose path is a folder
 NAME_TIMEOUT = "3"  # seconds an engine may take to list names while a user waits at a TAB

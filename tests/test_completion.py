@@ -97,6 +97,7 @@ def test_commands_options_and_their_values(shell: str, scripts: Path) -> None:
         "--format",
         "--quiet",
         "--no-trunc",
+        "--filter",
     }
     assert set(complete(shell, "ocitool images --format ", scripts)) == {"table", "json"}
     assert set(complete(shell, "ocitool save -o x --format ", scripts)) == {
