@@ -109,8 +109,11 @@ def test_ps_filters_have_dockers_meaning(client: Client, engine: str, versions: 
     assert names(f"ancestor={v.repo}:3", all=True) == set()
     assert names(f"ancestor={v.ids['2']}", all=True) == {v.stopped}
     assert names(f"name={v.stopped}", "status=running", all=True) == set()
+    assert names(f"name={v.stopped}", "exited=0", all=True) == {v.stopped}  # it ran `true`
+    assert names(f"name={v.stopped}", "exited=3", all=True) == set()
     if engine == "docker":
         for filters in (
+            [f"name={v.stopped}", "exited=0"],
             ["status=exited"],
             ["status=running"],
             [f"ancestor={v.repo}:1"],
