@@ -14,5 +14,6 @@ CAPABILITIES = frozenset(
         can.CONTAINER_EXEC.name,
         can.CONTAINER_FILES.name,
         can.CONTAINER_SIGNALS.name,
+        can.IMAGE_INDEXES.name,
     }
 )

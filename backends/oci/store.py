@@ -35,6 +35,10 @@ MANIFEST_TYPES = {
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 }
+INDEX_TYPES = {
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+}
 LAYOUT = {"imageLayoutVersion": "1.0.0"}
 # The tags import and commit build an image under before naming it (backend.py): never
 # an image of the user's, and left behind only by a writer that was killed.
@@ -321,16 +325,22 @@ class Store:
         every layer again: a write's own leftovers (umoci new's empty image, the steps
         before the last config) go as it ends. Call with the exclusive lock held."""
         reachable: set[str] = set()
-        for entry in self.index():
-            if entry.digest in reachable:
+        manifests = [(e.digest, e.size, e.media_type) for e in self.index()]
+        while manifests:
+            digest, size, media_type = manifests.pop()
+            if digest in reachable:
                 continue
-            if entry.media_type and entry.media_type not in MANIFEST_TYPES:
-                return  # an index of indexes is not ocitool's; leave its blobs alone
-            reachable.add(entry.digest)
-            manifest = self.read_json(entry.digest, entry.size)
-            shapes.manifest(manifest, self.blob_path(entry.digest))
-            reachable.add(manifest["config"]["digest"])
-            reachable.update(layer["digest"] for layer in manifest.get("layers", []))
+            if media_type and media_type not in MANIFEST_TYPES | INDEX_TYPES:
+                return  # not ocitool's to judge; leave every blob alone
+            reachable.add(digest)
+            doc = self.read_json(digest, size)
+            if media_type in INDEX_TYPES:  # an index: its manifests (parsers.py reads them)
+                entries = shapes.index(doc, self.blob_path(digest))
+                manifests += [(m["digest"], m["size"], m.get("mediaType", "")) for m in entries]
+                continue
+            shapes.manifest(doc, self.blob_path(digest))
+            reachable.add(doc["config"]["digest"])
+            reachable.update(layer["digest"] for layer in doc.get("layers", []))
         blobs = self.path / "blobs" / "sha256"
         for blob in blobs.iterdir() if blobs.is_dir() else ():
             if f"sha256:{blob.name}" not in reachable and blob.is_file():

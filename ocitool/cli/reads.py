@@ -63,7 +63,7 @@ def inspect(
     from ocitool.locations import is_location
 
     located = [is_location(i) for i in image]
-    if any(located) or raw or config or platform:
+    if any(located) or raw or config:
         from ocitool.cli.locations import inspect_locations
 
         inspect_locations(
@@ -71,7 +71,7 @@ def inspect(
             tls_verify=tls_verify, cert_dir=cert_dir,
         )  # fmt: skip
         return
-    found = client().inspect(*image)
+    found = client().inspect(*image, platform=platform)
     if quiet:
         render.print_lines(i.id for i in found)
     elif format is Format.json:
