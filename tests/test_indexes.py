@@ -53,7 +53,8 @@ def test_copy_all_keeps_the_index_digest(
     for source, destination in hops:
         proc = ocitool("copy", "--all", *INSECURE, "--format", "json", source, destination)
         assert proc.returncode == 0, proc.stderr
-        assert json.loads(proc.stdout)["digest"] == multi.index
+        [copied] = json.loads(proc.stdout)
+        assert copied["digest"] == multi.index
         assert digest_of(destination) == multi.index
         [found] = json.loads(ocitool("inspect", *INSECURE, "--format", "json", destination).stdout)
         assert [p["digest"] for p in found["platforms"]] == [multi.amd64, multi.arm64]
@@ -94,7 +95,7 @@ def test_pull_a_platform_by_platform(engine: str, multi: Multi, registries: Regi
         name,
     )
     assert proc.returncode == 0, proc.stderr
-    pulled = json.loads(proc.stdout)
+    [pulled] = json.loads(proc.stdout)
     assert pulled["digest"] == multi.index  # the digest the registry serves for the name
     [image] = Client(backend=engine).inspect(name)
     assert image.architecture == "arm64" and image.os == "linux"

@@ -4,5 +4,8 @@ from ocitool import capabilities as can
 
 # What a docker-style engine CLI can do beyond the core: everything ocitool asks, but
 # a local manifest list, which only podman's CLI holds (docker's manifest command
-# reads and writes registries only).
-CLI_CAPABILITIES = frozenset(c.name for c in can.ALL if c is not can.MANIFEST_LISTS)
+# reads and writes registries only), and an image index held in the store as it is
+# (their pulls take one platform; podman's lists are ManifestLists).
+CLI_CAPABILITIES = frozenset(
+    c.name for c in can.ALL if c not in (can.MANIFEST_LISTS, can.IMAGE_INDEXES)
+)
