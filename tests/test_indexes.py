@@ -286,6 +286,31 @@ def test_inspect_picks_the_platform(held: Path, multi: Multi) -> None:
     assert missing.returncode == 2
     line = one_error_line(missing)
     assert "linux/s390x" in line and "linux/arm64" in line
+    other = oci(held, "inspect", "--platform", "linux/arm64", "index/amd64:1")  # no index
+    assert other.returncode == 2
+    assert "linux/amd64" in one_error_line(other)
+    [default] = Client(backend="oci", store=held).inspect("index/multi:1")
+    assert "index/multi:1" in default.names  # named as the index is
+
+
+def test_tag_names_the_index_again(held: Path, multi: Multi) -> None:
+    assert oci(held, "tag", "index/multi:1", "index/again:1").returncode == 0
+    [entry] = [
+        e
+        for e in json.loads((held / "index.json").read_text())["manifests"]
+        if e["annotations"]["org.opencontainers.image.ref.name"] == "index/again:1"
+    ]
+    assert entry["digest"] == multi.index
+    assert oci(held, "rmi", "index/again:1").returncode == 0
+    assert multi.index in blobs(held)  # index/multi:1 still names it
+
+
+def test_inspect_platform_of_a_local_image_needs_a_store_of_indexes(engine: str) -> None:
+    if Client(backend=engine).engines.has(IMAGE_INDEXES):
+        return  # the oci store: the tests above
+    proc = ocitool("--backend", engine, "inspect", "--platform", "linux/amd64", "index/x:1")
+    assert proc.returncode == 6
+    assert "image index" in one_error_line(proc)
 
 
 def test_run_picks_the_platform_and_the_arm64_one_is_a_clean_error(
@@ -337,10 +362,14 @@ def test_rmi_of_the_index_spares_what_others_use(held: Path, multi: Multi) -> No
     """Last in the module: it removes the index."""
     dry = oci(held, "rmi", "--dry-run", "index/multi:1")
     assert dry.returncode == 0, dry.stderr
-    assert "index/multi:1" in dry.stdout
+    assert dry.stdout.splitlines() == [
+        "Would untag: index/multi:1",
+        f"Would delete: {multi.index}",
+    ]
     before = blobs(held)
     gone = oci(held, "rmi", "index/multi:1")
     assert gone.returncode == 0, gone.stderr
+    assert gone.stdout.splitlines() == ["Untagged: index/multi:1", f"Deleted: {multi.index}"]
     left = blobs(held)
     assert multi.index not in left and multi.arm64 not in left and multi.arm64_config not in left
     assert {multi.amd64, multi.amd64_config} <= left  # index/amd64:1 still uses them
