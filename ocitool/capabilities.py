@@ -127,9 +127,9 @@ class ContainerSignals(Protocol):
 
 
 class ImageIndexes(Protocol):
-    def platform_image(self, ref: str, platform: str | None) -> str:
-        """The ID of the image `ref` names for `platform` (os/arch[/variant]; default this
-        host's): an index's picked image, or the image itself if it is of that platform."""
+    def platform_images(self, refs: Sequence[str], platform: str | None) -> list[str]:
+        """The ID of the image each ref names for `platform` (os/arch[/variant]; default
+        this host's), read at once: an index's picked image, or the image itself."""
         ...
 
 

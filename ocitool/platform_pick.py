@@ -25,7 +25,7 @@ def inspect_platform(engines: Engines, refs: Sequence[str], platform: str) -> li
     """Each ref's image for `platform`, read with one inspect call."""
     want = wanted(platform)
     indexes = engines.need(can.IMAGE_INDEXES)
-    ids = [indexes.platform_image(ref, platform) for ref in refs]
+    ids = indexes.platform_images(refs, platform)
     found = engines.selected.inspect(ids)
     for ref, image in zip(refs, found, strict=True):
         if not_for(image, want):

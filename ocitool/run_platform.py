@@ -66,7 +66,7 @@ def picked(engines: Engines, image: str, platform: str | None) -> str:
     platform (a platform it lacks is one error naming those it has)."""
     if platform is None or not engines.has(can.IMAGE_INDEXES):
         return image
-    return engines.need(can.IMAGE_INDEXES).platform_image(image, platform)
+    return engines.need(can.IMAGE_INDEXES).platform_images([image], platform)[0]
 
 
 def for_platform(engines: Engines, image: str, platform: str | None) -> str:

@@ -243,12 +243,14 @@ class OciBackend:
             name = self.canonical_name(target)
             self.store.write_index(_named(self.store.index(), digest, name))
 
-    def platform_image(self, ref: str, platform: str | None) -> str:
+    def platform_images(self, refs: Sequence[str], platform: str | None) -> list[str]:
         """An index's image for `platform`; any other image is itself (its caller judges
-        its platform, as `run` does)."""
+        its platform, as `run` does). The store is read once."""
         stored = self._read()
-        index = _match_index(ref, self.canonical_name(ref), self._indexes)
-        return index.pick(platform).id if index else self._resolve([ref], stored)[0].id
+        indexes = [_match_index(ref, self.canonical_name(ref), self._indexes) for ref in refs]
+        others = [ref for ref, index in zip(refs, indexes, strict=True) if index is None]
+        plain = iter(self._resolve(others, stored))
+        return [index.pick(platform).id if index else next(plain).id for index in indexes]
 
     def remove_images(self, refs: Sequence[str]) -> None:
         """Untag each name (an ID: the image's every entry), then collect garbage."""

@@ -4,7 +4,9 @@ An image is a config (its ID is the config's digest) reached from one or more
 index entries; each entry's ref.name is one of its names, and an entry with
 no name is an untagged image. The OCI config has no image-level comment, so
 an image's comment is its newest history step's (where umoci records the
-commit message). Sizes are the compressed blob sizes on disk.
+commit message). Sizes are the compressed blob sizes on disk. An entry may
+also be an image index (`copy --all` puts one there): its images are read as
+any other, and it is listed once, as itself (index_model).
 """
 
 from __future__ import annotations

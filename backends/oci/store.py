@@ -144,7 +144,8 @@ class Store:
     # -- reads ---------------------------------------------------------------------
 
     def index(self) -> list[Tagged]:
-        """index.json's manifest entries; an image index inside is not supported."""
+        """index.json's entries: image manifests, and image indexes (parsers.py reads
+        the images an index names)."""
         path = self.path / "index.json"
         try:
             doc = json.loads(path.read_bytes())
