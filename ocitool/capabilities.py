@@ -133,6 +133,13 @@ class ContainerSignals(Protocol):
         """Send `signal` (a name such as KILL, or a number) to each running container."""
 
 
+class ImageIndexes(Protocol):
+    def platform_images(self, refs: Sequence[str], platform: str | None) -> list[str]:
+        """The ID of the image each ref names for `platform` (os/arch[/variant]; default
+        this host's), read at once: an index's picked image, or the image itself."""
+        ...
+
+
 class ManifestLists(Protocol):
     def manifest_create(self, name: str, images: Sequence[str]) -> None:
         """A new manifest list `name` naming these local images."""
@@ -264,6 +271,13 @@ MANIFEST_LISTS: Capability[ManifestLists] = Capability(
     " between registries and OCI layouts",
     ManifestLists,
 )
+IMAGE_INDEXES: Capability[ImageIndexes] = Capability(
+    "image-indexes",
+    "hold an image index in its store (copy --all into it, inspect --platform NAME)",
+    "copy one platform with --platform OS/ARCH, or copy --all to docker://, oci:PATH:TAG or"
+    " oci-archive:",
+    ImageIndexes,
+)
 
 ALL: tuple[Capability[Any], ...] = (
     HUB_SEARCH,
@@ -281,6 +295,7 @@ ALL: tuple[Capability[Any], ...] = (
     CONTAINER_FILES,
     CONTAINER_SIGNALS,
     MANIFEST_LISTS,
+    IMAGE_INDEXES,
 )
 
 

@@ -132,8 +132,9 @@ class Client:
         IDs, names, created and size without an inspect (use images() for the rest)."""
         return newest_first(self.backend.image_summaries(all=all))
 
-    def inspect(self, *refs: str) -> list[Image]:
-        """The named images in argument order, read with one engine call."""
+    def inspect(self, *refs: str, platform: str | None = None) -> list[Image]:
+        """The named images in argument order, read with one engine call; `platform`
+        (os/arch[/variant]) picks an image of an index the store holds."""
         from ocitool.locations import refuse_elsewhere
 
         for ref in refs:
@@ -143,6 +144,10 @@ class Client:
             raise UsageError("no image given", hint="name at least one image, e.g. myapp:1.0")
         from ocitool.analysis import accounted_images
 
+        if platform is not None:
+            from ocitool.platform_pick import inspect_platform
+
+            return accounted_images(self.engines, inspect_platform(self.engines, checked, platform))
         return accounted_images(self.engines, self.backend.inspect(checked))
 
     def inspect_location(
@@ -411,7 +416,7 @@ class Client:
         """
         from ocitool import containers as checks
         from ocitool import lifecycle
-        from ocitool.run_platform import runnable
+        from ocitool.run_platform import for_platform, runnable
 
         command = _strings("command", command)
         env = _strings("env", env)
@@ -433,6 +438,7 @@ class Client:
                 pull,
                 fetch=lambda ref: self.transfers(platform=platform).pull(ref),
             )
+            image = for_platform(self.engines, image, platform)
         return lifecycle.run(
             self.engines,
             image,

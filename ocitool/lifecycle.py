@@ -238,7 +238,7 @@ def _rmi_images(
     # The targets as the whole listing spells their names: it alone sees every name.
     listed = {image.id: image for image in before}
     targets = [
-        _target(engine, ref, listed.get(image.id, image))
+        _target(engine, ref, _listed(engine, ref, before) or listed.get(image.id, image))
         for ref, image in zip(checked, found, strict=True)
     ]
     plan = plan_removal(
@@ -388,6 +388,19 @@ def interrupted(
             hint="check 'ocitool images -a' in a moment",
         )
     return Interrupted(f"{what} interrupted; no image was created")
+
+
+def _listed(engine: Engine, ref: str, before: Sequence[Image]) -> Image | None:
+    """The listed entry a name or ID names, where it is not the image inspect shows:
+    an index a store holds is listed as itself, and inspect shows its platform's image."""
+    name = engine.canonical_name(ref)
+    bare = ref.removeprefix("sha256:")
+    hexed = len(bare) >= 3 and all(c in "0123456789abcdef" for c in bare)
+    for image in before:
+        by_id = hexed and image.id.removeprefix("sha256:").startswith(bare)
+        if image.platforms is not None and (name in image.names or by_id):
+            return image
+    return None
 
 
 def _target(engine: Engine, ref: str, image: Image) -> Target:

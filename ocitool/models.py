@@ -121,6 +121,14 @@ class Image(Model):
         description="What `size` and each layer's `size` count, in the engine's words (as "
         "du's `accounting`): docker file contents, podman the layer tar, oci the gzip blob.",
     )
+    platforms: list[Platform] | None = Field(
+        None,
+        description="For an image index a store holds (oci): its images, one per platform; "
+        "`id` is then the index digest, and `layers` those of all its images, each once.",
+    )
+    media_type: str | None = Field(
+        None, description="For an image index: its media type (OCI index or manifest list)."
+    )
 
     @property
     def short_id(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ocitool import capabilities as can
 from ocitool.errors import CommandNotExecutable, ImageNotFound
 from ocitool.manifests import wanted
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
     from ocitool.engines import Engines
     from ocitool.lifecycle import PullPolicy
+    from ocitool.manifests import Wanted
+    from ocitool.models import Image
 
 
 def runnable(
@@ -40,7 +43,7 @@ def runnable(
         found = None
     else:
         try:
-            found = engine.inspect([image])[0]
+            found = engine.inspect([picked(engines, image, platform)])[0]
         except ImageNotFound:
             if platform is None or pull == "never":
                 return pull  # the engine says it is not here, or pulls this host's platform
@@ -48,15 +51,7 @@ def runnable(
     if found is None:
         fetch(image)
         found, pull = engine.inspect([image])[0], "never"
-    if (
-        found.os
-        and found.architecture
-        and (found.os, found.architecture)
-        != (
-            want.os,
-            want.architecture,
-        )
-    ):
+    if not_for(found, want):
         raise CommandNotExecutable(
             f"{image} is an image for {found.os}/{found.architecture}, and this run wants"
             f" {want.os}/{want.architecture}",
@@ -64,3 +59,27 @@ def runnable(
             " run on a host of its platform",
         )
     return pull
+
+
+def picked(engines: Engines, image: str, platform: str | None) -> str:
+    """The image to judge: where the store holds indexes, the index's image for the
+    platform (a platform it lacks is one error naming those it has)."""
+    if platform is None or not engines.has(can.IMAGE_INDEXES):
+        return image
+    return engines.need(can.IMAGE_INDEXES).platform_images([image], platform)[0]
+
+
+def for_platform(engines: Engines, image: str, platform: str | None) -> str:
+    """What the container is made from: an index's image for --platform (by its ID), or
+    `image` as given (the engine then picks, or it is not an index)."""
+    try:
+        chosen = picked(engines, image, platform)
+    except ImageNotFound:
+        return image  # pull=never, or the engine pulls it itself: it says what is missing
+    return image if chosen == image else chosen
+
+
+def not_for(image: Image, want: Wanted) -> bool:
+    """Whether the image's config names another os/architecture than the one wanted."""
+    named = (image.os, image.architecture)
+    return bool(image.os and image.architecture) and named != (want.os, want.architecture)

@@ -309,8 +309,13 @@ class Transfers:
             raise Conflict(f"{location.path} already exists", hint="pass --force to replace it")
 
     def _refuse_index_into(self, location: Location) -> None:
-        """copy --all writes an index: only a registry, an OCI layout or archive holds one."""
+        """copy --all writes an index: a registry, an OCI layout or archive, or a backend
+        whose store holds one (capability image-indexes)."""
         if location.kind in ("registry", "layout", "oci-archive"):
+            return
+        if location.kind == "engine" and self.engines.has(
+            can.IMAGE_INDEXES, location.backend, location.at
+        ):
             return
         raise NotSupported(
             f"copy --all writes an image index, and {location} cannot hold one",

@@ -301,7 +301,8 @@ def test_a_pull_prints_a_digest_the_registry_answers_for(engine: str, pushed: Pu
             "--backend", engine, "pull", *INSECURE, "--format", "json", f"{pushed.plain}/{name}"
         )
         assert proc.returncode == 0, proc.stderr
-        digest = json.loads(proc.stdout)["digest"]
+        [pulled] = json.loads(proc.stdout)  # a transfer prints an array
+        digest = pulled["digest"]
         repo = name.split(":", 1)[0]
         assert served_digest(f"http://{pushed.plain}/v2/{repo}/manifests/{digest}") == digest
         [remote] = inspect_json(*INSECURE, f"docker://{pushed.plain}/{name}")

@@ -15,5 +15,6 @@ CAPABILITIES = frozenset(
         can.CONTAINER_FILES.name,
         can.CONTAINER_SIGNALS.name,
         can.STORE_GARBAGE.name,
+        can.IMAGE_INDEXES.name,
     }
 )

@@ -33,8 +33,11 @@ from ocitool.backends.oci.containers import Record
 from ocitool.backends.oci.parsers import (
     HIDDEN_TAG,
     StoredImage,
+    StoredIndex,
+    index_model,
     parents,
     producers,
+    read_layout,
     read_store,
     steps,
     to_model,
@@ -82,13 +85,18 @@ class OciBackend:
         self.store = Store(store, lock_timeout=runner.timeout)
         self.umoci = umoci
         self.runtime = Runtime(runner, runtime)
+        self._indexes: list[StoredIndex] = []  # the indexes the last _read found
 
     # -- reads -------------------------------------------------------------------
 
     def images(self, *, all: bool = False) -> list[Image]:
+        """Each image, and each index as one entry (its images, unless named, are in it)."""
         stored = self._read()
         found = parents(stored)
-        return [to_model(image, found.get(image.id)) for image in stored]
+        models = [to_model(image, found.get(image.id)) for image in stored]
+        inside = {i.id for index in self._indexes for i in index.images.values()}
+        shown = [m for m in models if m.names or m.id not in inside]
+        return shown + [index_model(index, models) for index in self._indexes]
 
     def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
         """The store is read directly, so the full images cost no more than summaries."""
@@ -230,9 +238,19 @@ class OciBackend:
     def tag(self, source: str, target: str) -> None:
         with self._writing():
             stored = self._read()
-            image = self._resolve([source], stored)[0]
+            index = _match_index(source, self.canonical_name(source), self._indexes)
+            digest = index.digest if index else self._resolve([source], stored)[0].manifest_digest
             name = self.canonical_name(target)
-            self.store.write_index(_named(self.store.index(), image.manifest_digest, name))
+            self.store.write_index(_named(self.store.index(), digest, name))
+
+    def platform_images(self, refs: Sequence[str], platform: str | None) -> list[str]:
+        """An index's image for `platform`; any other image is itself (its caller judges
+        its platform, as `run` does). The store is read once."""
+        stored = self._read()
+        indexes = [_match_index(ref, self.canonical_name(ref), self._indexes) for ref in refs]
+        others = [ref for ref, index in zip(refs, indexes, strict=True) if index is None]
+        plain = iter(self._resolve(others, stored))
+        return [index.pick(platform).id if index else next(plain).id for index in indexes]
 
     def remove_images(self, refs: Sequence[str]) -> None:
         """Untag each name (an ID: the image's every entry), then collect garbage."""
@@ -243,6 +261,24 @@ class OciBackend:
             self.store.sweep()
             doomed_names: set[str] = set()
             doomed_images: set[str] = set()
+            indexes = {
+                ref: _match_index(ref, self.canonical_name(ref), self._indexes) for ref in refs
+            }
+            for index_ref, index in indexes.items():
+                if index is not None:  # an index's name goes, or by its ID all of them
+                    name = self.canonical_name(index_ref)
+                    doomed_names.update([name] if name in index.tags else index.tags)
+            refs = [ref for ref in refs if indexes[ref] is None]
+            kept = [i for i in self._indexes if not set(i.tags) <= doomed_names]
+            spared = {image.id for index in kept for image in index.images.values()}
+            for index in self._indexes:  # what only a removed index named loses its hidden tag
+                if index not in kept:
+                    doomed_names.update(
+                        tag
+                        for image in index.images.values()
+                        if not image.names and image.id not in spared
+                        for tag in image.tags
+                    )
             for ref, image in zip(refs, self._resolve(refs, stored), strict=True):
                 name = self.canonical_name(ref)
                 if name in image.names:
@@ -262,7 +298,10 @@ class OciBackend:
             ]
             self._verify_layers({e.digest for e in keep}, stored)
             self.store.write_index(keep)
-            self._umoci(["gc", f"--layout={self.store.path}"])
+            if self._indexes:  # umoci gc does not follow a docker manifest list
+                self.store.collect()
+            else:
+                self._umoci(["gc", f"--layout={self.store.path}"])
 
     def store_garbage(self, *, collect: bool) -> StoreGarbage:
         """Blobs no index entry reaches (a copy or write killed before it could clean up)
@@ -308,8 +347,16 @@ class OciBackend:
                         left.unlink(missing_ok=True)
                     raise
             return
-        image = self._resolve([name], self._read())[0]
+        stored = self._read()
         tag = self.canonical_name(name)
+        index = _match_index(name, tag, self._indexes)
+        if index is not None:  # the index itself: skopeo picks a platform, or copies --all
+            if tag not in index.tags:
+                tag = index.tags[0] if index.tags else self._tag_digest(index.digest)
+            with self.store.locked(exclusive=False):
+                yield Endpoint(f"oci:{self.store.path}:{tag}", label=f"oci:{name}")
+            return
+        image = self._resolve([name], stored)[0]
         if tag not in image.tags:
             tag = image.tags[0] if image.tags else self._tag_for(image)
         with self.store.locked(exclusive=False):
@@ -671,7 +718,7 @@ class OciBackend:
         self.store.ensure()
         started = time.monotonic()
         with self.store.locked(exclusive=False):
-            stored = read_store(self.store)
+            stored, self._indexes = read_layout(self.store)
         log.debug(
             "read %d images from %s in %.3fs",
             len(stored),
@@ -740,7 +787,9 @@ class OciBackend:
         """Names, full IDs, ID prefixes; every missing one is named in one error."""
         found, missing = [], []
         for ref in refs:
-            image = _match(ref, self.canonical_name(ref), stored)
+            name = self.canonical_name(ref)
+            index = _match_index(ref, name, self._indexes)
+            image = _picked(index) if index else _match(ref, name, stored)
             if image is None:
                 missing.append(ref)
             else:
@@ -775,7 +824,21 @@ class OciBackend:
         with self.store.locked(exclusive=True):
             entries = self.store.index()
             if not any(e.name == tag for e in entries):
+                entry = next((e for e in entries if e.digest == image.manifest_digest), None)
+                if entry is None:  # an image only an index names: an entry of its own
+                    size = len(self.store.read_blob(image.manifest_digest))
+                    media_type = image.manifest.get("mediaType") or ""
+                    entries = [*entries, Tagged(None, image.manifest_digest, size, media_type)]
                 self.store.write_index(_named(entries, image.manifest_digest, tag))
+        return tag
+
+    def _tag_digest(self, digest: str) -> str:
+        """skopeo reads a layout by tag: an unnamed index gets a hidden one."""
+        tag = HIDDEN_TAG + digest.removeprefix("sha256:")[:12]
+        with self.store.locked(exclusive=True):
+            entries = self.store.index()
+            if not any(e.name == tag for e in entries):
+                self.store.write_index(_named(entries, digest, tag))
         return tag
 
     def _ensure_tag(self, record: Record) -> None:
@@ -830,6 +893,28 @@ def _named(entries: list[Tagged], manifest: str, name: str) -> list[Tagged]:
     entry = next(e for e in entries if e.digest == manifest)
     kept = [e for e in entries if e.name != name and not (e.name is None and e.digest == manifest)]
     return [*kept, Tagged(name, entry.digest, entry.size, entry.media_type)]
+
+
+def _match_index(ref: str, name: str, indexes: list[StoredIndex]) -> StoredIndex | None:
+    """The index a name, its digest or a prefix of it (its ID in `images`) names."""
+    for index in indexes:
+        if name in index.tags or ref in index.tags:
+            return index
+    bare = ref.split("@", 1)[1] if "@sha256:" in ref else ref
+    bare = bare.removeprefix("sha256:")
+    if len(bare) >= 3 and all(c in "0123456789abcdef" for c in bare):
+        hits = [i for i in indexes if i.digest.removeprefix("sha256:").startswith(bare)]
+        if len(hits) == 1:
+            return hits[0]
+    return None
+
+
+def _picked(index: StoredIndex) -> StoredImage:
+    """An index's image for this host, named as the index is (as docker shows it)."""
+    from dataclasses import replace
+
+    image = index.pick(None)
+    return replace(image, index_names=[*image.index_names, *index.tags])
 
 
 def _match(ref: str, name: str, stored: list[StoredImage]) -> StoredImage | None:

@@ -4,12 +4,14 @@ An image is a config (its ID is the config's digest) reached from one or more
 index entries; each entry's ref.name is one of its names, and an entry with
 no name is an untagged image. The OCI config has no image-level comment, so
 an image's comment is its newest history step's (where umoci records the
-commit message). Sizes are the compressed blob sizes on disk.
+commit message). Sizes are the compressed blob sizes on disk. An entry may
+also be an image index (`copy --all` puts one there): its images are read as
+any other, and it is listed once, as itself (index_model).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +19,9 @@ from ocitool.backends.common.history import config_step, history_key, join_steps
 from ocitool.backends.common.history import producers as shared_producers
 from ocitool.backends.common.parsing import image_config, parse_time, text_or_none
 from ocitool.backends.oci import shapes
-from ocitool.backends.oci.store import MANIFEST_TYPES, Store, is_scratch
+from ocitool.backends.oci.store import INDEX_TYPES, MANIFEST_TYPES, Store, is_scratch
 from ocitool.errors import StoreCorrupt
-from ocitool.models import Image, Layer
+from ocitool.models import Image, ImageConfig, Layer, Platform
 
 HIDDEN_TAG = "ocitool-id-"  # + the image ID's first 12 hex digits
 
@@ -33,11 +35,12 @@ class StoredImage:
     manifest: dict[str, Any]
     config: dict[str, Any]
     tags: list[str] = field(default_factory=list)  # every name in index.json, hidden ones too
+    index_names: list[str] = field(default_factory=list)  # an index's, when picked through it
 
     @property
     def names(self) -> list[str]:
         """The names a user gave; ocitool's own hidden tags (umoci needs one) are not shown."""
-        return [tag for tag in self.tags if not tag.startswith(HIDDEN_TAG)]
+        return [tag for tag in [*self.tags, *self.index_names] if not tag.startswith(HIDDEN_TAG)]
 
     @property
     def diff_ids(self) -> list[str]:
@@ -52,33 +55,132 @@ class StoredImage:
         return history_key(self.history if steps is None else self.history[:steps], self.diff_ids)
 
 
+@dataclass
+class StoredIndex:
+    """An image index (OCI index or docker manifest list) index.json names, and the
+    images it names, each read as a StoredImage (they carry none of its names)."""
+
+    digest: str
+    size: int
+    media_type: str
+    platforms: list[Platform]
+    images: dict[str, StoredImage]  # platform manifest digest -> its image
+    tags: list[str] = field(default_factory=list)
+
+    def pick(self, platform: str | None) -> StoredImage:
+        """The image for `platform` (default: this host's); none is one error naming
+        what the index holds."""
+        from ocitool.manifests import Document, pick, wanted
+
+        name = self.tags[0] if self.tags else self.digest
+        document = Document(b"", self.digest, self.media_type, {"manifests": self._entries()})
+        return self.images[pick(document, wanted(platform), name).digest]
+
+    def _entries(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "digest": p.digest,
+                "size": p.size,
+                "mediaType": p.media_type,
+                "platform": {"os": p.os, "architecture": p.architecture, "variant": p.variant},
+            }
+            for p in self.platforms
+            if p.digest in self.images
+        ]
+
+
 def read_store(store: Store) -> list[StoredImage]:
     """Every image in the store, each manifest and config read once and verified."""
+    return read_layout(store)[0]
+
+
+def read_layout(store: Store) -> tuple[list[StoredImage], list[StoredIndex]]:
+    """Every image and every index in the store, each document read once and verified;
+    an index's images are among the images, named only if index.json names them too."""
     images: dict[str, StoredImage] = {}
     manifests: dict[str, dict[str, Any]] = {}
-    for entry in store.index():
-        if is_scratch(entry.name):
-            continue  # an image being built, or a killed writer's: never the user's
-        manifest = manifests.get(entry.digest)
+    indexes: dict[str, StoredIndex] = {}
+
+    def image_of(digest: str, size: int) -> StoredImage:
+        manifest = manifests.get(digest)
         if manifest is None:
-            if entry.media_type and entry.media_type not in MANIFEST_TYPES:
-                raise StoreCorrupt(
-                    f"index entry {entry.digest} is a {entry.media_type}, not an image manifest",
-                    hint="ocitool's store holds single-platform images only",
-                )
-            manifest = manifests[entry.digest] = store.read_json(entry.digest, entry.size)
-            shapes.manifest(manifest, store.blob_path(entry.digest))
+            manifest = manifests[digest] = store.read_json(digest, size)
+            shapes.manifest(manifest, store.blob_path(digest))
         config_digest, config_size = manifest["config"]["digest"], manifest["config"]["size"]
         image = images.get(config_digest)
         if image is None:
             config = store.read_json(config_digest, config_size)
             shapes.config(config, store.blob_path(config_digest))
-            image = images[config_digest] = StoredImage(
-                config_digest, entry.digest, manifest, config
+            image = images[config_digest] = StoredImage(config_digest, digest, manifest, config)
+        return image
+
+    for entry in store.index():
+        if is_scratch(entry.name):
+            continue  # an image being built, or a killed writer's: never the user's
+        if entry.media_type in INDEX_TYPES:
+            index = indexes.get(entry.digest)
+            if index is None:
+                index = indexes[entry.digest] = _index(store, entry.digest, entry.size, image_of)
+            if entry.name and entry.name not in index.tags:
+                index.tags.append(entry.name)
+            continue
+        if entry.media_type and entry.media_type not in MANIFEST_TYPES:
+            raise StoreCorrupt(
+                f"index entry {entry.digest} is a {entry.media_type}, not an image manifest",
+                hint="ocitool's store holds images and image indexes only",
             )
+        image = image_of(entry.digest, entry.size)
         if entry.name and entry.name not in image.tags:
             image.tags.append(entry.name)
-    return list(images.values())
+    return list(images.values()), list(indexes.values())
+
+
+def _index(
+    store: Store, digest: str, size: int, image_of: Callable[[str, int], StoredImage]
+) -> StoredIndex:
+    """An index blob and the images it names (an index inside it is not read: one level)."""
+    from ocitool.manifests import IMAGE_TYPES, document, platforms
+
+    doc = document(store.read_blob(digest, size), None, str(store.blob_path(digest)))
+    if not doc.is_index:
+        shapes.damaged(store.blob_path(digest), "is named as an index but is not one")
+    found = platforms(doc)
+    held = {p.digest: image_of(p.digest, p.size) for p in found if p.media_type in IMAGE_TYPES}
+    return StoredIndex(digest, size, doc.media_type, found, held)
+
+
+def index_model(index: StoredIndex, images: Sequence[Image]) -> Image:
+    """An index as `images` lists it, as podman and docker list a manifest list: one entry,
+    its ID the index digest, its names the index's; its layers those of all its images,
+    each once, so its size (and du) counts a layer the platforms share once."""
+    by_id = {image.id: image for image in images}
+    layers: dict[str, Layer] = {}
+    created = []
+    for stored in index.images.values():
+        model = by_id.get(stored.id)
+        if model is None:
+            continue
+        created.append(model.created)
+        for layer in model.layers:
+            layers.setdefault(layer.diff_id or layer.digest or str(len(layers)), layer)
+    return Image.model_construct(
+        id=index.digest,
+        names=sorted(index.tags),
+        repo_digests=[],
+        created=max((c for c in created if c is not None), default=None),
+        author=None,
+        comment=None,
+        size=sum(layer.size or 0 for layer in layers.values()),
+        architecture=None,
+        os=None,
+        config=ImageConfig(),
+        layers=list(layers.values()),
+        parent=None,
+        backend="oci",
+        accounting=None,
+        platforms=index.platforms,
+        media_type=index.media_type,
+    )
 
 
 def parents(images: Sequence[StoredImage]) -> dict[str, str]:

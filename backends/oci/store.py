@@ -35,6 +35,10 @@ MANIFEST_TYPES = {
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 }
+INDEX_TYPES = {
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+}
 LAYOUT = {"imageLayoutVersion": "1.0.0"}
 # The tags import and commit build an image under before naming it (backend.py): never
 # an image of the user's, and left behind only by a writer that was killed.
@@ -140,7 +144,8 @@ class Store:
     # -- reads ---------------------------------------------------------------------
 
     def index(self) -> list[Tagged]:
-        """index.json's manifest entries; an image index inside is not supported."""
+        """index.json's entries: image manifests, and image indexes (parsers.py reads
+        the images an index names)."""
         path = self.path / "index.json"
         try:
             doc = json.loads(path.read_bytes())
@@ -324,19 +329,26 @@ class Store:
             blob.unlink()
 
     def unreachable(self) -> list[Path]:
-        """The blob files no index entry reaches (none when the index holds an index of
-        indexes, which is not ocitool's to judge). Call with a lock held."""
+        """The blob files no index entry reaches, through the indexes it names too (none
+        when an entry is of a media type ocitool does not read, which is not ocitool's
+        to judge). Call with a lock held."""
         reachable: set[str] = set()
-        for entry in self.index():
-            if entry.digest in reachable:
+        manifests = [(e.digest, e.size, e.media_type) for e in self.index()]
+        while manifests:
+            digest, size, media_type = manifests.pop()
+            if digest in reachable:
                 continue
-            if entry.media_type and entry.media_type not in MANIFEST_TYPES:
-                return []
-            reachable.add(entry.digest)
-            manifest = self.read_json(entry.digest, entry.size)
-            shapes.manifest(manifest, self.blob_path(entry.digest))
-            reachable.add(manifest["config"]["digest"])
-            reachable.update(layer["digest"] for layer in manifest.get("layers", []))
+            if media_type and media_type not in MANIFEST_TYPES | INDEX_TYPES:
+                return []  # not ocitool's to judge; leave every blob alone
+            reachable.add(digest)
+            doc = self.read_json(digest, size)
+            if media_type in INDEX_TYPES:  # an index: its manifests (parsers.py reads them)
+                entries = shapes.index(doc, self.blob_path(digest))
+                manifests += [(m["digest"], m["size"], m.get("mediaType", "")) for m in entries]
+                continue
+            shapes.manifest(doc, self.blob_path(digest))
+            reachable.add(doc["config"]["digest"])
+            reachable.update(layer["digest"] for layer in doc.get("layers", []))
         blobs = self.path / "blobs" / "sha256"
         return sorted(
             blob

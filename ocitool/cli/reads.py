@@ -110,7 +110,7 @@ def inspect(
     from ocitool.locations import is_location
 
     located = [is_location(i) for i in image]
-    if any(located) or raw or config or platform:
+    if any(located) or raw or config:
         from ocitool.cli.locations import inspect_locations
         from ocitool.errors import UsageError
 
@@ -129,7 +129,7 @@ def inspect(
     from ocitool.fields import INSPECT_FIELDS, inspect_doc
 
     out = formats.chosen(format, "Image", INSPECT_FIELDS)
-    found = client().inspect(*image)
+    found = client().inspect(*image, platform=platform)
     if quiet:
         render.print_lines(i.id for i in found)
         return
