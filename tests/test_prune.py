@@ -171,7 +171,9 @@ def test_keep_and_older_than_together_and_the_engine_calls_stay_constant(
     assert len(calls) == len(one)  # 1 image or 5: the same calls
     assert len(one) <= dry_calls + 4
     removals = [c for c in calls if "rmi" in c or "gc" in c]
-    assert len(removals) == 1
+    # one batched removal: the engine's rmi, or umoci gc; none where the oci store
+    # collects its blobs itself (it does while it holds an image index)
+    assert len(removals) <= 1
 
 
 def test_prune_cli_json_table_and_usage_errors(
