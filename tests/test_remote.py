@@ -51,8 +51,10 @@ def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def transferred(*args: str, **env: str) -> dict[str, object]:
-    doc: dict[str, object] = json.loads(ok(*args, "--format", "json", **env))
-    return doc
+    """The one image a push, pull or copy moved (every transfer prints an array)."""
+    docs: list[dict[str, object]] = json.loads(ok(*args, "--format", "json", **env))
+    assert len(docs) == 1, docs
+    return docs[0]
 
 
 # -- how each remote endpoint is chosen: (global options, environment) -----------------
@@ -253,9 +255,7 @@ def test_the_registry_and_archives_reach_a_remote_engine(
     loaded = json.loads(
         ok("-b", "docker", "-H", remote.docker_ssh, "load", "-i", str(archive), "--format", "json")
     )
-    assert (loaded[0] if isinstance(loaded, list) else loaded)[
-        "path"
-    ] == "skopeo copy | docker load"
+    assert [doc["path"] for doc in loaded] == ["skopeo copy | docker load"]
     assert BASE in remote.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
 
 

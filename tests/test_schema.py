@@ -148,6 +148,7 @@ def test_every_json_output_validates_against_the_schema(
         ("inspect LOCATION", (f"docker://{pushed}", tls)),
         ("tags", (pushed.rsplit(":", 1)[0], tls)),
         ("container inspect", ("ot-c1",)),
+        ("prune", ("--dry-run",)),  # the dangling images it would take; nothing changes
         ("rmi", (name, f"{name}-again", f"schema/{engine}:committed", pushed)),
     )
     # every command, really run: here, or (manifest lists, which need a multi-platform
