@@ -8,7 +8,7 @@ ago`). ocitool's own JSON names stay available beside them (ocitool.templates.Ro
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -128,34 +128,10 @@ def created_at(moment: datetime | None) -> str:
 
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
-    """docker's HumanDuration, then ` ago`: `About a minute ago`, `3 days ago`."""
-    if moment is None:
-        return ""
-    seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
-    minutes, hours = seconds // 60, int(seconds / 3600 + 0.5)
-    if seconds < 1:
-        words = "Less than a second"
-    elif seconds == 1:
-        words = "1 second"
-    elif seconds < 60:
-        words = f"{seconds} seconds"
-    elif minutes == 1:
-        words = "About a minute"
-    elif minutes < 60:
-        words = f"{minutes} minutes"
-    elif hours == 1:
-        words = "About an hour"
-    elif hours < 48:
-        words = f"{hours} hours"
-    elif hours < 24 * 7 * 2:
-        words = f"{hours // 24} days"
-    elif hours < 24 * 30 * 2:
-        words = f"{hours // 24 // 7} weeks"
-    elif hours < 24 * 365 * 2:
-        words = f"{hours // 24 // 30} months"
-    else:
-        words = f"{seconds // 3600 // 24 // 365} years"
-    return f"{words} ago"
+    """docker's HumanDuration, then ` ago` (ocitool.render.since); empty when unknown."""
+    from ocitool.render import since
+
+    return since(moment, now, unknown="")
 
 
 def _size4(size: int) -> str:

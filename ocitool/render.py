@@ -66,26 +66,36 @@ def human_size(size: int | None) -> str:
     return f"{value:.3g}TB"
 
 
-def since(moment: datetime | None, now: datetime | None = None) -> str:
-    """`5 minutes ago`, like the engines' CREATED column."""
+def since(moment: datetime | None, now: datetime | None = None, *, unknown: str = "-") -> str:
+    """docker's HumanDuration, then ` ago` (`5 minutes ago`, `About an hour ago`): the
+    CREATED and STATUS columns, and the templates' `.CreatedSince` (ocitool.fields)."""
     if moment is None:
-        return "-"
-    seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
+        return unknown
+    seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
+    minutes, hours = seconds // 60, int(seconds / 3600 + 0.5)
     if seconds < 1:
-        return "Less than a second ago"
-    for unit, length in (
-        ("year", 31_536_000),
-        ("month", 2_592_000),
-        ("week", 604_800),
-        ("day", 86_400),
-        ("hour", 3_600),
-        ("minute", 60),
-        ("second", 1),
-    ):
-        if seconds >= length:
-            count = int(seconds // length)
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return "-"
+        words = "Less than a second"
+    elif seconds == 1:
+        words = "1 second"
+    elif seconds < 60:
+        words = f"{seconds} seconds"
+    elif minutes == 1:
+        words = "About a minute"
+    elif minutes < 60:
+        words = f"{minutes} minutes"
+    elif hours == 1:
+        words = "About an hour"
+    elif hours < 48:
+        words = f"{hours} hours"
+    elif hours < 24 * 7 * 2:
+        words = f"{hours // 24} days"
+    elif hours < 24 * 30 * 2:
+        words = f"{hours // 24 // 7} weeks"
+    elif hours < 24 * 365 * 2:
+        words = f"{hours // 24 // 30} months"
+    else:
+        words = f"{seconds // 3600 // 24 // 365} years"
+    return f"{words} ago"
 
 
 def split_name(name: str) -> tuple[str, str]:
