@@ -19,8 +19,9 @@ from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from ocitool.errors import NotSupported
 
 if TYPE_CHECKING:
+    from ocitool.building import BuildRequest, OnBuildEvent
     from ocitool.engine import Exited, Output
-    from ocitool.models import Image, SearchResult, StoreGarbage
+    from ocitool.models import BuildResult, Image, SearchResult, StoreGarbage
     from ocitool.movers import Endpoint
     from ocitool.usage import StoreInventory
 
@@ -167,6 +168,14 @@ class ManifestLists(Protocol):
         ...
 
 
+class ImageBuilding(Protocol):
+    def build(self, request: BuildRequest, on_event: OnBuildEvent) -> BuildResult:
+        """Build the request's Dockerfile up to its target, reporting each step; the
+        tags are applied only once the image is whole (nothing half-built keeps one).
+        A failing RUN is BuildStepFailed (ocitool.errors) with its step, line and code."""
+        ...
+
+
 C = TypeVar("C")
 
 
@@ -278,6 +287,12 @@ IMAGE_INDEXES: Capability[ImageIndexes] = Capability(
     " oci-archive:",
     ImageIndexes,
 )
+IMAGE_BUILD: Capability[ImageBuilding] = Capability(
+    "image-build",
+    "build an image from a Dockerfile (build)",
+    "build it on a backend that can, then copy it here (ocitool copy)",
+    ImageBuilding,
+)
 
 ALL: tuple[Capability[Any], ...] = (
     HUB_SEARCH,
@@ -296,6 +311,7 @@ ALL: tuple[Capability[Any], ...] = (
     CONTAINER_SIGNALS,
     MANIFEST_LISTS,
     IMAGE_INDEXES,
+    IMAGE_BUILD,
 )
 
 

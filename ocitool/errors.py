@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import ClassVar
 
 # Exit codes, documented in the README ("Exit codes").
 EXIT_OK = 0
@@ -38,7 +37,7 @@ def report(line: str) -> None:
 class OcitoolError(Exception):
     """Base of every error ocitool raises on purpose."""
 
-    exit_code: ClassVar[int] = EXIT_ENGINE
+    exit_code: int = EXIT_ENGINE  # each class's code; BuildStepFailed sets its own
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -172,6 +171,22 @@ class NotSupported(OcitoolError):
     """This backend cannot do what was asked; the hint names what would."""
 
     exit_code = EXIT_NOT_SUPPORTED
+
+
+class BuildStepFailed(OcitoolError):
+    """A build step's command failed: its step, Dockerfile line and exit code, which
+    ocitool exits with, so a script sees the step's own code."""
+
+    def __init__(self, step: int, line: int, instruction: str, code: int, detail: str = "") -> None:
+        said = f": {' '.join(detail.split())}" if detail.strip() else ""
+        super().__init__(
+            f"build step {step} (Dockerfile line {line}) {instruction!r} exited {code}{said}",
+            hint="fix the command, or run it in a container of the step before (ocitool run -it)",
+        )
+        self.step = step
+        self.line = line
+        self.instruction = instruction
+        self.exit_code = code if 0 < code < 256 else EXIT_ENGINE
 
 
 class CommandNotFound(OcitoolError):

@@ -520,3 +520,27 @@ class PruneResult(Model):
         None, description="The oci store's unreferenced blobs and leftover bundles."
     )
     dry_run: bool = False
+
+
+class BuildStep(Model):
+    """One Dockerfile instruction a build ran, and what it made."""
+
+    step: int = Field(ge=1, description="Its number among the steps built, from 1.")
+    stage: str = Field(description="Its stage: the `AS` name, else the stage's index.")
+    line: int = Field(ge=1, description="The Dockerfile line the instruction starts on.")
+    instruction: str = Field(description="The instruction as written, e.g. `RUN make`.")
+    cached: bool = Field(False, description="Taken from the build cache, not run again.")
+    layer: bool = Field(description="It added a filesystem layer (RUN, COPY, ADD).")
+    image_id: Digest | None = Field(
+        None, description="The image after this step, where the builder names one."
+    )
+
+
+class BuildResult(Model):
+    """An image `build` made: its ID, the names it got, and each step on the way."""
+
+    image_id: Digest
+    names: list[str] = Field(default_factory=list, description="The `-t` names it now has.")
+    steps: list[BuildStep] = Field(default_factory=list)
+    layers: int = Field(ge=0, description="Filesystem layers of the image built.")
+    backend: BackendName

@@ -18,6 +18,8 @@ from pydantic.json_schema import models_json_schema
 
 from ocitool.models import (
     Blocker,
+    BuildResult,
+    BuildStep,
     ConfigChange,
     Container,
     EngineInfo,
@@ -59,6 +61,8 @@ class ImageRef(BaseModel):
 
 MODELS: tuple[type[BaseModel], ...] = (
     Image,
+    BuildResult,
+    BuildStep,
     ImageConfig,
     Layer,
     Container,
