@@ -45,6 +45,7 @@ from ocitool.backends.oci.parsers import (
 from ocitool.backends.oci.runtime import START_FAILED, Runtime, wait_for
 from ocitool.backends.oci.store import SCRATCH_TAGS, Store, Tagged
 from ocitool.backends.oci.tarballs import uncompressed
+from ocitool.building import BuildRequest, OnBuildEvent
 from ocitool.engine import NO_OPTIONS, Exited, Output, RunOptions
 from ocitool.errors import (
     BackendUnavailable,
@@ -60,7 +61,7 @@ from ocitool.errors import (
 )
 from ocitool.layers import chain_ids
 from ocitool.listing import ImageSummary
-from ocitool.models import Container, EngineInfo, Image, Layer, StoreGarbage
+from ocitool.models import BuildResult, Container, EngineInfo, Image, Layer, StoreGarbage
 from ocitool.movers import Endpoint
 from ocitool.runner import Completed, InterruptedCall, InterruptedWrite, Runner
 
@@ -80,8 +81,10 @@ class OciBackend:
         store: Path,
         umoci: str = "umoci",
         runtime: str | None = None,
+        insecure_registries: Sequence[str] = (),
     ) -> None:
         self.runner = runner
+        self.insecure_registries = tuple(insecure_registries)  # FROM pulls (build_pull.py)
         self.store = Store(store, lock_timeout=runner.timeout)
         self.umoci = umoci
         self.runtime = Runtime(runner, runtime)
@@ -90,12 +93,14 @@ class OciBackend:
     # -- reads -------------------------------------------------------------------
 
     def images(self, *, all: bool = False) -> list[Image]:
-        """Each image, and each index as one entry (its images, unless named, are in it)."""
+        """Each image, and each index as one entry (its images, unless named, are in it);
+        without `all`, an untagged parent (a build's step) is hidden, as docker hides it."""
         stored = self._read()
         found = parents(stored)
         models = [to_model(image, found.get(image.id)) for image in stored]
         inside = {i.id for index in self._indexes for i in index.images.values()}
-        shown = [m for m in models if m.names or m.id not in inside]
+        hidden = inside if all else inside | set(found.values())
+        shown = [m for m in models if m.names or m.id not in hidden]
         return shown + [index_model(index, models) for index in self._indexes]
 
     def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
@@ -388,6 +393,12 @@ class OciBackend:
                 with self.store.open_blob(digest, size) as raw:
                     gzipped = media_type.endswith("gzip")
                     on_layer(cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if gzipped else raw)
+
+    def build(self, request: BuildRequest, on_event: OnBuildEvent) -> BuildResult:
+        """ocitool's own builder: umoci and runc, step by step (build.py)."""
+        from ocitool.backends.oci.build import build
+
+        return build(self, request, on_event)
 
     # -- containers ------------------------------------------------------------------
 
