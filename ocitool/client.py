@@ -408,7 +408,8 @@ class Client:
         is checked before any engine is asked (a bad Dockerfile line, an unknown
         target, a COPY from outside the context: UsageError, exit 2). `on_plan` hears
         how many steps the build has, then `on_event` each BuildEvent (ocitool.building)
-        as it comes. A failing RUN is BuildStepFailed, with the step, line and code.
+        as it comes, and last a "done" of step 0 with the image ID. A failing RUN is
+        BuildStepFailed, with the step, line and code.
         """
         from ocitool.build_request import make_request, plan
 
@@ -423,10 +424,15 @@ class Client:
             network=network,
             platform=platform,
         )
+        from ocitool.building import BuildEvent
+
         builder = self.engines.need(can.IMAGE_BUILD)
         if on_plan is not None:
             on_plan(len(plan(request.parsed, request.target)))
-        return builder.build(request, on_event or _ignored)
+        said = on_event or _ignored
+        result = builder.build(request, said)
+        said(BuildEvent("done", 0, result.image_id))  # the build's end, on every backend
+        return result
 
     def run(
         self,

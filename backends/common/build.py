@@ -156,7 +156,6 @@ def build_with(engine: BuildingCLI, request: BuildRequest, on_event: OnBuildEven
     if not image_id.startswith("sha256:"):
         raise UnexpectedOutput(done.argv, ValueError(f"--iidfile held {image_id!r}"))
     image = engine.inspect([image_id])[0]
-    on_event(BuildEvent("done", 0, image_id))
     return BuildResult(
         image_id=image_id,
         names=[engine.canonical_name(tag) for tag in request.tags],
