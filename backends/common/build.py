@@ -20,6 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
@@ -143,6 +144,7 @@ def build_with(engine: BuildingCLI, request: BuildRequest, on_event: OnBuildEven
         iidfile = workdir / "iid"
         argv = [*engine.command, "build", *dialect.options, *_options(request, iidfile)]
         env = {**(engine.engine_env() or {}), **dialect.env}
+        engine.runner.meanwhile(lambda: import_module("ocitool.models"))  # for the result
         done = engine.runner.stream(argv, on_line, timeout=engine.runner.run_timeout, env=env)
         if not done.ok:
             failure = dialect.failed(done, reading.current, reading.last_output)
