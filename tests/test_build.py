@@ -5,7 +5,11 @@ nothing half-built keeps a name (docs/build.md)."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -264,3 +268,43 @@ def test_progress_plain_and_json(engine: str, named: list[str], tmp_path: Path) 
         checker.validate(event)
     assert [e["event"] for e in events if e["event"] != "output"] == ["step", "done"] * 3 + ["done"]
     assert all(e["cached"] for e in events if e["event"] == "done" and e["step"])
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_live_view_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """auto on a terminal: each step stays as a line (cached ones say so), the running
+    command's last lines show below it and go with the view."""
+    from ocitool.build_progress import TAIL, BuildProgress
+
+    screen = _Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    with BuildProgress("auto") as shown:
+        shown.planned(2)
+        shown(BuildEvent("step", 1, f"FROM {BASE}"))
+        shown(BuildEvent("done", 1, "", cached=True))
+        shown(BuildEvent("step", 2, "RUN make"))
+        for i in range(TAIL + 3):
+            shown(BuildEvent("output", 2, f"compiling {i}"))
+        time.sleep(0.5)  # the view redraws 4 times a second
+        shown(BuildEvent("done", 2, "sha256:" + "0" * 64))
+        shown(BuildEvent("done", 0, "sha256:" + "0" * 64))
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
+    assert f"STEP 1/2: FROM {BASE}  (cached)" in text
+    assert "STEP 2/2: RUN make\n" in text
+    assert f"compiling {TAIL + 2}" in text and "compiling 2" not in text  # the last lines
+
+
+def test_plain_progress_without_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from ocitool.build_progress import BuildProgress
+
+    with BuildProgress("auto") as shown:  # pytest's stderr is no terminal: plain
+        shown.planned(1)
+        shown(BuildEvent("step", 1, "RUN make"))
+        shown(BuildEvent("output", 1, "cc"))
+        shown(BuildEvent("done", 1, "", cached=True))
+        shown(BuildEvent("done", 0, "sha256:" + "0" * 64))
+    assert capsys.readouterr().err == "STEP 1/1: RUN make\ncc\n--> Using cache\n"
