@@ -533,3 +533,33 @@ def test_this_user_builds(client: Client, context: Path) -> None:
         build(client, context, f"FROM {BASE}\nRUN exit 4\n", tags=("built/user:1",))
     assert client.inspect("built/user:1")[0].id == result.image_id
     assert json.dumps(result.model_dump(mode="json"))
+
+
+def test_ocitool_build_on_the_oci_store(store: Path, context: Path) -> None:
+    """Through the CLI: the JSON result, a cached rebuild, and the errors' exit codes."""
+    from tests.test_cli import ocitool, one_error_line
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return ocitool("--backend", "oci", "--store", str(store), "build", *args)
+
+    (context / "Dockerfile").write_text(f"FROM {BASE}\nCOPY a.txt /a\nRUN echo cli-said; cat /a\n")
+    first = cli("-t", "cli/app:1", "--network", "none", "--format", "json", str(context))
+    assert first.returncode == 0, first.stderr
+    result = json.loads(first.stdout)
+    assert result["names"] == ["cli/app:1"] and result["layers"] == 3
+    assert [s["cached"] for s in result["steps"]] == [True, False, False]
+    assert "cli-said" in first.stderr  # the RUN's output, with the progress
+    again = cli("-q", "-t", "cli/app:1", "--network", "none", str(context))
+    assert again.returncode == 0 and again.stdout.strip() == result["image_id"]
+    (context / "Dockerfile").write_text(f"FROM {BASE}\nRUN exit 3\n")
+    failed = cli("-q", "-t", "cli/app:1", "--network", "none", str(context))
+    assert failed.returncode == 3
+    assert "build step 2 (Dockerfile line 2) 'RUN exit 3' exited 3" in one_error_line(failed)
+    (context / "Dockerfile").write_text(f"FROM {BASE}\nHEALTHCHECK CMD true\n")
+    refused = cli("-q", str(context))
+    assert refused.returncode == 6
+    assert "HEALTHCHECK is not supported by the oci backend" in one_error_line(refused)
+    shown = ocitool(
+        "--backend", "oci", "--store", str(store), "inspect", "--format", "json", "cli/app:1"
+    )
+    assert json.loads(shown.stdout)[0]["id"] == result["image_id"]
