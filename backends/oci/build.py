@@ -206,6 +206,8 @@ class Builder:
         return self._local(ref)
 
     def _local(self, ref: str) -> StoredImage:
+        if self.request.platform is None:  # from the store as read: no read again
+            return self.backend._resolve([ref], self.stored)[0]
         image_id = self.backend.platform_images([ref], self.request.platform)[0]
         found = next((i for i in self.stored if i.id == image_id), None)
         if found is None:

@@ -181,6 +181,10 @@ class Steps:
         that had one of them keeps its other names, or stays untagged (Store.writing)."""
         from ocitool.backends.oci.backend import _named
 
+        with self.store.locked(exclusive=False):
+            named = {e.name: e.digest for e in self.store.index() if e.name}
+        if all(named.get(name) == image.manifest_digest for name in names):
+            return  # a rebuild that changed nothing: every name is already there
         with self.backend._writing():
             entries = self.store.index()
             if not any(e.digest == image.manifest_digest for e in entries):
