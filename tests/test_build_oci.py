@@ -290,6 +290,10 @@ def test_copy_rules_wildcards_and_adding_a_tar(client: Client, context: Path) ->
         tar.addfile(info, io.BytesIO(data))
     dockerfile = (
         f"FROM {BASE}\n"
+        "RUN mkdir /etc && echo app:x:1000:1001::/:/bin/sh > /etc/passwd"
+        " && printf 'grp:x:2000:\\napp:x:1001:\\n' > /etc/group\n"
+        "COPY --chown=app:grp a.txt /named\n"
+        "COPY --chown=app a.txt /user-only\n"
         "COPY *.conf /etc/conf/\n"
         "COPY a.txt /bin\n"  # an existing directory: the file goes into it
         "COPY a.txt /renamed\n"
@@ -303,11 +307,15 @@ def test_copy_rules_wildcards_and_adding_a_tar(client: Client, context: Path) ->
         "sh",
         "-c",
         "cat /etc/conf/x.conf /etc/conf/y.conf /bin/a.txt /renamed /unpacked/inner/file;"
-        "ls -ln /unpacked/inner/file; ls /kept",
+        "ls -ln /unpacked/inner/file; ls /kept; ls -ln /named /user-only",
     ).splitlines()
     assert out[:5] == ["x", "y", "a", "a", "from the tar"]
     assert out[5].split()[2:4] == ["7", "7"]
     assert out[6] == "bundle.tar.gz"
+    assert out[7].split()[2:4] == ["1000", "2000"]  # names from the image's own files
+    assert out[8].split()[2:4] == ["1000", "1001"]  # docker: no group, the user's word again
+    with pytest.raises(UsageError, match="no user 'nobody'"):
+        build(client, context, f"FROM {BASE}\nCOPY --chown=nobody a.txt /x\n")
     with pytest.raises(UsageError, match="ending in /"):
         build(client, context, f"FROM {BASE}\nCOPY *.conf /etc/one\n")
 
@@ -466,10 +474,14 @@ def test_the_build_cache_and_the_store_s_other_commands(tmp_path: Path, context:
     assert shown == {result.image_id, client.inspect(BASE)[0].id}
     assert steps <= every
     assert client.prune().deleted == []  # parents of a named image stay
+    usage = client.du()
+    built = next(i for i in usage.images if i.id == result.image_id)
+    assert built.layers == 3 and built.size == usage.total  # the steps' layers, counted once
     removed = client.rmi("built/gc:1")
     assert set(removed.deleted) == steps
     assert client.prune().deleted == []
     assert {i.id for i in client.images(all=True)} == {client.inspect(BASE)[0].id}
+    assert client.du().total == client.inspect(BASE)[0].size
     garbage = client.engines.need(can.STORE_GARBAGE).store_garbage(collect=False)
     assert garbage.blobs == 0 and garbage.bundles == []
     # the record of a removed step leads nowhere: the next build builds again
