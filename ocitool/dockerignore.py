@@ -3,7 +3,7 @@
 docker's rules (moby's patternmatcher, as docker 20.10 applies them): one
 pattern a line, `#` lines and blank lines skipped, each pattern cleaned as a
 path (`./a/../b` is `b`, a leading `/` dropped), `*` and `?` never crossing a
-`/`, `**` any number of directories, `[...]` a class, `\\` an escape. A
+`/`, `**` any number of directories, `[...]` a class (`[^...]` negated), `\\` an escape. A
 pattern also excludes everything below a directory it matches. The last
 pattern that matches a path decides, so a later `!pattern` takes back what
 an earlier one excluded.
@@ -97,14 +97,11 @@ def _regex(pattern: str) -> str:
         elif ch == "?":
             out.append("[^/]")
         elif ch == "[":
-            end = pattern.find("]", i + 2 if pattern.startswith("[!", i) else i + 1)
+            end = pattern.find("]", i + 2 if pattern.startswith("[^", i) else i + 1)
             if end < 0:
                 out.append(re.escape(ch))
-            else:
-                body = pattern[i + 1 : end]
-                if body.startswith(("!", "^")):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
+            else:  # as Go's regexp reads it: `^` negates, `!` is itself
+                out.append("[" + pattern[i + 1 : end] + "]")
                 i = end
         elif ch == "\\" and i + 1 < n:
             i += 1

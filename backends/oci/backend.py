@@ -72,7 +72,9 @@ class OciBackend:
     name: Final = "oci"
     capabilities: Final = CAPABILITIES
     size_accounting: Final = "bytes of the compressed layer blob on disk"
-    keeps_untagged_parents: Final = False  # removing a tag drops the image; shared blobs stay
+    # As docker: an untagged parent (a build's step image) stays while a child needs it,
+    # and goes with the last child that does (remove_images).
+    keeps_untagged_parents: Final = True
 
     def __init__(
         self,
@@ -296,6 +298,7 @@ class OciBackend:
                     doomed_names.update(image.tags)
             manifests = {i.manifest_digest: i.id for i in stored}
             doomed_ids = {manifests[d] for d in doomed_images}
+            doomed_ids |= self._orphaned_parents(stored, doomed_ids, doomed_names)
             keep = [
                 e
                 for e in self.store.index()
@@ -307,6 +310,35 @@ class OciBackend:
                 self.store.collect()
             else:
                 self._umoci(["gc", f"--layout={self.store.path}"])
+
+    def _orphaned_parents(
+        self, stored: list[StoredImage], doomed: set[str], names: set[str]
+    ) -> set[str]:
+        """The untagged parents that go with the images going, as docker's rmi takes
+        them: no name of a user's, no container of theirs, every child going too."""
+        found = parents(stored)
+        children: dict[str, set[str]] = {}
+        for child, parent_id in found.items():
+            children.setdefault(parent_id, set()).add(child)
+        by_id = {image.id: image for image in stored}
+        going = doomed | {i.id for i in stored if i.tags and set(i.tags) <= names}
+        used = {record.image_id for record in self._records()}
+        used |= {i.id for index in self._indexes for i in index.images.values()}
+        frontier = list(going)
+        extra: set[str] = set()
+        while frontier:
+            parent = by_id.get(found.get(frontier.pop(), ""))
+            if (
+                parent is not None
+                and parent.id not in going
+                and not parent.names
+                and parent.id not in used  # a container's, or an index's
+                and children.get(parent.id, set()) <= going
+            ):
+                going.add(parent.id)
+                extra.add(parent.id)
+                frontier.append(parent.id)
+        return extra
 
     def store_garbage(self, *, collect: bool) -> StoreGarbage:
         """Blobs no index entry reaches (a copy or write killed before it could clean up)

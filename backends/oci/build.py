@@ -22,6 +22,7 @@ from ocitool.backends.oci import build_files as files
 from ocitool.backends.oci import containers as records
 from ocitool.backends.oci.build_cache import key
 from ocitool.backends.oci.build_steps import Steps
+from ocitool.backends.oci.containers import DEFAULT_PATH
 from ocitool.backends.oci.parsers import StoredImage
 from ocitool.building import BuildEvent, BuildRequest, OnBuildEvent
 from ocitool.dockerfile import Dockerfile, Instruction, Stage, expand, pairs, words
@@ -60,9 +61,10 @@ class _State:
         return dict(found)
 
     def image_env(self) -> dict[str, str]:
+        """The image's ENV, with the PATH docker's builder gives an image that has none."""
         env = self.config.get("Env")
         pairs_ = [str(e).partition("=") for e in env] if isinstance(env, list) else []
-        return {k: v for k, _, v in pairs_}
+        return {"PATH": DEFAULT_PATH, **{k: v for k, _, v in pairs_}}
 
     def env(self) -> dict[str, str]:
         """What $VAR expands to: the ARGs with a value, then ENV (which wins)."""
@@ -89,6 +91,7 @@ class Builder:
         self.built: dict[int, StoredImage | None] = {}  # stage index -> its image
         self.reported: list[BuildStep] = []
         self.number = 0
+        self.first_step: dict[int, int] = {}  # stage index -> the number of its FROM step
         self.ignore = Ignore.of_context(request.context)
         self.work = Path(tempfile.mkdtemp(prefix="ocitool-build-"))
 
@@ -108,6 +111,12 @@ class Builder:
                             hint="remove it, or build on the docker or podman backend",
                         )
             self.stored = self.backend._read()
+            # steps are numbered as the plan of every stage up to the target counts them
+            # (ocitool.build_request), so a skipped stage leaves its numbers unused
+            counted = 0
+            for stage in self.parsed.stages[: target.index + 1]:
+                self.first_step[stage.index] = counted + 1
+                counted += 1 + len(stage.instructions)
             for stage in needed:
                 self.built[stage.index] = self._stage(stage, last=stage is target)
             image = self.built[target.index]
@@ -164,6 +173,7 @@ class Builder:
 
     def _stage(self, stage: Stage, *, last: bool) -> StoredImage | None:
         base = expand(stage.base, self._global_env())
+        self.number = self.first_step[stage.index] - 1
         self._begin(stage, stage.line, stage.text)
         image = self._base(base, stage)
         state = _State(stage, image)
@@ -196,6 +206,8 @@ class Builder:
         return self._local(ref)
 
     def _local(self, ref: str) -> StoredImage:
+        if self.request.platform is None:  # from the store as read: no read again
+            return self.backend._resolve([ref], self.stored)[0]
         image_id = self.backend.platform_images([ref], self.request.platform)[0]
         found = next((i for i in self.stored if i.id == image_id), None)
         if found is None:

@@ -61,9 +61,17 @@ class Steps:
     ) -> StoredImage:
         """A metadata step: the config changed, one history entry with empty_layer."""
         history = [f"--history.created_by={created_by}", f"--created={records.now()}"]
-        with self._step(parent, step_key) as (source, scratch):
+        path = [] if _has_path(parent) else [f"--config.env=PATH={records.DEFAULT_PATH}"]
+        with self._step(parent, step_key, path_set=True) as (source, scratch):
             self.backend._umoci(
-                ["config", f"--image={self._at(source)}", f"--tag={scratch}", *history, *options]
+                [
+                    "config",
+                    f"--image={self._at(source)}",
+                    f"--tag={scratch}",
+                    *history,
+                    *path,
+                    *options,
+                ]
             )
         return self._last
 
@@ -173,6 +181,10 @@ class Steps:
         that had one of them keeps its other names, or stays untagged (Store.writing)."""
         from ocitool.backends.oci.backend import _named
 
+        with self.store.locked(exclusive=False):
+            named = {e.name: e.digest for e in self.store.index() if e.name}
+        if all(named.get(name) == image.manifest_digest for name in names):
+            return  # a rebuild that changed nothing: every name is already there
         with self.backend._writing():
             entries = self.store.index()
             if not any(e.digest == image.manifest_digest for e in entries):
@@ -187,7 +199,9 @@ class Steps:
     # -- plumbing ------------------------------------------------------------------------
 
     @contextmanager
-    def _step(self, parent: StoredImage | None, step_key: str) -> Iterator[tuple[str, str]]:
+    def _step(
+        self, parent: StoredImage | None, step_key: str, *, path_set: bool = False
+    ) -> Iterator[tuple[str, str]]:
         """Under the exclusive lock: (the parent's tag, a scratch tag to write); then
         the scratch tag becomes the new image's hidden tag and the cache records it."""
         scratch = f"{SCRATCH_TAGS[2]}{secrets.token_hex(8)}"
@@ -207,6 +221,16 @@ class Steps:
                         )
                     source = self.tag_of(parent)
                 yield source, scratch
+                if not path_set and not _has_path(parent):
+                    # as docker's builder: an image with no PATH gets the default one
+                    self.backend._umoci(
+                        [
+                            "config",
+                            f"--image={self._at(scratch)}",
+                            "--no-history",
+                            f"--config.env=PATH={records.DEFAULT_PATH}",
+                        ]
+                    )
                 self._last = self._finish(scratch, step_key)
             finally:
                 self.backend._untag([scratch, empty])
@@ -231,3 +255,8 @@ class Steps:
         return self.backend._at(tag)
 
     _last: StoredImage
+
+
+def _has_path(image: StoredImage | None) -> bool:
+    env = ((image.config.get("config") or {}) if image else {}).get("Env") or []
+    return any(str(e).startswith("PATH=") for e in env)

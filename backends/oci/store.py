@@ -44,9 +44,16 @@ LAYOUT = {"imageLayoutVersion": "1.0.0"}
 # an image of the user's, and left behind only by a writer that was killed.
 SCRATCH_TAGS = ("ocitool-import-", "ocitool-commit-", "ocitool-build-")
 # What writers leave beside the layout while they work: umoci's work directories, this
-# module's temporaries (_write_json), skopeo's blobs in flight (containers/image oci_dest),
-# a tarball decompressed for import (tarballs.LAYER_TEMP).
-_IN_FLIGHT = (".umoci-", ".index.json.", ".oci-layout.", "oci-put-blob", ".ocitool-layer-")
+# module's temporaries (_write_json, build-cache.json's too), skopeo's blobs in flight
+# (containers/image oci_dest), a tarball decompressed for import (tarballs.LAYER_TEMP).
+_IN_FLIGHT = (
+    ".umoci-",
+    ".index.json.",
+    ".oci-layout.",
+    ".build-cache.json.",
+    "oci-put-blob",
+    ".ocitool-layer-",
+)
 _MAX_JSON_BLOB = 64 * 1024 * 1024  # manifests and configs are small; refuse to slurp more
 
 
