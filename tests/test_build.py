@@ -162,14 +162,14 @@ def test_a_rebuild_is_cached_and_a_changed_file_rebuilds_from_its_step(
 def test_build_args_target_and_labels(
     client: Client, engine: str, named: list[str], tmp_path: Path
 ) -> None:
-    """--build-arg (KEY=VALUE, and KEY from the environment), --target, --label."""
+    """--build-arg (KEY from the environment, KEY=VALUE through the API), --target, --label."""
     context = _context(tmp_path / "context")
     named.append("ot-build/target:1")
     proc = ocitool(
         *("-b", engine, "build", "-q", "--network", "none", "-t", named[0]),
-        *("--target", "builder", "--build-arg", "GREETING=hi", "--label", "made.by=test"),
-        *("--build-arg", "FROM_ENV", str(context)),
-        env={"FROM_ENV": "unused"},
+        *("--target", "builder", "--build-arg", "GREETING", "--label", "made.by=test"),
+        *("--build-arg", "UNSET", str(context)),  # not in the environment: left out
+        env={"GREETING": "hi"},
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == client.inspect(named[0])[0].id
@@ -177,6 +177,8 @@ def test_build_args_target_and_labels(
     image = client.inspect(named[0])[0]
     assert image.config.labels == {"made.by": "test"}
     assert image.config.working_dir == "/src" and len(image.layers) == 4
+    client.build(context, tags=named, target="builder", build_args=["GREETING=hey"], network="none")
+    assert _output(client, named[0], "cat", "/src/out.txt") == "hey from world\n"
 
 
 def test_a_failing_run_exits_with_its_code_and_moves_no_name(
