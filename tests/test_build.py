@@ -310,3 +310,11 @@ def test_plain_progress_without_a_terminal(capsys: pytest.CaptureFixture[str]) -
         shown(BuildEvent("done", 1, "", cached=True))
         shown(BuildEvent("done", 0, "sha256:" + "0" * 64))
     assert capsys.readouterr().err == "STEP 1/1: RUN make\ncc\n--> Using cache\n"
+
+
+def test_a_base_whose_registry_does_not_answer_is_exit_5(engine: str, tmp_path: Path) -> None:
+    """Nothing listens on 127.0.0.1:1: the same one line, exit 5, on every backend."""
+    context = _context(tmp_path / "context", "FROM 127.0.0.1:1/nothing:1\nRUN true\n")
+    proc = ocitool("-b", engine, "build", "-q", str(context))
+    assert proc.returncode == 5, proc.stderr
+    assert "registry" in one_error_line(proc)

@@ -203,3 +203,15 @@ def failed_step(step: PlannedStep | None, code: int, detail: str) -> OcitoolErro
     if step is None:
         return None
     return BuildStepFailed(step.step, step.line, step.text, code, detail)
+
+
+def base_unreachable(step: PlannedStep | None, said: str) -> OcitoolError:
+    """A FROM whose image is not here and whose registry cannot be reached (exit 5)."""
+    from ocitool.errors import BackendUnavailable
+
+    where = f" ({step.stage.text}, line {step.line})" if step is not None else ""
+    return BackendUnavailable(
+        "registry",
+        f"cannot pull the base image{where}: {said.strip()}",
+        hint="is the registry running? or pull or load the image first (ocitool pull, load)",
+    )

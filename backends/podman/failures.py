@@ -168,12 +168,19 @@ def _as_given(engine_names: list[str], asked: Sequence[str]) -> list[str]:
 
 
 _STEP_EXITED = re.compile(r'building at STEP ".*": .*exit status (\d+)\s*$', re.MULTILINE)
+# buildah's pull of a FROM image: its registry does not answer
+_PULL_UNREACHABLE = re.compile(r"pinging container registry \S+: (.*)$", re.MULTILINE)
 
 
 def build_failure(result: Completed, step: PlannedStep | None, said: str) -> OcitoolError | None:
     """A build whose RUN failed, as buildah says it ('building at STEP "RUN …": while
     running runtime: exit status 3'): the step it was at, with the step's code."""
-    from ocitool.backends.common.build import failed_step
+    from ocitool.backends.common.build import base_unreachable, failed_step
 
     exited = _STEP_EXITED.search(result.stderr)
-    return failed_step(step, int(exited.group(1)), said) if exited else None
+    if exited:
+        return failed_step(step, int(exited.group(1)), said)
+    unreachable = _PULL_UNREACHABLE.search(result.stderr)
+    if unreachable and (step is None or step.keyword == "FROM"):
+        return base_unreachable(step, unreachable.group(1))
+    return None
