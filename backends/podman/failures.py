@@ -174,13 +174,9 @@ _PULL_UNREACHABLE = re.compile(r"pinging container registry \S+: (.*)$", re.MULT
 
 def build_failure(result: Completed, step: PlannedStep | None, said: str) -> OcitoolError | None:
     """A build whose RUN failed, as buildah says it ('building at STEP "RUN …": while
-    running runtime: exit status 3'): the step it was at, with the step's code."""
-    from ocitool.backends.common.build import base_unreachable, failed_step
+    running runtime: exit status 3'), or whose FROM image's registry does not answer."""
+    from ocitool.backends.common.build import step_failure
 
-    exited = _STEP_EXITED.search(result.stderr)
-    if exited:
-        return failed_step(step, int(exited.group(1)), said)
-    unreachable = _PULL_UNREACHABLE.search(result.stderr)
-    if unreachable and (step is None or step.keyword == "FROM"):
-        return base_unreachable(step, unreachable.group(1))
-    return None
+    return step_failure(
+        result.stderr, step, said, exited=_STEP_EXITED, unreachable=_PULL_UNREACHABLE
+    )
