@@ -5,6 +5,7 @@ nothing half-built keeps a name (docs/build.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -18,7 +19,8 @@ import pytest
 
 from ocitool.building import BuildEvent
 from ocitool.client import Client
-from ocitool.errors import BuildStepFailed, UsageError
+from ocitool.errors import BuildStepFailed, OcitoolError, UsageError
+from tests import lab as lab_setup
 from tests.conftest import BASE, ENGINES, Lab, build_images, tag_outside
 from tests.test_cli import ocitool, one_error_line
 from tests.test_schema import schema, validate
@@ -58,6 +60,28 @@ def _context(where: Path, dockerfile: str = DOCKERFILE) -> Path:
     (where / "ignored.txt").write_text("not sent\n")
     (where / ".dockerignore").write_text("ignored.txt\n")
     return where
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _leaves_no_images(lab: Lab) -> Iterator[None]:
+    """The step images of the builds here (a builder stage's stay untagged) go at the end,
+    so later tests see the stores as they were."""
+    before = {}
+    for engine in ENGINES:
+        build_images(engine, lab)
+        before[engine] = {i.id for i in Client(backend=engine).images(all=True)}
+    yield
+    for engine in ENGINES:
+        client = Client(backend=engine)
+        left = [i.id for i in client.images(all=True) if i.id not in before[engine]]
+        if engine == "oci":  # children first: a parent goes once nothing is built on it
+            for _ in range(len(left)):
+                for image_id in list(left):
+                    with contextlib.suppress(OcitoolError):
+                        client.rmi(image_id, force=True)
+                        left.remove(image_id)
+        elif left:
+            lab_setup.engine([engine, "rmi", "--force", *left], check=False)
 
 
 @pytest.fixture
