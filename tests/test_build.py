@@ -342,3 +342,12 @@ def test_a_base_whose_registry_does_not_answer_is_exit_5(engine: str, tmp_path: 
     proc = ocitool("-b", engine, "build", "-q", str(context))
     assert proc.returncode == 5, proc.stderr
     assert "registry" in one_error_line(proc)
+
+
+def test_steps_are_numbered_alike_when_a_stage_is_skipped(engine: str, tmp_path: Path) -> None:
+    """docker builds a stage the target does not need, podman and oci skip it: the
+    failing step has one number everywhere, the plan's."""
+    text = f"FROM {BASE} AS unused\nRUN echo unused\nFROM {BASE}\nRUN exit 5\n"
+    proc = ocitool("-b", engine, "build", "-q", str(_context(tmp_path / "context", text)))
+    assert proc.returncode == 5, proc.stderr
+    assert "build step 4 (Dockerfile line 4) 'RUN exit 5' exited 5" in one_error_line(proc)
