@@ -7,7 +7,12 @@ import hashlib
 import io
 import json
 import os
+import signal
+import subprocess
+import sys
 import tarfile
+import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -100,7 +105,7 @@ def test_edits_are_checked_before_anything_runs() -> None:
     assert edits.steps == ["LABEL a=b", "LABEL empty=", "ENV X=1=2", "ENTRYPOINT []", "USER "]
     for bad in ({"labels": ["novalue"]}, {"env": ["=x"]}, {"workdir": "rel"}, {}):
         with pytest.raises(UsageError):
-            parse_edits(**bad)  # type: ignore[arg-type]
+            parse_edits(**bad)
 
 
 @pytest.mark.parametrize(
@@ -194,6 +199,21 @@ def test_flatten_keeps_the_final_files_links_and_owners(tmp_path: Path) -> None:
         assert members["data/keep"].uid == 123 and members["data/keep"].mode == 0o604
         also = tar.extractfile(members["data/also"])
         assert also is not None and also.read() == b"first\n"  # the old contents, not swap's
+
+
+def test_flatten_streams_its_layers(tmp_path: Path) -> None:
+    """A 32 MiB file flattens with a few MiB of memory: layers stream through files."""
+    noise = os.urandom(32 << 20)
+    layout = layout_of(tmp_path / "layout", [tar_bytes([("noise", "file", noise)])])
+    del noise
+    image = EditedImage(layout, "source")
+    tracemalloc.start()
+    try:
+        flatten(image, "ocitool flatten big")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, peak
 
 
 # -- on every engine ----------------------------------------------------------------------
@@ -348,3 +368,29 @@ def test_a_failed_edit_leaves_the_name_and_no_files(
     with pytest.raises(InvalidReference):
         client.flatten(BASE, "edits:bad:name")
     assert os.listdir(work) == []
+
+
+def test_ctrl_c_leaves_no_layout_and_no_name(engine: str, client: Client, tmp_path: Path) -> None:
+    """Ctrl-C while a flatten of a 32 MiB layer runs: exit 130, the private layout gone,
+    and NAME:TAG never made."""
+    big = f"edits/{engine}:big"
+    if not any(big in i.names for i in client.images()):
+        noise = os.urandom(32 << 20)  # incompressible: the flatten takes a while
+        tarball = write(tmp_path / "big.tar", tar_bytes([("noise", "file", noise)]))
+        client.append(BASE, tarball, big)
+    work = tmp_path / "tmp"
+    work.mkdir()
+    name = f"edits/{engine}:interrupted"
+    argv = [sys.executable, "-m", "ocitool", "-b", engine, "flatten", big, name]
+    env = {**os.environ, "TMPDIR": str(work)}
+    with subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True) as proc:
+        deadline = time.monotonic() + 60
+        while not list(work.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert list(work.iterdir()) == []
+    assert not any(name in i.names for i in client.images())
