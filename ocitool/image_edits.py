@@ -29,7 +29,7 @@ from ocitool.archives import REF_NAME
 from ocitool.errors import StoreCorrupt, UsageError
 from ocitool.layerfiles import UNREADABLE, check_ended, entry_limit, safe_path, scan_layer
 from ocitool.manifests import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
-from ocitool.streams import Hashing
+from ocitool.streams import Counted, Hashing
 
 EDITED = "edited"  # the name the finished image has in the private layout
 _GZIP_LAYER = {
@@ -313,48 +313,75 @@ class NewLayer:
 
 
 @contextmanager
-def gzip_blob(directory: Path) -> Iterator[tuple[IO[bytes], list[NewLayer]]]:
-    """A stream to write one uncompressed layer tar into; gzipped into a blob file in
-    `directory`, named by its digest once complete (the list then holds it)."""
+def _blob_file(directory: Path) -> Iterator[_Writing]:
+    """A stream into a new blob file in `directory`, named by its digest once complete."""
     fd, name = tempfile.mkstemp(prefix=".layer-", dir=directory)
-    done: list[NewLayer] = []
     try:
         with os.fdopen(fd, "wb") as out:
-            compressed = _Writing(out)
-            into = cast("IO[bytes]", compressed)
-            with gzip.GzipFile(fileobj=into, mode="wb", mtime=0, compresslevel=6) as gz:
-                plain = _Writing(gz)
-                yield cast("IO[bytes]", plain), done
-        final = directory / compressed.digest().removeprefix("sha256:")
-        os.replace(name, final)
-        done.append(NewLayer(final, compressed.digest(), compressed.length, plain.digest()))
+            sink = _Writing(out)
+            yield sink
+        os.replace(name, directory / sink.digest().removeprefix("sha256:"))
     finally:
         Path(name).unlink(missing_ok=True)
+
+
+@contextmanager
+def gzip_blob(directory: Path) -> Iterator[tuple[IO[bytes], list[NewLayer]]]:
+    """A stream to write one uncompressed layer tar into; gzipped (at the fastest
+    level: a layer is written once per edit) into a blob file in `directory`, named
+    by its digest once complete (the list then holds it)."""
+    done: list[NewLayer] = []
+    with _blob_file(directory) as compressed:
+        into = cast("IO[bytes]", compressed)
+        with gzip.GzipFile(fileobj=into, mode="wb", mtime=0, compresslevel=1) as gz:
+            plain = _Writing(gz)
+            yield cast("IO[bytes]", plain), done
+    done.append(_new_layer(directory, compressed, plain.digest()))
+
+
+def _new_layer(directory: Path, blob: _Writing, diff_id: str) -> NewLayer:
+    path = directory / blob.digest().removeprefix("sha256:")
+    return NewLayer(path, blob.digest(), blob.length, diff_id)
 
 
 # -- append: a tarball checked, as one new layer -------------------------------------------
 
 
 def layer_from_tarball(tarball: Path, directory: Path) -> NewLayer:
-    """The tarball (plain or gzip) checked as a layer must be, then written gzipped into
-    `directory`: a UsageError for anything that is not a tar, or has a member (or a
-    hard link) that is absolute or climbs out with `..`."""
+    """The tarball checked as a layer must be, and written into `directory` as a blob:
+    a gzip as it is, a plain tar gzipped. A UsageError for anything that is not a tar,
+    or has a member (or a hard link) that is absolute or climbs out with `..`."""
     if not tarball.is_file():
         raise UsageError(f"{tarball}: no such file", hint="give the path of a tar archive")
     try:
-        with open_tar(tarball) as source, gzip_blob(directory) as (sink, done):
-            tee = _Tee(source, sink)
-            with tarfile.open(fileobj=tee, mode="r|") as tar:  # type: ignore[call-overload]
-                for member in tar:
-                    tar.members = []
-                    _check_member(tarball, member)
-            check_ended(tee, tar)
+        with tarball.open("rb") as raw:
+            gzipped = raw.read(2) == _GZIP_MAGIC
+            raw.seek(0)
+            if not gzipped:
+                with gzip_blob(directory) as (sink, done):
+                    _check_tar(tarball, _Tee(raw, sink))
+                return done[0]
+            with _blob_file(directory) as blob:
+                tee = _Tee(raw, cast("IO[bytes]", blob))  # the gzip's bytes, kept as they are
+                with gzip.GzipFile(fileobj=cast("IO[bytes]", tee), mode="rb") as unpacked:
+                    plain = Hashing(cast("IO[bytes]", unpacked))
+                    _check_tar(tarball, plain)
+                tee.drain()
+            return _new_layer(directory, blob, plain.digest())
     except UNREADABLE as exc:
         raise UsageError(
             f"{tarball} is not a tar archive ({exc or type(exc).__name__})",
             hint="give a tar (or tar.gz) of the files the layer adds",
         ) from None
-    return done[0]
+
+
+def _check_tar(tarball: Path, stream: Counted) -> None:
+    """Every member of the tar `stream` carries checked (and the stream read to its end)."""
+    with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
+        for member in tar:
+            tar.members = []
+            _check_member(tarball, member)
+    check_ended(stream, tar)
 
 
 def _check_member(tarball: Path, member: tarfile.TarInfo) -> None:

@@ -113,10 +113,11 @@ def test_edits_are_checked_before_anything_runs() -> None:
     [[("/etc/passwd", "file", "x")], [("a/../../x", "file", "x")], [("l", "link", "../x")]],
 )
 def test_a_tarball_that_climbs_out_is_refused(tmp_path: Path, members: list[Member]) -> None:
-    tarball = write(tmp_path / "bad.tar", tar_bytes(members))
-    with pytest.raises(UsageError, match="absolute or climbs out"):
-        layer_from_tarball(tarball, tmp_path)
-    assert [p.name for p in tmp_path.iterdir()] == ["bad.tar"]  # no blob left behind
+    for compress in (False, True):
+        tarball = write(tmp_path / "bad.tar", tar_bytes(members), compress=compress)
+        with pytest.raises(UsageError, match="absolute or climbs out"):
+            layer_from_tarball(tarball, tmp_path)
+        assert [p.name for p in tmp_path.iterdir()] == ["bad.tar"]  # no blob left behind
 
 
 def test_a_file_that_is_no_tar_is_refused(tmp_path: Path) -> None:
@@ -128,9 +129,12 @@ def test_a_file_that_is_no_tar_is_refused(tmp_path: Path) -> None:
 
 def test_a_gzip_tarball_is_one_layer_with_the_tars_diff_id(tmp_path: Path) -> None:
     data = tar_bytes(LOWER)
-    layer = layer_from_tarball(write(tmp_path / "l.tgz", data, compress=True), tmp_path)
+    tarball = write(tmp_path / "l.tgz", data, compress=True)
+    layer = layer_from_tarball(tarball, tmp_path)
     assert layer.diff_id == "sha256:" + hashlib.sha256(data).hexdigest()
-    assert gzip.decompress(layer.path.read_bytes()) == data
+    assert layer.path.read_bytes() == tarball.read_bytes()  # a gzip is kept as it is
+    plain = layer_from_tarball(write(tmp_path / "l.tar", data), tmp_path)
+    assert plain.diff_id == layer.diff_id and gzip.decompress(plain.path.read_bytes()) == data
     assert layer.digest == "sha256:" + hashlib.sha256(layer.path.read_bytes()).hexdigest()
 
 
