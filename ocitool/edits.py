@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ocitool import capabilities as can
-from ocitool.lifecycle import created, current, target_name
+from ocitool.lifecycle import created, current, interrupted, target_name
 from ocitool.locations import refuse_elsewhere
 from ocitool.references import validate_image_arg
 
 if TYPE_CHECKING:
+    from ocitool.errors import Interrupted
     from ocitool.image_edits import ConfigEdits, EditedImage
     from ocitool.models import Image
     from ocitool.transfer import Transfers
@@ -70,7 +71,7 @@ def _edit(
 ) -> Image:
     """Copy out, change, copy back: a constant number of engine calls, however many
     layers (two copies, and the inspects that say what was made)."""
-    from ocitool.image_edits import EDITED
+    from ocitool.image_edits import EDITED, EditedImage
 
     refuse_elsewhere(image, what)
     source = validate_image_arg(image)
@@ -83,12 +84,28 @@ def _edit(
         change = prepare(work)
         engine = engines.selected
         layout = work / "layout"
-        transfers.copy(f"{backend}:{source}", f"oci:{layout}:{_SOURCE}")
-        previous = current(engine, target)
-        from ocitool.image_edits import EditedImage
-
-        edited = EditedImage(layout, _SOURCE)
-        change(edited)
-        new_id = edited.save()
-        done = transfers.copy(f"oci:{layout}:{EDITED}", f"{backend}:{target}", force=True)
+        try:  # nothing is written to the backend until the copy back
+            transfers.copy(f"{backend}:{source}", f"oci:{layout}:{_SOURCE}")
+            previous = current(engine, target)
+            edited = EditedImage(layout, _SOURCE)
+            change(edited)
+            new_id = edited.save()
+        except KeyboardInterrupt:
+            raise interrupted(engine, what, None) from None
+        try:
+            done = transfers.copy(f"oci:{layout}:{EDITED}", f"{backend}:{target}", force=True)
+        except KeyboardInterrupt:
+            raise _interrupted(transfers, what, target, new_id) from None
         return created(engine, done.image_id or new_id, target, previous)
+
+
+def _interrupted(transfers: Transfers, what: str, target: str, new_id: str) -> Interrupted:
+    """A Ctrl-C during the copy back: whether NAME:TAG already names the whole new image
+    (the engine may have been let finish its load), said exactly."""
+    engine = transfers.engines.selected
+    try:
+        now = current(engine, target)
+    except KeyboardInterrupt:
+        return interrupted(engine, what, None, abandoned=True)
+    same = now is not None and now.id.removeprefix("sha256:") == new_id.removeprefix("sha256:")
+    return interrupted(engine, what, now.id if same and now else None)

@@ -40,7 +40,7 @@ _CONFIG_TYPE = {
     OCI_MANIFEST: "application/vnd.oci.image.config.v1+json",
     DOCKER_MANIFEST: "application/vnd.docker.container.image.v1+json",
 }
-_PIECE = 1 << 20
+_DAMAGED = "the image's copy is damaged; check it with 'ocitool inspect IMAGE' (--debug)"
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -191,7 +191,9 @@ class EditedImage:
         entries = [e for e in index.get("manifests") or [] if isinstance(e, dict)]
         named = [e for e in entries if (e.get("annotations") or {}).get(REF_NAME) == name]
         if not named or named[0].get("mediaType") == OCI_INDEX:
-            raise StoreCorrupt(f"the copy of the image in {layout} holds no image {name!r}")
+            raise StoreCorrupt(
+                f"the copy of the image in {layout} holds no image {name!r}", hint=_DAMAGED
+            )
         self.manifest = self._blob_json(str(named[0].get("digest")))
         self.media_type = str(self.manifest.get("mediaType") or OCI_MANIFEST)
         config = self.manifest.get("config") or {}
@@ -205,7 +207,9 @@ class EditedImage:
     def blob_path(self, digest: str) -> Path:
         algorithm, _, hexdigest = digest.partition(":")
         if algorithm != "sha256" or len(hexdigest) != 64 or not hexdigest.isalnum():
-            raise StoreCorrupt(f"{self.layout}: a blob digest {digest!r} is not sha256")
+            raise StoreCorrupt(
+                f"{self.layout}: a blob digest {digest!r} is not sha256", hint=_DAMAGED
+            )
         return self.layout / "blobs" / "sha256" / hexdigest
 
     def step(self, created_by: str, *, empty: bool, comment: str | None = None) -> None:
@@ -542,7 +546,9 @@ def _json(path: Path, what: str) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
-        raise StoreCorrupt(f"the copied image's {what} cannot be read ({exc})") from None
+        raise StoreCorrupt(
+            f"the copied image's {what} cannot be read ({exc})", hint=_DAMAGED
+        ) from None
     if not isinstance(doc, dict):
-        raise StoreCorrupt(f"the copied image's {what} is not a JSON object")
+        raise StoreCorrupt(f"the copied image's {what} is not a JSON object", hint=_DAMAGED)
     return doc
