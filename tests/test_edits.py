@@ -224,8 +224,8 @@ def test_flatten_streams_its_layers(tmp_path: Path) -> None:
 
 
 def edited_images(engine: str, lab: Lab, tmp: Path) -> tuple[str, str]:
-    """BASE with the two layers above appended (made once per engine): its name, and its
-    flattened copy's."""
+    """BASE with the two layers above appended, by the CLI and the API (made once per
+    engine): its name, and its flattened copy's."""
     build_images(engine, lab)
     layered, flat = f"edits/{engine}:layered", f"edits/{engine}:flat"
     c = Client(backend=engine)
@@ -233,7 +233,9 @@ def edited_images(engine: str, lab: Lab, tmp: Path) -> tuple[str, str]:
     if flat not in known:
         lower = write(tmp / "lower.tar", tar_bytes(LOWER, owner=123))
         upper = write(tmp / "upper.tar.gz", tar_bytes(UPPER), compress=True)
-        c.append(BASE, lower, f"edits/{engine}:lower")
+        proc = ocitool("-b", engine, "append", BASE, str(lower), f"edits/{engine}:lower")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == c.inspect(f"edits/{engine}:lower")[0].id
         c.append(f"edits/{engine}:lower", upper, layered)
         c.flatten(layered, flat)
     return layered, flat
