@@ -40,6 +40,7 @@ _CONFIG_TYPE = {
     OCI_MANIFEST: "application/vnd.oci.image.config.v1+json",
     DOCKER_MANIFEST: "application/vnd.docker.container.image.v1+json",
 }
+_HEX = "0123456789abcdef"
 _DAMAGED = "the image's copy is damaged; check it with 'ocitool inspect IMAGE' (--debug)"
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -206,7 +207,7 @@ class EditedImage:
 
     def blob_path(self, digest: str) -> Path:
         algorithm, _, hexdigest = digest.partition(":")
-        if algorithm != "sha256" or len(hexdigest) != 64 or not hexdigest.isalnum():
+        if algorithm != "sha256" or len(hexdigest) != 64 or hexdigest.strip(_HEX):
             raise StoreCorrupt(
                 f"{self.layout}: a blob digest {digest!r} is not sha256", hint=_DAMAGED
             )
