@@ -135,6 +135,9 @@ def test_every_json_output_validates_against_the_schema(
         ("layers --files", (second,)),
         ("diff", (first, second)),
         ("diff --files", (first, second)),
+        ("mutate", (BASE, f"schema/{engine}:mutated", "--env", "A=1")),
+        ("append", (BASE, str(lab.tar), f"schema/{engine}:appended")),
+        ("flatten", (second, f"schema/{engine}:flat")),
         ("import", (str(lab.tar), name, "-m", "schema")),
         ("tag", (name, f"{name}-again")),
         ("commit", ("ot-c1", f"schema/{engine}:committed")),
@@ -150,6 +153,7 @@ def test_every_json_output_validates_against_the_schema(
         ("container inspect", ("ot-c1",)),
         ("prune", ("--dry-run",)),  # the dangling images it would take; nothing changes
         ("rmi", (name, f"{name}-again", f"schema/{engine}:committed", pushed)),
+        ("rmi", tuple(f"schema/{engine}:{tag}" for tag in ("mutated", "appended", "flat"))),
     )
     # every command, really run: here, or (manifest lists, which need a multi-platform
     # image) in tests/test_indexes.py, on the backends that hold them
