@@ -379,6 +379,13 @@ def test_a_failing_run_shows_its_output(client: Client, context: Path) -> None:
     assert [e.kind for e in events] == ["step", "done", "step", "output"]
 
 
+def test_a_run_whose_command_cannot_start_exits_127(client: Client, context: Path) -> None:
+    with pytest.raises(BuildStepFailed) as failed:
+        build(client, context, f'FROM {BASE}\nRUN ["/nonexistent"]\n')
+    assert failed.value.exit_code == 127
+    assert "/nonexistent was not found in the container" in failed.value.message
+
+
 def test_ctrl_c_during_a_run_leaves_the_name_and_no_container(
     client: Client, store: Path, context: Path
 ) -> None:

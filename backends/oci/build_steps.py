@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ocitool.backends.common.runc import start_failure
 from ocitool.backends.oci import containers as records
 from ocitool.backends.oci.build_cache import Cache
 from ocitool.backends.oci.parsers import HIDDEN_TAG, StoredImage
@@ -145,7 +146,11 @@ class Steps:
                 finally:
                     records.delete_state(backend.runner, runtime, root, container_id)
                 if done.returncode != 0:
-                    return done.returncode, " ".join(held), None
+                    said = " ".join(held)
+                    # a command that cannot start exits 127 or 126, as docker's RUN does
+                    cause = start_failure(said, backend="oci") if said else None
+                    code = cause.exit_code if cause is not None else done.returncode
+                    return code, cause.message if cause else said.replace('\\"', '"'), None
                 with self._step(parent, step_key) as (_source, scratch):
                     backend._umoci(
                         [
