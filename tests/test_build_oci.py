@@ -512,6 +512,9 @@ def test_from_a_registry_pulls_the_base_into_the_store(
     assert run(empty, "b/p:1", "cat", "/p") == "pulled\n"
     assert remote in {n for i in empty.images() for n in i.names}
     assert result.steps[0].image_id == empty.inspect(remote)[0].id
+    assert not result.steps[0].cached  # pulled, not found in the store
+    again, _ = build(empty, context, f"FROM {remote}\nRUN echo pulled > /p\n", tags=("b/p:1",))
+    assert again.image_id == result.image_id and all(s.cached for s in again.steps)
 
 
 @pytest.fixture

@@ -92,6 +92,7 @@ class Builder:
         self.reported: list[BuildStep] = []
         self.number = 0
         self.first_step: dict[int, int] = {}  # stage index -> the number of its FROM step
+        self.pulled: list[str] = []  # the bases FROM pulled into the store
         self.ignore = Ignore.of_context(request.context)
         self.work = Path(tempfile.mkdtemp(prefix="ocitool-build-"))
 
@@ -175,9 +176,11 @@ class Builder:
         base = expand(stage.base, self._global_env())
         self.number = self.first_step[stage.index] - 1
         self._begin(stage, stage.line, stage.text)
+        pulled = len(self.pulled)
         image = self._base(base, stage)
         state = _State(stage, image)
-        self._done(stage, stage.line, stage.text, image, cached=True, layer=False)
+        fresh = len(self.pulled) > pulled  # pulled for this build: not from the store
+        self._done(stage, stage.line, stage.text, image, cached=not fresh, layer=False)
         for instruction in stage.instructions:
             self._instruction(state, instruction)
         if last and self.request.labels:
@@ -202,6 +205,7 @@ class Builder:
         from ocitool.backends.oci.build_pull import pull
 
         pull(self.backend, ref)
+        self.pulled.append(ref)
         self.stored = self.backend._read()
         return self._local(ref)
 
