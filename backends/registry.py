@@ -70,6 +70,7 @@ def load(
             store=store or store_path(config),
             umoci=config.oci.umoci,
             runtime=config.oci.runtime,
+            insecure_registries=config.insecure_registries,
         )
     raise UsageError(f"unknown backend {name!r}", hint=f"choose one of {', '.join(NAMES)}, auto")
 

@@ -24,12 +24,16 @@ from ocitool.listing import newest_first
 from ocitool.references import validate_image_arg
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ocitool.building import BuildEvent, OnBuildEvent
     from ocitool.config import Config
     from ocitool.engine import Engine, Exited, Output
     from ocitool.filters import Shown
     from ocitool.lifecycle import PullPolicy
     from ocitool.listing import ImageSummary
     from ocitool.models import (
+        BuildResult,
         Container,
         EngineInfo,
         FileAnalysis,
@@ -379,6 +383,56 @@ class Client:
             containers=containers,
         )
         return prune(self.engines, rules, dry_run=dry_run)
+
+    def build(
+        self,
+        context: str | Path,
+        *,
+        dockerfile: str | Path | None = None,
+        tags: Sequence[str] = (),
+        build_args: Sequence[str] = (),
+        labels: Sequence[str] = (),
+        target: str | None = None,
+        no_cache: bool = False,
+        network: str = "host",
+        platform: str | None = None,
+        on_event: OnBuildEvent | None = None,
+        on_plan: Callable[[int], None] | None = None,
+    ) -> BuildResult:
+        """Build an image from the Dockerfile in `context` (or `dockerfile`), as `docker
+        build` does, on any backend with the `image-build` capability.
+
+        `tags` are NAME[:TAG] the image gets only once it is whole; `build_args` and
+        `labels` are KEY=VALUE (a build arg KEY alone takes KEY from the environment);
+        `target` stops at that stage; `network` is `host` or `none` for RUN. The request
+        is checked before any engine is asked (a bad Dockerfile line, an unknown
+        target, a COPY from outside the context: UsageError, exit 2). `on_plan` hears
+        how many steps the build has, then `on_event` each BuildEvent (ocitool.building)
+        as it comes, and last a "done" of step 0 with the image ID. A failing RUN is
+        BuildStepFailed, with the step, line and code.
+        """
+        from ocitool.build_request import make_request, plan
+
+        request = make_request(
+            context,
+            dockerfile=dockerfile,
+            tags=_strings("tags", tags),
+            build_args=_strings("build_args", build_args),
+            labels=_strings("labels", labels),
+            target=target,
+            no_cache=no_cache,
+            network=network,
+            platform=platform,
+        )
+        from ocitool.building import BuildEvent
+
+        builder = self.engines.need(can.IMAGE_BUILD)
+        if on_plan is not None:
+            on_plan(len(plan(request.parsed, request.target)))
+        said = on_event or _ignored
+        result = builder.build(request, said)
+        said(BuildEvent("done", 0, result.image_id))  # the build's end, on every backend
+        return result
 
     def run(
         self,
@@ -876,3 +930,7 @@ def _strings(name: str, value: Sequence[str]) -> Sequence[str]:
             + (" (or ['sh', '-c', ...] for a shell)" if name == "command" else "")
         )
     return value
+
+
+def _ignored(event: BuildEvent) -> None:
+    """A build's events, when nobody listens."""

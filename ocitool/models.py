@@ -544,3 +544,17 @@ class BuildResult(Model):
     steps: list[BuildStep] = Field(default_factory=list)
     layers: int = Field(ge=0, description="Filesystem layers of the image built.")
     backend: BackendName
+
+
+class BuildEventLine(Model):
+    """One line of `build --progress json` on stderr: a step starting, a line its command
+    printed, or a step done (docs/build.md)."""
+
+    event: Literal["step", "output", "done"]
+    time: UTCDateTime
+    step: int = Field(ge=0, description="The step, numbered as BuildStep.step; 0: the build.")
+    steps: int = Field(ge=0, description="How many steps the build has up to its target.")
+    text: str = Field(
+        description="step: the instruction; output: the line; done: the image ID where known."
+    )
+    cached: bool = Field(description="done: the step was taken from the build cache.")

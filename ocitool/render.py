@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from ocitool.listing import ImageSummary
     from ocitool.models import (
+        BuildResult,
         Container,
         EngineInfo,
         FileAnalysis,
@@ -288,6 +289,17 @@ def pruned(result: PruneResult) -> None:
         lines.append(f"Reclaimed: {size} predicted, {result.observed} bytes observed by du")
     print_lines(lines)
     _accounting(result.accounting)
+
+
+def built(result: BuildResult) -> None:
+    """docker's last lines of a build: the ID, then each name it got."""
+    cached = sum(step.cached for step in result.steps)
+    lines = [f"Successfully built {short(result.image_id)}"]
+    lines += [f"Successfully tagged {name}" for name in result.names]
+    lines.append(
+        f"{result.image_id}: {len(result.steps)} steps ({cached} cached), {result.layers} layers"
+    )
+    print_lines(lines)
 
 
 def transfers(results: Sequence[TransferResult]) -> None:

@@ -18,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 
 from ocitool.models import (
     Blocker,
+    BuildEventLine,
     BuildResult,
     BuildStep,
     ConfigChange,
@@ -89,6 +90,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     LocatedImage,
     Platform,
     TransferEvent,
+    BuildEventLine,
 )
 
 VERSION = 1
@@ -130,6 +132,7 @@ OUTPUTS: dict[str, tuple[type[BaseModel], str]] = {
     "mutate": (Image, ONE),  # the new image, as commit prints it
     "append": (Image, ONE),
     "flatten": (Image, ONE),
+    "build": (BuildResult, ONE),
 }
 
 
@@ -150,7 +153,10 @@ def json_schema() -> dict[str, Any]:
         "version": VERSION,
         "anyOf": list(distinct.values()),
         "outputs": outputs,
-        "progress": {"$ref": "#/$defs/TransferEvent"},  # each line of --progress json
+        # each line of --progress json: a transfer's, or a build's
+        "progress": {
+            "anyOf": [{"$ref": "#/$defs/TransferEvent"}, {"$ref": "#/$defs/BuildEventLine"}]
+        },
         "$defs": doc["$defs"],
     }
 

@@ -289,6 +289,13 @@ def as_user(argv: list[str], home: Path, **env: str) -> subprocess.CompletedProc
     )
 
 
+def pytest_as_user(home: Path, source: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest in UNPRIVILEGED's own checkout, with its venv, on the oci backend only."""
+    python = str(source / ".venv" / "bin" / "python")
+    argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(source)]
+    return as_user([*argv, *args], home, OCITOOL_TEST_BACKENDS="oci")
+
+
 _installed: dict[str, Path] = {}
 
 

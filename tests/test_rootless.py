@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from tests.lab import ROOT, as_user, unprivileged_checkout
+from tests.lab import ROOT, pytest_as_user, unprivileged_checkout
 
 SUITES = ["test_contract.py", "test_lifecycle.py", "test_lifecycle_errors.py", "test_oci.py"]
 
@@ -19,24 +19,8 @@ if os.geteuid() == 0:
 
     def test_the_oci_backend_works_for_an_unprivileged_user() -> None:
         home, source = unprivileged_checkout()
-        venv = source / ".venv"
-
         tests = [str(source / "tests" / suite) for suite in SUITES]
-        run = as_user(
-            [
-                str(venv / "bin" / "python"),
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "--rootdir",
-                str(source),
-                *tests,
-            ],
-            home,
-            OCITOOL_TEST_BACKENDS="oci",
-        )
+        run = pytest_as_user(home, source, *tests)
         assert run.returncode == 0, (run.stdout[-6000:], run.stderr[-3000:])
         assert " passed" in run.stdout and "skipped" not in run.stdout
 

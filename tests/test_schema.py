@@ -120,6 +120,9 @@ def test_every_json_output_validates_against_the_schema(
     build_images(engine, lab)
     first, second = CHAIN
     name, archive = f"schema/{engine}:1", tmp_path / "one.tar"
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {BASE}\nRUN echo built > /built\n")
     pushed = f"{registries.plain.host}/schema/{engine}:1"
     tls = "--tls-verify=false"
     runs: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -152,8 +155,10 @@ def test_every_json_output_validates_against_the_schema(
         ("tags", (pushed.rsplit(":", 1)[0], tls)),
         ("container inspect", ("ot-c1",)),
         ("prune", ("--dry-run",)),  # the dangling images it would take; nothing changes
+        ("build", (str(context), "-t", f"schema/{engine}:built", "--network", "none")),
         ("rmi", (name, f"{name}-again", f"schema/{engine}:committed", pushed)),
         ("rmi", tuple(f"schema/{engine}:{tag}" for tag in ("mutated", "appended", "flat"))),
+        ("rmi", (f"schema/{engine}:built",)),
     )
     # every command, really run: here, or (manifest lists, which need a multi-platform
     # image) in tests/test_indexes.py, on the backends that hold them

@@ -8,7 +8,5 @@ from ocitool import capabilities as can
 # engine's own removal already does, and an image index held in the store as it is
 # (their pulls take one platform; podman's lists are ManifestLists).
 CLI_CAPABILITIES = frozenset(
-    c.name
-    for c in can.ALL
-    if c not in (can.MANIFEST_LISTS, can.STORE_GARBAGE, can.IMAGE_INDEXES, can.IMAGE_BUILD)
+    c.name for c in can.ALL if c not in (can.MANIFEST_LISTS, can.STORE_GARBAGE, can.IMAGE_INDEXES)
 )

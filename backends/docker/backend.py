@@ -43,7 +43,9 @@ from ocitool.runner import Completed, Runner
 from ocitool.usage import StoreInventory
 
 if TYPE_CHECKING:
-    from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
+    from ocitool.backends.common.build import BuildDialect
+    from ocitool.building import BuildRequest, OnBuildEvent
+    from ocitool.models import BuildResult, Container, EngineInfo, Image, Layer, SearchResult
 
 
 class DockerBackend(ContainerCLI):
@@ -271,6 +273,18 @@ class DockerBackend(ContainerCLI):
             configs = read_configs(*self._storage, (i.id for i in images))
             images = with_config_history(images, configs)
         return with_layer_sizes(images, self._recorded_sizes(images))
+
+    def build(self, request: BuildRequest, on_event: OnBuildEvent) -> BuildResult:
+        """The engine's own builder (backends/common/build.py, docker/build.py)."""
+        from ocitool.backends.common.build import build_with
+
+        return build_with(self, request, on_event)
+
+    @property
+    def build_dialect(self) -> BuildDialect:
+        from ocitool.backends.docker.build import DIALECT
+
+        return DIALECT
 
     def raise_for(
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()

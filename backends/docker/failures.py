@@ -28,6 +28,7 @@ from ocitool.runner import Completed
 
 if TYPE_CHECKING:
     from ocitool.backends.docker.host import Daemon
+    from ocitool.build_request import PlannedStep
 
 NO_SUCH_IMAGE = re.compile(r"No such image: (\S+)", re.IGNORECASE)
 _IN_USE = re.compile(
@@ -235,3 +236,15 @@ def _as_given(engine_names: list[str], asked: Sequence[str]) -> list[str]:
         match = [a for a in asked if name in (a, f"{a}:latest")]
         found.append(match[0] if match else name)
     return unique(found)
+
+
+_STEP_EXITED = re.compile(r"The command .* returned a non-zero code: (\d+)\s*$", re.MULTILINE)
+
+
+def build_failure(result: Completed, step: PlannedStep | None, said: str) -> OcitoolError | None:
+    """A build whose RUN failed, as the classic builder says it ("returned a non-zero
+    code: 3"): the step it was at, with the step's code; None for any other failure."""
+    from ocitool.backends.common.build import failed_step
+
+    exited = _STEP_EXITED.search(result.stderr)
+    return failed_step(step, int(exited.group(1)), said) if exited else None

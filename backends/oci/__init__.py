@@ -16,5 +16,6 @@ CAPABILITIES = frozenset(
         can.CONTAINER_SIGNALS.name,
         can.STORE_GARBAGE.name,
         can.IMAGE_INDEXES.name,
+        can.IMAGE_BUILD.name,
     }
 )

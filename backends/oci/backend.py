@@ -45,6 +45,7 @@ from ocitool.backends.oci.parsers import (
 from ocitool.backends.oci.runtime import START_FAILED, Runtime, wait_for
 from ocitool.backends.oci.store import SCRATCH_TAGS, Store, Tagged
 from ocitool.backends.oci.tarballs import uncompressed
+from ocitool.building import BuildRequest, OnBuildEvent
 from ocitool.engine import NO_OPTIONS, Exited, Output, RunOptions
 from ocitool.errors import (
     BackendUnavailable,
@@ -60,7 +61,7 @@ from ocitool.errors import (
 )
 from ocitool.layers import chain_ids
 from ocitool.listing import ImageSummary
-from ocitool.models import Container, EngineInfo, Image, Layer, StoreGarbage
+from ocitool.models import BuildResult, Container, EngineInfo, Image, Layer, StoreGarbage
 from ocitool.movers import Endpoint
 from ocitool.runner import Completed, InterruptedCall, InterruptedWrite, Runner
 
@@ -71,7 +72,9 @@ class OciBackend:
     name: Final = "oci"
     capabilities: Final = CAPABILITIES
     size_accounting: Final = "bytes of the compressed layer blob on disk"
-    keeps_untagged_parents: Final = False  # removing a tag drops the image; shared blobs stay
+    # As docker: an untagged parent (a build's step image) stays while a child needs it,
+    # and goes with the last child that does (remove_images).
+    keeps_untagged_parents: Final = True
 
     def __init__(
         self,
@@ -80,8 +83,10 @@ class OciBackend:
         store: Path,
         umoci: str = "umoci",
         runtime: str | None = None,
+        insecure_registries: Sequence[str] = (),
     ) -> None:
         self.runner = runner
+        self.insecure_registries = tuple(insecure_registries)  # FROM pulls (build_pull.py)
         self.store = Store(store, lock_timeout=runner.timeout)
         self.umoci = umoci
         self.runtime = Runtime(runner, runtime)
@@ -90,12 +95,14 @@ class OciBackend:
     # -- reads -------------------------------------------------------------------
 
     def images(self, *, all: bool = False) -> list[Image]:
-        """Each image, and each index as one entry (its images, unless named, are in it)."""
+        """Each image, and each index as one entry (its images, unless named, are in it);
+        without `all`, an untagged parent (a build's step) is hidden, as docker hides it."""
         stored = self._read()
         found = parents(stored)
         models = [to_model(image, found.get(image.id)) for image in stored]
         inside = {i.id for index in self._indexes for i in index.images.values()}
-        shown = [m for m in models if m.names or m.id not in inside]
+        hidden = inside if all else inside | set(found.values())
+        shown = [m for m in models if m.names or m.id not in hidden]
         return shown + [index_model(index, models) for index in self._indexes]
 
     def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
@@ -291,6 +298,7 @@ class OciBackend:
                     doomed_names.update(image.tags)
             manifests = {i.manifest_digest: i.id for i in stored}
             doomed_ids = {manifests[d] for d in doomed_images}
+            doomed_ids |= self._orphaned_parents(stored, doomed_ids, doomed_names)
             keep = [
                 e
                 for e in self.store.index()
@@ -302,6 +310,35 @@ class OciBackend:
                 self.store.collect()
             else:
                 self._umoci(["gc", f"--layout={self.store.path}"])
+
+    def _orphaned_parents(
+        self, stored: list[StoredImage], doomed: set[str], names: set[str]
+    ) -> set[str]:
+        """The untagged parents that go with the images going, as docker's rmi takes
+        them: no name of a user's, no container of theirs, every child going too."""
+        found = parents(stored)
+        children: dict[str, set[str]] = {}
+        for child, parent_id in found.items():
+            children.setdefault(parent_id, set()).add(child)
+        by_id = {image.id: image for image in stored}
+        going = doomed | {i.id for i in stored if i.tags and set(i.tags) <= names}
+        used = {record.image_id for record in self._records()}
+        used |= {i.id for index in self._indexes for i in index.images.values()}
+        frontier = list(going)
+        extra: set[str] = set()
+        while frontier:
+            parent = by_id.get(found.get(frontier.pop(), ""))
+            if (
+                parent is not None
+                and parent.id not in going
+                and not parent.names
+                and parent.id not in used  # a container's, or an index's
+                and children.get(parent.id, set()) <= going
+            ):
+                going.add(parent.id)
+                extra.add(parent.id)
+                frontier.append(parent.id)
+        return extra
 
     def store_garbage(self, *, collect: bool) -> StoreGarbage:
         """Blobs no index entry reaches (a copy or write killed before it could clean up)
@@ -388,6 +425,12 @@ class OciBackend:
                 with self.store.open_blob(digest, size) as raw:
                     gzipped = media_type.endswith("gzip")
                     on_layer(cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if gzipped else raw)
+
+    def build(self, request: BuildRequest, on_event: OnBuildEvent) -> BuildResult:
+        """ocitool's own builder: umoci and runc, step by step (build.py)."""
+        from ocitool.backends.oci.build import build
+
+        return build(self, request, on_event)
 
     # -- containers ------------------------------------------------------------------
 

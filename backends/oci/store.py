@@ -42,11 +42,18 @@ INDEX_TYPES = {
 LAYOUT = {"imageLayoutVersion": "1.0.0"}
 # The tags import and commit build an image under before naming it (backend.py): never
 # an image of the user's, and left behind only by a writer that was killed.
-SCRATCH_TAGS = ("ocitool-import-", "ocitool-commit-")
+SCRATCH_TAGS = ("ocitool-import-", "ocitool-commit-", "ocitool-build-")
 # What writers leave beside the layout while they work: umoci's work directories, this
-# module's temporaries (_write_json), skopeo's blobs in flight (containers/image oci_dest),
-# a tarball decompressed for import (tarballs.LAYER_TEMP).
-_IN_FLIGHT = (".umoci-", ".index.json.", ".oci-layout.", "oci-put-blob", ".ocitool-layer-")
+# module's temporaries (_write_json, build-cache.json's too), skopeo's blobs in flight
+# (containers/image oci_dest), a tarball decompressed for import (tarballs.LAYER_TEMP).
+_IN_FLIGHT = (
+    ".umoci-",
+    ".index.json.",
+    ".oci-layout.",
+    ".build-cache.json.",
+    "oci-put-blob",
+    ".ocitool-layer-",
+)
 _MAX_JSON_BLOB = 64 * 1024 * 1024  # manifests and configs are small; refuse to slurp more
 
 
@@ -91,7 +98,7 @@ class Store:
             )
         if (self.path / "index.json").exists():
             return
-        ours = {"oci-layout", "blobs", "containers", ".ocitool.lock"}
+        ours = {"oci-layout", "blobs", "containers", ".ocitool.lock", "build-cache.json"}
         if self.path.is_dir() and any(
             p.name not in ours and not p.name.startswith(_IN_FLIGHT) for p in self.path.iterdir()
         ):
@@ -283,6 +290,10 @@ class Store:
                 item["annotations"] = {REF_NAME: entry.name}
             manifests.append(item)
         self._write_json(self.path / "index.json", {"schemaVersion": 2, "manifests": manifests})
+
+    def write_json(self, path: Path, doc: dict[str, Any]) -> None:
+        """A file of ocitool's beside the layout (build-cache.json), written as index.json is."""
+        self._write_json(path, doc)
 
     def _write_json(self, path: Path, doc: dict[str, Any]) -> None:
         """Write beside, fsync, rename: a reader sees the old file or the new, never half."""

@@ -71,7 +71,9 @@ _RENAMING = threading.Lock()
 
 
 if TYPE_CHECKING:
-    from ocitool.models import Container, EngineInfo, Image, Layer, SearchResult
+    from ocitool.backends.common.build import BuildDialect
+    from ocitool.building import BuildRequest, OnBuildEvent
+    from ocitool.models import BuildResult, Container, EngineInfo, Image, Layer, SearchResult
 
 
 class PodmanBackend(ContainerCLI):
@@ -454,6 +456,18 @@ class PodmanBackend(ContainerCLI):
         from ocitool.backends.podman import lists
 
         lists.remove(self, ids)
+
+    def build(self, request: BuildRequest, on_event: OnBuildEvent) -> BuildResult:
+        """The engine's own builder (backends/common/build.py, podman/build.py)."""
+        from ocitool.backends.common.build import build_with
+
+        return build_with(self, request, on_event)
+
+    @property
+    def build_dialect(self) -> BuildDialect:
+        from ocitool.backends.podman.build import DIALECT
+
+        return DIALECT
 
     def raise_for(
         self, result: Completed, *, images: Sequence[str] = (), containers: Sequence[str] = ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from ocitool.backends.common.cli import container_conflict
 from ocitool.backends.common.listing import local_name
@@ -27,6 +27,9 @@ from ocitool.errors import (
     last_meaningful_line,
 )
 from ocitool.runner import Completed
+
+if TYPE_CHECKING:
+    from ocitool.build_request import PlannedStep
 
 NOT_KNOWN = re.compile(r"(?:^|\s)(\S+): image not known", re.MULTILINE)
 _EMPTY_LIST = "no image found in manifest list"  # a list with no image for this platform
@@ -162,3 +165,15 @@ def _as_given(engine_names: list[str], asked: Sequence[str]) -> list[str]:
         names.append(match[0] if match else name)
     order = {a: i for i, a in enumerate(asked)}
     return sorted(unique(names), key=lambda n: order.get(n, len(order)))
+
+
+_STEP_EXITED = re.compile(r'building at STEP ".*": .*exit status (\d+)\s*$', re.MULTILINE)
+
+
+def build_failure(result: Completed, step: PlannedStep | None, said: str) -> OcitoolError | None:
+    """A build whose RUN failed, as buildah says it ('building at STEP "RUN …": while
+    running runtime: exit status 3'): the step it was at, with the step's code."""
+    from ocitool.backends.common.build import failed_step
+
+    exited = _STEP_EXITED.search(result.stderr)
+    return failed_step(step, int(exited.group(1)), said) if exited else None

@@ -57,6 +57,7 @@ COMMANDS: dict[str, Entry] = {
     "stop": Entry("lifecycle", "stop", "Stop running containers."),
     "rm": Entry("lifecycle", "rm_", "Remove containers (only the ones named)."),
     "commit": Entry("lifecycle", "commit", "Create an image from a container's changes."),
+    "build": Entry("build", "build", "Build an image from a Dockerfile, on every backend."),
     "tag": Entry("lifecycle", "tag", "Give an image another name."),
     "rmi": Entry("lifecycle", "rmi", "Remove images: what was untagged, deleted and freed."),
     "prune": Entry("prune", "prune", "Remove old tags and dangling images; the bytes exact."),
