@@ -148,7 +148,9 @@ class Client:
             from ocitool.platform_pick import inspect_platform
 
             return accounted_images(self.engines, inspect_platform(self.engines, checked, platform))
-        return accounted_images(self.engines, self.backend.inspect(checked))
+        from ocitool.manifest_lists import inspect_images
+
+        return accounted_images(self.engines, inspect_images(self.backend, checked))
 
     def inspect_location(
         self,
