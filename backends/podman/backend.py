@@ -4,8 +4,9 @@ Quirks handled here (docs/engines.md): IDs come without `sha256:`; `images` list
 an image once per tag with names in `Names`, so images are listed by ID and
 read with one batched `image inspect`; local names carry `localhost/`, which
 is dropped so a name reads the same as on docker, unless `docker.io/` has the
-same repository (listing.Names); manifest lists are listed as images, and
-are left out or refused (failures.manifest_list); history keys mix case and
+same repository (listing.Names); manifest lists are listed as images, so
+they are listed apart, as the lists they are (lists.py), and refused by the
+image commands (failures.manifest_list); history keys mix case and
 its comment is `FROM <base>`, while inspect keeps the exact empty-layer flags.
 """
 
