@@ -151,19 +151,21 @@ class PodmanBackend(ContainerCLI):
         return self._with_lists(docs, self._cli_lists())
 
     def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
-        """The images' list call and the lists' (podman lists a list as an image,
-        with a digest it had when created: lists.listed), side by side."""
+        """The images' list call, and the lists from the storage files where an inspect
+        placed them (self._storage), else from their own list call beside it (podman
+        lists a list as an image, with a digest it had when created: lists.listed)."""
         from ocitool.backends.common.listing import list_argv, podman_summaries
-        from ocitool.backends.podman.lists import LISTS_ARGV
 
-        images, lists = self.runner.run_together(
-            [
-                [*self.command, *list_argv(all=all), *self.list_filters],
-                [*self.command, *LISTS_ARGV],
-            ]
-        )
-        found = self.parsed(self.ok(images), podman_summaries)
-        held = self.parsed(self.ok(lists), self._parsed_lists)
+        argv = [*list_argv(all=all), *self.list_filters]
+        held = None if self.remote or not self._storage else stored_lists(*self._storage)
+        if held is not None:
+            found = self.parsed(self.ok(self.run(argv, models=False)), podman_summaries)
+        else:
+            images, lists = self.runner.run_together(
+                [[*self.command, *argv], [*self.command, *_lists_argv()]]
+            )
+            found = self.parsed(self.ok(images), podman_summaries)
+            held = self.parsed(self.ok(lists), self._parsed_lists)
         if not held:
             return found
         from ocitool.listing import ImageSummary
