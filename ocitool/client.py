@@ -810,7 +810,7 @@ class Client:
 def _matching(ref: str, images: Sequence[Image]) -> list[str]:
     """The IDs an `ancestor=` value names: an image name, a full ID or an ID prefix
     (docker resolves it as it resolves any image argument; no match names none)."""
-    from ocitool.filters import familiar
+    from ocitool.references import familiar
 
     bare = ref.removeprefix("sha256:")
     wanted = familiar(ref if ":" in ref.rpartition("/")[2] else f"{ref}:latest")
