@@ -8,6 +8,9 @@ repository. Its manifest lists: tests/test_podman_lists.py.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from ocitool.client import Client
@@ -56,3 +59,20 @@ if "podman" in ENGINES:
         finally:
             lab_setup.engine(["podman", "rmi", LOCAL], check=False)
             lab_setup.engine(["podman", "rmi", HUB], check=False)
+
+    def test_a_podman_archive_is_read_by_the_name_ocitool_shows(
+        podman: Client, tmp_path: Path
+    ) -> None:
+        """podman writes localhost/NAME into a docker archive's RepoTags; `inspect
+        docker-archive:FILE:NAME` finds it by NAME (references.familiar), as written too."""
+        archive = tmp_path / "base.tar"
+        lab_setup.engine(["podman", "save", "--format", "docker-archive", "-o", str(archive), BASE])
+        tags = lab_setup.engine(["tar", "-xOf", str(archive), "manifest.json"])
+        assert f"localhost/{BASE}" in tags
+        for name in (BASE, f"localhost/{BASE}"):
+            proc = ocitool("inspect", "--format", "json", f"docker-archive:{archive}:{name}")
+            assert proc.returncode == 0, proc.stderr
+            [found] = json.loads(proc.stdout)
+            assert found["image"]["id"] == podman.image(BASE).id
+        other = ocitool("inspect", f"docker-archive:{archive}:ocitool-test/nope:1")
+        assert other.returncode == 3
