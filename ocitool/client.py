@@ -152,7 +152,9 @@ class Client:
             from ocitool.platform_pick import inspect_platform
 
             return accounted_images(self.engines, inspect_platform(self.engines, checked, platform))
-        return accounted_images(self.engines, self.backend.inspect(checked))
+        from ocitool.manifest_lists import inspect_images
+
+        return accounted_images(self.engines, inspect_images(self.backend, checked))
 
     def inspect_location(
         self,
@@ -907,7 +909,7 @@ class Client:
 def _matching(ref: str, images: Sequence[Image]) -> list[str]:
     """The IDs an `ancestor=` value names: an image name, a full ID or an ID prefix
     (docker resolves it as it resolves any image argument; no match names none)."""
-    from ocitool.filters import familiar
+    from ocitool.references import familiar
 
     bare = ref.removeprefix("sha256:")
     wanted = familiar(ref if ":" in ref.rpartition("/")[2] else f"{ref}:latest")

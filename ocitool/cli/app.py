@@ -9,7 +9,6 @@ command runs. Errors become one line on stderr and a documented exit code
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, cast
@@ -18,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from ocitool import __version__, notes
-from ocitool.cli.state import state
+from ocitool.cli.state import use
 from ocitool.debuglog import enable_debug
 
 
@@ -194,10 +193,12 @@ def main_options(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
     ] = False,
 ) -> None:
-    state.backend = backend
-    state.host, state.connection = host, connection
-    if store is not None:
-        os.environ["OCITOOL_STORE"] = str(store)  # beats the config file, as the flag should
+    use(
+        backend=backend,
+        store=str(store) if store is not None else None,
+        host=host,
+        connection=connection,
+    )
     if debug:
         enable_debug()
     notes.to_stderr()  # a moved tag, a partial removal: one line each
