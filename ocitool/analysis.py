@@ -64,7 +64,7 @@ def layer_sizes(engines: Engines, images: Sequence[Image]) -> dict[str, int]:
         if recorded is not None:
             return recorded
     sizes: dict[str, int] = {}  # one history per image: the engine's records are not here
-    for image in images:
+    for image in (i for i in images if i.diff_ids):  # no layer, nothing to size (a list)
         steps = [s for s in reversed(engines.selected.history(image.id)) if s.diff_id]
         for chain, step in zip(chain_ids(image.diff_ids), steps, strict=False):
             sizes[chain] = step.size or 0
@@ -72,9 +72,10 @@ def layer_sizes(engines: Engines, images: Sequence[Image]) -> dict[str, int]:
 
 
 def accounted_images(engines: Engines, images: Sequence[Image]) -> list[Image]:
-    """The images, saying what their sizes count (the engine's accounting, as du says it)."""
+    """The images, saying what their sizes count (the engine's accounting, as du says it,
+    unless the backend said it for one: a podman manifest list counts its documents)."""
     accounting = engines.selected.size_accounting
-    return [i.model_copy(update={"accounting": accounting}) for i in images]
+    return [i.model_copy(update={"accounting": i.accounting or accounting}) for i in images]
 
 
 def accounted_steps(engines: Engines, steps: Sequence[Layer]) -> list[Layer]:

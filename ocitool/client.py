@@ -152,7 +152,9 @@ class Client:
             from ocitool.platform_pick import inspect_platform
 
             return accounted_images(self.engines, inspect_platform(self.engines, checked, platform))
-        return accounted_images(self.engines, self.backend.inspect(checked))
+        from ocitool.manifest_lists import inspect_images
+
+        return accounted_images(self.engines, inspect_images(self.backend, checked))
 
     def inspect_location(
         self,
@@ -858,11 +860,56 @@ class Client:
 
         return manifest_lists.remove(self.transfers(), names)
 
+    # -- image edits (no container; docs/edits.md) ----------------------------------------
+
+    def mutate(
+        self,
+        image: str,
+        name: str,
+        *,
+        labels: Sequence[str] = (),
+        env: Sequence[str] = (),
+        entrypoint: str | Sequence[str] | None = None,
+        cmd: str | Sequence[str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+    ) -> Image:
+        """A new image `name` whose config is `image`'s with these changes, and no new
+        layer. `labels` and `env` are KEY=VALUE strings; `entrypoint` and `cmd` a list,
+        a JSON array or a shell-like string, and "" (or []) clears one; None leaves a
+        field as it is."""
+        from ocitool import edits
+        from ocitool.image_edits import parse_edits
+
+        changes = parse_edits(
+            labels=_strings("labels", labels),
+            env=_strings("env", env),
+            entrypoint=entrypoint,
+            cmd=cmd,
+            workdir=workdir,
+            user=user,
+        )
+        return edits.mutate(self.transfers(), image, name, changes)
+
+    def append(self, image: str, tarball: str | Path, name: str) -> Image:
+        """A new image `name`: the tarball (plain or gzip, checked first) as one layer on
+        top of `image`'s."""
+        from ocitool import edits
+
+        return edits.append(self.transfers(), image, Path(tarball), name)
+
+    def flatten(self, image: str, name: str) -> Image:
+        """A new image `name` of one layer holding `image`'s final filesystem, its config
+        kept."""
+        from ocitool import edits
+
+        return edits.flatten(self.transfers(), image, name)
+
 
 def _matching(ref: str, images: Sequence[Image]) -> list[str]:
     """The IDs an `ancestor=` value names: an image name, a full ID or an ID prefix
     (docker resolves it as it resolves any image argument; no match names none)."""
-    from ocitool.filters import familiar
+    from ocitool.references import familiar
 
     bare = ref.removeprefix("sha256:")
     wanted = familiar(ref if ":" in ref.rpartition("/")[2] else f"{ref}:latest")

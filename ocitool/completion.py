@@ -112,30 +112,20 @@ def script(shell: str) -> str:
 
 
 def names(args: list[str]) -> int:
-    """`ocitool [--backend B] [--store P] __complete images|containers`: one name a line,
-    nothing at all when the engine cannot say (a TAB is no place for an error)."""
-    kind, backend = args[0] if args else "", None
-    rest = iter(args[1:])
-    for arg in rest:
-        if arg in ("--backend", "-b"):
-            backend = next(rest, None)
-        elif arg == "--store":
-            os.environ["OCITOOL_STORE"] = next(rest, "")
-        elif arg.startswith(("--backend=", "--store=")):
-            key, _, value = arg.partition("=")
-            if key == "--store":
-                os.environ["OCITOOL_STORE"] = value
-            else:
-                backend = value
+    """`ocitool __complete images|containers [ROOT OPTION...]`: one name a line, from the
+    engine the same root options (and environment) choose for a real command
+    (ocitool.cli.state.use), nothing at all when the engine cannot say (a TAB is no
+    place for an error)."""
+    from ocitool.cli.state import client, root_options, use
+
+    kind = args[0] if args else ""
     os.environ["OCITOOL_TIMEOUT"] = NAME_TIMEOUT
     try:
-        from ocitool.client import Client
-
-        client = Client(backend=backend)
+        use(**root_options(args[1:]))
         if kind == "images":
-            found = [n for i in client.image_summaries() for n in (i.names or [i.id[7:19]])]
+            found = [n for i in client().image_summaries() for n in (i.names or [i.id[7:19]])]
         elif kind == "containers":
-            found = [c.name for c in client.containers(all=True)]
+            found = [c.name for c in client().containers(all=True)]
         else:
             return 2
     except Exception:  # any failure: no names, no noise

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ocitool.errors import UsageError
+from ocitool.references import familiar
 
 if TYPE_CHECKING:
     from ocitool.models import Container, Image
@@ -27,8 +28,6 @@ PRUNE_KEYS = ("label", "reference", "until")
 PS_KEYS = ("ancestor", "exited", "id", "name", "status")
 STATES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
-# Prefixes a name may carry that docker's short form leaves out (its "familiar" name).
-_DEFAULT_DOMAINS = ("docker.io/library/", "docker.io/", "localhost/")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 
@@ -120,14 +119,6 @@ def _pattern(pattern: str) -> re.Pattern[str]:
             out.append(re.escape(c))
         i += 1
     return re.compile("".join(out))
-
-
-def familiar(name: str) -> str:
-    """A name without the default registry prefix, as docker shows names."""
-    for prefix in _DEFAULT_DOMAINS:
-        if name.startswith(prefix):
-            return name.removeprefix(prefix)
-    return name
 
 
 def name_matches(pattern: str, name: str) -> bool:

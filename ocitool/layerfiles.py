@@ -301,6 +301,35 @@ def final_files(scans: Iterable[LayerScan]) -> dict[str, Final]:
     return dict(tree.items(directory=DIRECTORY))
 
 
+Kept = tuple[int, int]  # (layer, position among that layer's scanned entries)
+
+
+def survivors(scans: Sequence[LayerScan]) -> set[Kept]:
+    """The entries the final filesystem takes from each layer (what flatten writes):
+    the last of each path that no layer above removed, directories included."""
+    tree: _Tree[Kept] = _Tree()
+    dirs: dict[str, Kept] = {}
+    for layer, scan in enumerate(scans):
+        for entry in scan.entries:
+            if entry.kind == "whiteout":
+                dirs.pop(entry.path, None)
+        _apply_whiteouts(tree, scan)
+        for position, entry in enumerate(scan.entries):
+            if entry.kind == "dir":
+                tree.mkdir(entry.path)
+                dirs[entry.path] = (layer, position)
+            elif entry.kind not in ("whiteout", "opaque"):
+                tree.put(entry.path, (layer, position))
+    implicit = (-1, -1)  # a directory no entry made: the tar's reader makes it
+    kept = set()
+    for path, value in tree.items(directory=implicit):
+        if value != implicit:
+            kept.add(value)
+        elif path in dirs:
+            kept.add(dirs[path])
+    return kept
+
+
 class _Node(Generic[V]):
     __slots__ = ("children", "value")
 

@@ -195,31 +195,13 @@ def rmi(
 ) -> RemoveResult:
     """Remove images the same way on every engine: planned from the lists, asked of
     the engine as plain removals only, and observed afterwards (ocitool.removal).
-    A manifest list named among them goes as a list (ocitool.manifest_lists)."""
-    from ocitool.manifest_lists import lists_named, remove_lists
-    from ocitool.models import RemoveResult
-
+    A manifest list is planned as `images` lists it (manifest_lists.inspect_images);
+    the engine removes it as a list, and the images it names stay."""
     checked = [validate_image_arg(r) for r in refs]
     if not checked:
         raise UsageError("no image given", hint="name at least one image to remove")
-    lists = lists_named(engine, checked)
-    if not lists:
-        return _rmi_images(
-            engine, checked, force=force, dry_run=dry_run, remove_containers=remove_containers
-        )
-    rest = [r for r in checked if r not in lists]
-    result = RemoveResult(dry_run=dry_run)
-    if rest:
-        result = _rmi_images(
-            engine, rest, force=force, dry_run=dry_run, remove_containers=remove_containers
-        )
-    if not dry_run and not result.blocked:
-        remove_lists(engine, sorted(set(lists.values())))
-    return result.model_copy(
-        update={
-            "untagged": [*result.untagged, *(n for n in lists if "sha256:" not in n)],
-            "deleted": [*result.deleted, *sorted(set(lists.values()))],
-        }
+    return _rmi_images(
+        engine, checked, force=force, dry_run=dry_run, remove_containers=remove_containers
     )
 
 
@@ -231,9 +213,10 @@ def _rmi_images(
     dry_run: bool,
     remove_containers: bool,
 ) -> RemoveResult:
+    from ocitool.manifest_lists import inspect_images
     from ocitool.removal import plan_removal
 
-    found = engine.inspect(checked)
+    found = inspect_images(engine, checked)
     before, holders = together(lambda: engine.images(all=True), lambda: engine.containers(all=True))
     # The targets as the whole listing spells their names: it alone sees every name.
     listed = {image.id: image for image in before}

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ocitool import manifests
-from ocitool.errors import ImageNotFound, StoreCorrupt, UsageError
+from ocitool.errors import ImageNotFound, InvalidReference, StoreCorrupt, UsageError
 from ocitool.manifests import Document, Wanted
 from ocitool.models import LocatedImage
-from ocitool.references import ImageRef
+from ocitool.references import ImageRef, familiar
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -334,10 +334,11 @@ class DockerArchiveSource:
                 f"{self.where} holds {len(doc)} images; name the one to inspect",
                 hint=f"e.g. docker-archive:{self.where.split(':', 1)[1]}:NAME",
             )
-        want = _familiar(self.name)
-        for entry in doc:
-            if want in {_familiar(str(t)) for t in entry.get("RepoTags") or []}:
-                return dict(entry)
+        want = _tagged(self.name)
+        for spelled in (str, familiar):  # the name as written first, then its short form
+            for entry in doc:
+                if spelled(want) in {spelled(_tagged(str(t))) for t in entry.get("RepoTags") or []}:
+                    return dict(entry)
         raise ImageNotFound([f"{self.where}:{self.name}"], backend="docker-archive")
 
     def _member(self, name: str) -> bytes:
@@ -393,10 +394,13 @@ def _registry(transfers: Transfers, location: Location) -> Registry | None:
     return transfers.registry(location.registry) if location.kind == "registry" else None
 
 
-def _familiar(name: str) -> str:
-    """A name as `images` shows it: tagged, without docker.io/ (skopeo writes it in)."""
-    text = str(ImageRef.parse(name).with_default_tag())
-    return text.removeprefix("docker.io/").removeprefix("library/")
+def _tagged(name: str) -> str:
+    """A name with its tag (`:latest` where none is given), as an archive's RepoTags
+    spell it; a RepoTag that is no reference is kept as it is, matching nothing else."""
+    try:
+        return str(ImageRef.parse(name).with_default_tag())
+    except InvalidReference:
+        return name
 
 
 @contextmanager

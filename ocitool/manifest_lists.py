@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, cast
 
 from ocitool import capabilities as can
 from ocitool import manifests
-from ocitool.errors import ImageNotFound, UsageError
+from ocitool.errors import ImageNotFound, NotSupported, UsageError
 from ocitool.models import LocatedImage, TransferResult
 from ocitool.references import ImageRef, validate_image_arg
 
 if TYPE_CHECKING:
     from ocitool.engine import Engine
+    from ocitool.models import Image
     from ocitool.transfer import Transfers
 
 
@@ -119,4 +120,28 @@ def lists_named(engine: Engine, refs: Sequence[str]) -> dict[str, str]:
         list_id = known.get(str(ImageRef.parse(ref).with_default_tag()))
         if list_id:
             found[ref] = list_id
+    return found
+
+
+def inspect_images(engine: Engine, refs: Sequence[str]) -> list[Image]:
+    """The refs inspected, where some may name a manifest list (a backend with
+    manifest-lists): a list as `images` lists it. The engine's inspect refuses a list
+    (or misses an empty one), so only a failed inspect costs the calls that find lists."""
+    if can.MANIFEST_LISTS.name not in engine.capabilities:
+        return engine.inspect(refs)
+    try:
+        return engine.inspect(refs)
+    except (NotSupported, ImageNotFound):
+        lists = lists_named(engine, refs)
+        if not lists:
+            raise
+    listing = {image.id: image for image in engine.images(all=True)}
+    rest = [ref for ref in refs if ref not in lists]
+    plain = iter(engine.inspect(rest) if rest else [])
+    found = []
+    for ref in refs:
+        image = listing.get(lists[ref]) if ref in lists else next(plain)
+        if image is None:  # removed since it was found
+            raise ImageNotFound([ref], backend=engine.name)
+        found.append(image)
     return found

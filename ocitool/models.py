@@ -123,8 +123,10 @@ class Image(Model):
     )
     platforms: list[Platform] | None = Field(
         None,
-        description="For an image index a store holds (oci): its images, one per platform; "
-        "`id` is then the index digest, and `layers` those of all its images, each once.",
+        description="For an image index a store holds (oci, podman's manifest lists): its "
+        "images, one per platform. In the oci store `id` is the index digest and `layers` "
+        "those of all its images, each once; a podman list holds no layer, its `id` is "
+        "podman's, its digest in `repo_digests`.",
     )
     media_type: str | None = Field(
         None, description="For an image index: its media type (OCI index or manifest list)."

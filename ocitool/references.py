@@ -423,6 +423,32 @@ class ImageRef:
         return type(self)(domain=self.domain, path=self.path, tag="latest", digest=None)
 
 
+_HUB_PREFIXES = ("docker.io/", "index.docker.io/")
+_LOCAL_PREFIX = "localhost/"
+_OFFICIAL_PREFIX = "library/"
+
+
+def familiar(name: str) -> str:
+    """A name in its short form, the one `images` shows, so two spellings of one name
+    compare equal: hub_short's, and `localhost/` left out, which containers/image
+    tools (podman, skopeo) write for a name with no registry and ocitool shows
+    short, as docker shows a local name. `localhost:PORT/` is a registry, and stays."""
+    if name.startswith(_LOCAL_PREFIX):
+        return name.removeprefix(_LOCAL_PREFIX)
+    return hub_short(name)
+
+
+def hub_short(name: str) -> str:
+    """docker's familiar form: Docker Hub's `docker.io/` left out, and `library/`
+    before an official image's one-part name; any other registry stays (a daemon
+    that reads `localhost/` as a registry shows it). Tag and digest stay as given."""
+    rest = next((name.removeprefix(p) for p in _HUB_PREFIXES if name.startswith(p)), name)
+    official = rest.removeprefix(_OFFICIAL_PREFIX)
+    if official != rest and "/" not in official.split("@", 1)[0]:
+        return official  # docker.io/library/busybox:1 (or library/busybox:1): busybox:1
+    return rest
+
+
 def is_image_id(text: str) -> bool:
     """True for a full image ID, 'sha256:' plus 64 lowercase hex characters."""
     return IMAGE_ID_RE.fullmatch(text) is not None

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         Layer,
         LayerUsage,
         LocatedImage,
+        Platform,
         PruneResult,
         RemoveResult,
         SearchResult,
@@ -219,6 +220,9 @@ def image_details(images: Sequence[Image]) -> None:
     for index, image in enumerate(images):
         if index:
             sys.stdout.write("\n")
+        if image.platforms is not None:
+            _index_details(image)
+            continue
         cfg = image.config
         fields = [
             ("ID", image.id),
@@ -245,6 +249,35 @@ def image_details(images: Sequence[Image]) -> None:
             ("Backend", image.backend),
         ]
         table(("FIELD", "VALUE"), fields, header=False)
+
+
+def _index_details(image: Image) -> None:
+    """An index a store holds (an oci index, a podman manifest list): what names it,
+    then its platforms, as `inspect LOCATION` lists them."""
+    fields = [
+        ("ID", image.id),
+        ("Names", ", ".join(image.names) or NONE),
+        ("Digests", ", ".join(image.repo_digests) or NONE),
+        ("MediaType", image.media_type or "-"),
+        ("Created", _moment(image.created)),
+        ("Size", f"{human_size(image.size)} ({image.size} bytes)"),
+        ("Sizes count", image.accounting or "-"),
+        ("Backend", image.backend),
+    ]
+    table(("FIELD", "VALUE"), fields, header=False)
+    if image.platforms:
+        sys.stdout.write("\n")
+        _platforms(image.platforms)
+
+
+def _platforms(platforms: Sequence[Platform]) -> None:
+    table(
+        ("PLATFORM", "DIGEST", "SIZE"),
+        (
+            ("/".join(p for p in (e.os, e.architecture, e.variant) if p), e.digest, str(e.size))
+            for e in platforms
+        ),
+    )
 
 
 def removal(result: RemoveResult) -> None:
@@ -585,17 +618,7 @@ def located_details(found: Sequence[LocatedImage]) -> None:
         table(("FIELD", "VALUE"), rows, header=False)
         if item.platforms:
             sys.stdout.write("\n")
-            table(
-                ("PLATFORM", "DIGEST", "SIZE"),
-                (
-                    (
-                        "/".join(p for p in (e.os, e.architecture, e.variant) if p),
-                        e.digest,
-                        str(e.size),
-                    )
-                    for e in item.platforms
-                ),
-            )
+            _platforms(item.platforms)
         if item.image is not None:
             sys.stdout.write("\n")
             image_details([item.image])

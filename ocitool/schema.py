@@ -129,6 +129,9 @@ OUTPUTS: dict[str, tuple[type[BaseModel], str]] = {
     "layers --files": (FileAnalysis, ONE),
     "diff": (ImageDiff, ONE),
     "diff --files": (ImageDiff, ONE),
+    "mutate": (Image, ONE),  # the new image, as commit prints it
+    "append": (Image, ONE),
+    "flatten": (Image, ONE),
     "build": (BuildResult, ONE),
 }
 

@@ -8,10 +8,13 @@ tests/fixtures/record.py ran it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from ocitool.runner import Completed, Runner
+
+T = TypeVar("T")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -38,3 +41,14 @@ class ReplayRunner(Runner):
                 self.recorded.pop(index)
                 return Completed(tuple(args), call["rc"], call["stdout"], call["stderr"], 0.0)
         raise AssertionError(f"no recorded call for {args}")
+
+    def run_while(
+        self,
+        argvs: Sequence[Sequence[str]],
+        work: Callable[[], T],
+        *,
+        env: Mapping[str, str] | None = None,
+    ) -> tuple[list[Completed], T]:
+        """Calls made side by side are answered from the recording too, never run."""
+        done = work()
+        return [self.run(argv, env=env) for argv in argvs], done

@@ -379,6 +379,13 @@ def test_a_failing_run_shows_its_output(client: Client, context: Path) -> None:
     assert [e.kind for e in events] == ["step", "done", "step", "output"]
 
 
+def test_a_run_whose_command_cannot_start_exits_127(client: Client, context: Path) -> None:
+    with pytest.raises(BuildStepFailed) as failed:
+        build(client, context, f'FROM {BASE}\nRUN ["/nonexistent"]\n')
+    assert failed.value.exit_code == 127
+    assert "/nonexistent was not found in the container" in failed.value.message
+
+
 def test_ctrl_c_during_a_run_leaves_the_name_and_no_container(
     client: Client, store: Path, context: Path
 ) -> None:
@@ -505,6 +512,9 @@ def test_from_a_registry_pulls_the_base_into_the_store(
     assert run(empty, "b/p:1", "cat", "/p") == "pulled\n"
     assert remote in {n for i in empty.images() for n in i.names}
     assert result.steps[0].image_id == empty.inspect(remote)[0].id
+    assert not result.steps[0].cached  # pulled, not found in the store
+    again, _ = build(empty, context, f"FROM {remote}\nRUN echo pulled > /p\n", tags=("b/p:1",))
+    assert again.image_id == result.image_id and all(s.cached for s in again.steps)
 
 
 @pytest.fixture

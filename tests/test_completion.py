@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE, CHAIN, RUNNING
+from tests.conftest import BASE, CHAIN, ENGINES, RUNNING, Lab, build_images
 from tests.test_cli import ocitool
 from tests.test_seam import _loaded, _recorded_docker
 
@@ -66,8 +66,8 @@ _ocitool
 FISH = 'source $argv[1]; complete -C"$argv[2]"'
 
 
-def complete(shell: str, line: str, scripts: Path) -> list[str]:
-    """What `shell` offers at the end of `line` (TAB there)."""
+def complete(shell: str, line: str, scripts: Path, env: dict[str, str] | None = None) -> list[str]:
+    """What `shell` offers at the end of `line` (TAB there), `env` added to the shell's."""
     argv = {
         "bash": ["bash", "--norc", "-c", BASH],
         "zsh": ["zsh", "-f", "-c", ZSH],
@@ -80,7 +80,7 @@ def complete(shell: str, line: str, scripts: Path) -> list[str]:
         capture_output=True,
         text=True,
         timeout=60,
-        env=_env(scripts),
+        env={**_env(scripts), **(env or {})},
         check=False,
     )
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
@@ -159,6 +159,60 @@ def test_names_load_no_typer_rich_or_pydantic(tmp_path: Path) -> None:
     proc = ocitool("__complete", "images", "--backend", "docker", env=env)
     assert proc.returncode == 0 and proc.stderr == ""
     assert proc.stdout and all(":" in n or len(n) == 12 for n in proc.stdout.splitlines())
+
+
+def test_names_come_from_the_engine_the_root_options_choose(
+    lab: Lab, scripts: Path, tmp_path: Path
+) -> None:
+    """--host, -H, --connection and DOCKER_HOST choose the engine for a TAB as for the
+    command: here the lab's dockerd, while the environment names a socket with none."""
+    if "docker" not in ENGINES:
+        return  # the lab's dockerd runs only when docker is tested
+    build_images("docker", lab)
+    nowhere = {"DOCKER_HOST": "unix:///nowhere.sock"}
+    wanted = ocitool(
+        "-b", "docker", "-H", lab.docker_host, "images", "--format", "{{.Repository}}:{{.Tag}}"
+    )
+    assert wanted.returncode == 0 and BASE in wanted.stdout.split()
+    config = tmp_path / "docker-config"
+    context = ["docker", "context", "create", "lab-here", "--docker", f"host={lab.docker_host}"]
+    made = subprocess.run(context, capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, "DOCKER_CONFIG": str(config)})  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    for root, env in (
+        (["-H", lab.docker_host], nowhere),
+        ([f"--host={lab.docker_host}"], nowhere),
+        (["--connection", "lab-here"], {**nowhere, "DOCKER_CONFIG": str(config)}),
+        ([], {"DOCKER_HOST": lab.docker_host}),
+    ):
+        proc = ocitool("__complete", "images", "-b", "docker", *root, env=env)
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+        assert BASE in proc.stdout.split(), (root, proc.stdout)
+        offered = complete("bash", f"ocitool -b docker {' '.join(root)} rmi ocitool-test/ch",
+                           scripts, env)  # fmt: skip
+        assert set(offered) == set(CHAIN), root
+    alone = ocitool("__complete", "images", "-b", "docker", env=nowhere)
+    assert (alone.returncode, alone.stdout) == (0, "")  # the environment's socket: nothing
+    assert complete("bash", "ocitool -b docker rmi ocitool-test/ch", scripts, nowhere) == []
+    both = ocitool("__complete", "images", "-b", "docker", "-H", lab.docker_host,
+                   "--connection", "lab-here", env=nowhere)  # fmt: skip
+    assert (both.returncode, both.stdout) == (0, "")  # a usage error in a command: nothing
+
+
+def test_the_root_options_completion_reads_are_the_clis() -> None:
+    """ocitool.cli.state.ROOT_VALUED, which `__complete` reads without typer, lists
+    every root option of the CLI that takes a value, and nothing else."""
+    from ocitool.cli.state import ROOT_VALUED, root_options
+    from ocitool.completion import spec
+
+    [valued] = [r.value for r in spec() if r.command == "" and r.field == "valued"]
+    assert set(ROOT_VALUED) == set(valued.split())
+    assert root_options(["-b", "docker", "--host=tcp://h:1", "--debug", "--store", "/s"]) == {
+        "backend": "docker",
+        "host": "tcp://h:1",
+        "store": "/s",
+    }
+    assert root_options(["-H=x", "--connection", "c"]) == {"connection": "c"}
 
 
 def test_names_say_nothing_when_the_engine_cannot() -> None:

@@ -200,7 +200,10 @@ def test_manifest_create_add_inspect_push_and_rm(
             ).stdout
         )
         assert picked["image"]["id"] == config
-    images = {i.id for i in Client(backend=engine).images()}
+    listed = Client(backend=engine).images()
+    [entry] = [i for i in listed if "lab/list:1" in i.names]  # listed as an index is
+    assert entry.platforms == found.platforms and entry.media_type == found.media_type
+    images = {i.id for i in listed} - {entry.id}
     gone = ocitool("--backend", engine, "manifest", "rm", "lab/list:1")
     assert gone.returncode == 0, gone.stderr
     assert gone.stdout.strip() == "Removed: lab/list:1"

@@ -1,24 +1,22 @@
 """podman's names as the user must read them: qualified where a short name would be
-ambiguous, and manifest lists never shown or planned as images.
+ambiguous.
 
 podman stores local names under `localhost/` and Hub names under `docker.io/`,
 and ocitool shows both short, as docker does: unless both exist for one
-repository. A list from `podman manifest create` is listed by `podman images`,
-but no image command treats it as one.
+repository. Its manifest lists: tests/test_podman_lists.py.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
+from pathlib import Path
 
 import pytest
 
 from ocitool.client import Client
-from ocitool.errors import NotSupported
 from tests import lab as lab_setup
 from tests.conftest import BASE, CHAIN, ENGINES, Lab, build_images
-from tests.test_cli import ocitool, one_error_line
+from tests.test_cli import ocitool
 
 # The storage files are read where they can be (backends/podman/store.py); with
 # STORAGE_DRIVER set they are not, and podman's own answers must say the same.
@@ -62,51 +60,19 @@ if "podman" in ENGINES:
             lab_setup.engine(["podman", "rmi", LOCAL], check=False)
             lab_setup.engine(["podman", "rmi", HUB], check=False)
 
-    @pytest.mark.parametrize("env", READS)
-    def test_a_manifest_list_is_not_an_image(podman: Client, env: dict[str, str]) -> None:
-        empty, full = "ocitool-test/list:1", "ocitool-test/list:2"
-        lab_setup.engine(["podman", "manifest", "create", empty])
-        lab_setup.engine(["podman", "manifest", "create", full])
-        lab_setup.engine(
-            ["podman", "manifest", "add", full, f"containers-storage:localhost/{BASE}"]
-        )
-        try:
-            listed = ocitool("-b", "podman", "images", env=env)
-            assert listed.returncode == 0 and "ocitool-test/list" not in listed.stdout
-            assert not [i for i in podman.images(all=True) if "ocitool-test/list" in str(i.names)]
-            for name in (empty, full):
-                with pytest.raises(NotSupported) as err:
-                    podman.image(name)
-                assert f"ocitool manifest rm {name}" in err.value.one_line()
-                for argv in (
-                    ["inspect", name],
-                    ["history", name],
-                    ["tag", name, "ocitool-test/list-tag:1"],
-                ):
-                    proc = ocitool("-b", "podman", *argv, env=env)
-                    assert proc.returncode == 6, (argv, proc.stdout, proc.stderr)
-                    assert "manifest list" in one_error_line(proc) and not proc.stdout
-                lab_setup.engine(["podman", "manifest", "exists", name])  # still there
-                dry = ocitool("-b", "podman", "rmi", "--dry-run", name, env=env)
-                assert dry.returncode == 0, dry.stderr
-                assert dry.stdout.splitlines()[0] == f"Would untag: {name}"
-                lab_setup.engine(["podman", "manifest", "exists", name])  # still there
-            images = {i.id for i in podman.images(all=True)}
-            gone = ocitool("-b", "podman", "rmi", "--format", "json", empty, full, env=env)
-            assert gone.returncode == 0, gone.stderr
-            assert json.loads(gone.stdout)["untagged"] == [empty, full]
-            for name in (empty, full):  # removed truly, as podman manifest rm does
-                exists = subprocess.run(
-                    ["podman", "manifest", "exists", name],
-                    capture_output=True,
-                    timeout=60,
-                    check=False,
-                )
-                assert exists.returncode == 1
-            assert {i.id for i in podman.images(all=True)} == images  # no image went
-            assert BASE in podman.image(BASE).names  # the list's image is untouched
-            names = lab_setup.engine(["podman", "images", "--format", "{{.Repository}}"])
-            assert "ocitool-test/list-tag" not in names  # no list gained a name
-        finally:
-            lab_setup.engine(["podman", "manifest", "rm", empty], check=False)
-            lab_setup.engine(["podman", "manifest", "rm", full], check=False)
+    def test_a_podman_archive_is_read_by_the_name_ocitool_shows(
+        podman: Client, tmp_path: Path
+    ) -> None:
+        """podman writes localhost/NAME into a docker archive's RepoTags; `inspect
+        docker-archive:FILE:NAME` finds it by NAME (references.familiar), as written too."""
+        archive = tmp_path / "base.tar"
+        lab_setup.engine(["podman", "save", "--format", "docker-archive", "-o", str(archive), BASE])
+        tags = lab_setup.engine(["tar", "-xOf", str(archive), "manifest.json"])
+        assert f"localhost/{BASE}" in tags
+        for name in (BASE, f"localhost/{BASE}"):
+            proc = ocitool("inspect", "--format", "json", f"docker-archive:{archive}:{name}")
+            assert proc.returncode == 0, proc.stderr
+            [found] = json.loads(proc.stdout)
+            assert found["image"]["id"] == podman.image(BASE).id
+        other = ocitool("inspect", f"docker-archive:{archive}:ocitool-test/nope:1")
+        assert other.returncode == 3

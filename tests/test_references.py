@@ -10,6 +10,8 @@ from ocitool.references import (
     IMAGE_ID_RE,
     REFERENCE_RE,
     ImageRef,
+    familiar,
+    hub_short,
     is_image_id,
     validate_container_name,
     validate_image_arg,
@@ -263,6 +265,42 @@ def test_with_default_tag(text: str, expected: str) -> None:
     assert str(tagged) == expected
     assert str(ref) == text  # the original is unchanged
     assert isinstance(tagged, ImageRef)
+
+
+# (name, familiar, hub_short): the short form `images` shows, and docker's own
+FAMILIAR = [
+    ("busybox:1", "busybox:1", "busybox:1"),
+    ("docker.io/library/busybox:1", "busybox:1", "busybox:1"),
+    ("index.docker.io/library/busybox:1", "busybox:1", "busybox:1"),
+    ("library/busybox:1", "busybox:1", "busybox:1"),
+    (f"docker.io/library/busybox@{SHA256}", f"busybox@{SHA256}", f"busybox@{SHA256}"),
+    ("docker.io/lab/img:1", "lab/img:1", "lab/img:1"),
+    ("docker.io/library/a/b:1", "library/a/b:1", "library/a/b:1"),  # not an official one
+    # podman's (and skopeo's) spelling of a name with no registry, which ocitool shows short
+    ("localhost/lab/img:1", "lab/img:1", "localhost/lab/img:1"),
+    ("localhost:5000/lab/img:1", "localhost:5000/lab/img:1", "localhost:5000/lab/img:1"),
+    ("127.0.0.1:5000/library/x:1", "127.0.0.1:5000/library/x:1", "127.0.0.1:5000/library/x:1"),
+    ("quay.io/a/b:2", "quay.io/a/b:2", "quay.io/a/b:2"),
+    ("lab/img", "lab/img", "lab/img"),  # no tag is added
+]
+
+
+@pytest.mark.parametrize(("name", "short", "hub"), FAMILIAR)
+def test_familiar_names(name: str, short: str, hub: str) -> None:
+    assert familiar(name) == short
+    assert hub_short(name) == hub
+    assert familiar(short) == short  # the short form is its own
+
+
+def test_the_filters_and_the_archives_read_names_alike() -> None:
+    """`--filter reference=` and `docker-archive:FILE:NAME` use the one familiar form."""
+    from ocitool import filters, located
+
+    assert filters.name_matches("lab/img:1", "localhost/lab/img:1")
+    assert filters.name_matches("busybox", "docker.io/library/busybox:1")
+    assert not filters.name_matches("lab/img", "localhost:5000/lab/img:1")
+    assert familiar(located._tagged("localhost/lab/img")) == familiar(located._tagged("lab/img"))
+    assert located._tagged("docker.io/library/busybox") == "docker.io/library/busybox:latest"
 
 
 def test_name_property() -> None:

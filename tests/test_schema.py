@@ -138,6 +138,9 @@ def test_every_json_output_validates_against_the_schema(
         ("layers --files", (second,)),
         ("diff", (first, second)),
         ("diff --files", (first, second)),
+        ("mutate", (BASE, f"schema/{engine}:mutated", "--env", "A=1")),
+        ("append", (BASE, str(lab.tar), f"schema/{engine}:appended")),
+        ("flatten", (second, f"schema/{engine}:flat")),
         ("import", (str(lab.tar), name, "-m", "schema")),
         ("tag", (name, f"{name}-again")),
         ("commit", ("ot-c1", f"schema/{engine}:committed")),
@@ -154,6 +157,7 @@ def test_every_json_output_validates_against_the_schema(
         ("prune", ("--dry-run",)),  # the dangling images it would take; nothing changes
         ("build", (str(context), "-t", f"schema/{engine}:built", "--network", "none")),
         ("rmi", (name, f"{name}-again", f"schema/{engine}:committed", pushed)),
+        ("rmi", tuple(f"schema/{engine}:{tag}" for tag in ("mutated", "appended", "flat"))),
         ("rmi", (f"schema/{engine}:built",)),
     )
     # every command, really run: here, or (manifest lists, which need a multi-platform

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from ocitool.backends.common.parsing import as_digest, json_documents, parse_int, parse_time
 from ocitool.listing import ImageSummary
@@ -115,12 +116,7 @@ def podman_summaries(stdout: str) -> list[ImageSummary]:
     shown = Names(
         n for doc in docs for n in (*_strings(doc.get("Names")), *_strings(doc.get("RepoDigests")))
     )
-    for doc in docs:
-        image_id = as_digest(doc.get("Id"))
-        if image_id is None:
-            raise ValueError(f"no image ID in podman's list entry {doc.get('Id')!r}")
-        if image_id in seen:
-            continue
+    for image_id, doc in podman_entries(docs):
         seen[image_id] = ImageSummary(
             id=image_id,
             # An image pulled by digest is listed under `repo@digest`: a digest, not a name.
@@ -130,6 +126,18 @@ def podman_summaries(stdout: str) -> list[ImageSummary]:
             size=parse_int(doc.get("Size")),
         )
     return list(seen.values())
+
+
+def podman_entries(docs: Sequence[Mapping[str, Any]]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(ID, entry) once per ID: `podman images` repeats an entry for each of its names."""
+    seen: set[str] = set()
+    for doc in docs:
+        image_id = as_digest(doc.get("Id"))
+        if image_id is None:
+            raise ValueError(f"no image ID in podman's list entry {doc.get('Id')!r}")
+        if image_id not in seen:
+            seen.add(image_id)
+            yield image_id, doc
 
 
 def summaries(engine: str, stdout: str) -> list[ImageSummary]:

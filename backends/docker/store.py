@@ -23,9 +23,8 @@ from typing import Any, NamedTuple
 
 from ocitool.backends.common.parsing import as_digest, lineage_of, parse_time
 from ocitool.layers import chain_ids
+from ocitool.references import hub_short
 from ocitool.usage import ImageStack, StoreInventory
-
-_FAMILIAR = ("docker.io/library/", "docker.io/")
 
 
 class DockerStore(NamedTuple):
@@ -82,16 +81,9 @@ def _references(path: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     digests: dict[str, list[str]] = {}
     for references in repositories.values():
         for reference, image_id in references.items():
-            name = _familiar(reference)
+            name = hub_short(reference)  # dockerd's localhost/ is a registry
             (digests if "@" in name else tags).setdefault(image_id, []).append(name)
     return tags, digests
-
-
-def _familiar(name: str) -> str:
-    for prefix in _FAMILIAR:
-        if name.startswith(prefix):
-            return name.removeprefix(prefix)
-    return name
 
 
 def _config(base: str, hex_id: str) -> dict[str, Any]:

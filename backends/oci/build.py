@@ -92,6 +92,7 @@ class Builder:
         self.reported: list[BuildStep] = []
         self.number = 0
         self.first_step: dict[int, int] = {}  # stage index -> the number of its FROM step
+        self.pulled: list[str] = []  # the bases FROM pulled into the store
         self.ignore = Ignore.of_context(request.context)
         self.work = Path(tempfile.mkdtemp(prefix="ocitool-build-"))
 
@@ -174,16 +175,18 @@ class Builder:
     def _stage(self, stage: Stage, *, last: bool) -> StoredImage | None:
         base = expand(stage.base, self._global_env())
         self.number = self.first_step[stage.index] - 1
-        self._begin(stage, stage.line, stage.text)
+        self._begin(stage.text)
+        pulled = len(self.pulled)
         image = self._base(base, stage)
         state = _State(stage, image)
-        self._done(stage, stage.line, stage.text, image, cached=True, layer=False)
+        fresh = len(self.pulled) > pulled  # pulled for this build: not from the store
+        self._done(stage, stage.line, stage.text, image, cached=not fresh, layer=False)
         for instruction in stage.instructions:
             self._instruction(state, instruction)
         if last and self.request.labels:
             text = "LABEL " + " ".join(f"{k}={v}" for k, v in self.request.labels)
             line = stage.instructions[-1].line if stage.instructions else stage.line
-            self._begin(stage, line, text)
+            self._begin(text)
             options = [f"--config.label={k}={v}" for k, v in self.request.labels]
             self._metadata(state, line, text, state.nop(f" {text}"), options)
         return state.image
@@ -202,6 +205,7 @@ class Builder:
         from ocitool.backends.oci.build_pull import pull
 
         pull(self.backend, ref)
+        self.pulled.append(ref)
         self.stored = self.backend._read()
         return self._local(ref)
 
@@ -218,7 +222,7 @@ class Builder:
     # -- one instruction ---------------------------------------------------------------
 
     def _instruction(self, state: _State, ins: Instruction) -> None:
-        self._begin(state.stage, ins.line, ins.text)
+        self._begin(ins.text)
         env = state.env()
         keyword = ins.keyword
         if keyword == "RUN":
@@ -318,7 +322,7 @@ class Builder:
             found = None if self.request.no_cache else self.steps.cached(step_key, self.stored)
             if found is None:
                 if source_image is not None:
-                    rootfs = self._unpack(source_image, scratch / "from")
+                    rootfs = self.steps.unpack(source_image, scratch / "from")
                     sources = files.image_sources(rootfs, patterns, source_from or "")
                 tree = (
                     files.read_tree(self.backend.store, state.image.manifest)
@@ -377,17 +381,13 @@ class Builder:
             return image
         return self._local(ref)
 
-    def _unpack(self, image: StoredImage, bundle: Path) -> Path:
-        with self.steps.unpacked(image, bundle) as rootfs:
-            return rootfs
-
     # -- events ----------------------------------------------------------------------------
 
     def _was_there(self, image: StoredImage) -> bool:
         """In the store before this build: a step that found it was taken from the cache."""
         return image.manifest_digest not in self.steps.made
 
-    def _begin(self, stage: Stage, line: int, text: str) -> None:
+    def _begin(self, text: str) -> None:
         self.number += 1
         self.on_event(BuildEvent("step", self.number, text))
 

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ocitool.backends.common.runc import start_failure
 from ocitool.backends.oci import containers as records
 from ocitool.backends.oci.build_cache import Cache
 from ocitool.backends.oci.parsers import HIDDEN_TAG, StoredImage
@@ -113,64 +114,68 @@ class Steps:
         directory.mkdir(parents=True, mode=0o700)
         bundle = directory / "bundle"
         try:
-            with self.unpacked(parent, bundle):
-                config = parent.config.get("config") or {}
-                records.configure_bundle(
-                    bundle,
-                    command=argv,
-                    image_config=config,
-                    tty=False,
-                    env=env,
-                    network=network,
-                    hostname=container_id[6:18],
-                    options=RunOptions(
-                        entrypoint="",
-                        workdir=config.get("WorkingDir") or None,
-                        user=config.get("User") or None,
-                    ),
+            self.unpack(parent, bundle)
+            config = parent.config.get("config") or {}
+            records.configure_bundle(
+                bundle,
+                command=argv,
+                image_config=config,
+                tty=False,
+                env=env,
+                network=network,
+                hostname=container_id[6:18],
+                options=RunOptions(
+                    entrypoint="",
+                    workdir=config.get("WorkingDir") or None,
+                    user=config.get("User") or None,
+                ),
+            )
+            held: list[str] = []
+
+            def relay(_stream: str, line: str) -> None:
+                if START_FAILED.search(line):
+                    held.append(line.split("failed: ", 1)[-1].rstrip('"'))
+                else:
+                    on_line(line)
+
+            argv_run = [runtime, "--root", root, "run", "--bundle", str(bundle), container_id]
+            try:
+                done = backend.runner.stream(
+                    argv_run, relay, timeout=backend.runner.run_timeout, keep=False
                 )
-                held: list[str] = []
-
-                def relay(_stream: str, line: str) -> None:
-                    if START_FAILED.search(line):
-                        held.append(line.split("failed: ", 1)[-1].rstrip('"'))
-                    else:
-                        on_line(line)
-
-                argv_run = [runtime, "--root", root, "run", "--bundle", str(bundle), container_id]
-                try:
-                    done = backend.runner.stream(
-                        argv_run, relay, timeout=backend.runner.run_timeout, keep=False
-                    )
-                finally:
-                    records.delete_state(backend.runner, runtime, root, container_id)
-                if done.returncode != 0:
-                    return done.returncode, " ".join(held), None
-                with self._step(parent, step_key) as (_source, scratch):
-                    backend._umoci(
-                        [
-                            "repack",
-                            f"--image={self._at(scratch)}",
-                            f"--history.created_by={created_by}",
-                            *[f"--mask-path={path}" for path in _MASKED],
-                            "--",
-                            str(bundle),
-                        ]
-                    )
-                return 0, "", self._last
+            finally:
+                records.delete_state(backend.runner, runtime, root, container_id)
+            if done.returncode != 0:
+                said = " ".join(held)
+                # a command that cannot start exits 127 or 126, as docker's RUN does
+                cause = start_failure(said, backend="oci") if said else None
+                code = cause.exit_code if cause is not None else done.returncode
+                return code, cause.message if cause else said.replace('\\"', '"'), None
+            with self._step(parent, step_key) as (_source, scratch):
+                backend._umoci(
+                    [
+                        "repack",
+                        f"--image={self._at(scratch)}",
+                        f"--history.created_by={created_by}",
+                        *[f"--mask-path={path}" for path in _MASKED],
+                        "--",
+                        str(bundle),
+                    ]
+                )
+            return 0, "", self._last
         finally:
             records.remove_tree(directory)
 
-    @contextmanager
-    def unpacked(self, image: StoredImage, bundle: Path) -> Iterator[Path]:
-        """`image` unpacked by umoci (rootless when not root), as `create` unpacks one."""
+    def unpack(self, image: StoredImage, bundle: Path) -> Path:
+        """`image` unpacked by umoci (rootless when not root), as `create` unpacks one;
+        its rootfs. The caller removes the bundle (containers.remove_tree)."""
         tag = self.tag_of(image)
         rootless = ["--rootless"] if os.geteuid() != 0 else []
         with self.store.locked(exclusive=False):
             self.backend._umoci(
                 ["unpack", *rootless, f"--image={self._at(tag)}", "--", str(bundle)]
             )
-        yield bundle / "rootfs"
+        return bundle / "rootfs"
 
     def tag_of(self, image: StoredImage) -> str:
         tags = [t for t in image.tags if not t.startswith(SCRATCH_TAGS)]

@@ -4,8 +4,9 @@ Quirks handled here (docs/engines.md): IDs come without `sha256:`; `images` list
 an image once per tag with names in `Names`, so images are listed by ID and
 read with one batched `image inspect`; local names carry `localhost/`, which
 is dropped so a name reads the same as on docker, unless `docker.io/` has the
-same repository (listing.Names); manifest lists are listed as images, and
-are left out or refused (failures.manifest_list); history keys mix case and
+same repository (listing.Names); manifest lists are listed as images, so
+they are listed apart, as the lists they are (lists.py), and refused by the
+image commands (failures.manifest_list); history keys mix case and
 its comment is `FROM <base>`, while inspect keeps the exact empty-layer flags.
 """
 
@@ -44,9 +45,11 @@ from ocitool.backends.common.rootfs import inside
 from ocitool.backends.common.verbs import ContainerCLI
 from ocitool.backends.podman import CAPABILITIES, failures
 from ocitool.backends.podman.store import (
+    StoredList,
     listed_ids,
     read_store,
     storage_location,
+    stored_lists,
     stored_names,
 )
 from ocitool.engine import RunOptions
@@ -73,6 +76,7 @@ _RENAMING = threading.Lock()
 if TYPE_CHECKING:
     from ocitool.backends.common.build import BuildDialect
     from ocitool.building import BuildRequest, OnBuildEvent
+    from ocitool.listing import ImageSummary
     from ocitool.models import BuildResult, Container, EngineInfo, Image, Layer, SearchResult
 
 
@@ -100,6 +104,7 @@ class PodmanBackend(ContainerCLI):
         self.connection = None if url else connection  # --connection or podman@CONNECTION
         self._storage: tuple[str, str] | None = None  # (graphRoot, driver), once seen
         self._shown = Names(())  # how names read, from the last images podman described
+        self._lists: set[str] = set()  # the manifest lists' IDs and names, last listed
 
     @property
     def command(self) -> list[str]:
@@ -142,9 +147,36 @@ class PodmanBackend(ContainerCLI):
         if stored and location:
             docs = self._inspect_docs(stored, tolerate_missing=True)
             if len(docs) == len(stored) and _stored_under(docs, location[0]):
-                return self._parsed_images(docs, self._names(docs, complete=True))
+                held = stored_lists(*location)
+                return self._with_lists(docs, self._cli_lists() if held is None else held)
         docs = self._inspect_docs(self.list_ids(all=all), tolerate_missing=True)
-        return self._parsed_images(docs, self._names(docs, complete=True))
+        return self._with_lists(docs, self._cli_lists())
+
+    def image_summaries(self, *, all: bool = False) -> list[ImageSummary]:
+        """The images' list call, and the lists from the storage files where an inspect
+        placed them (self._storage), else from their own list call beside it (podman
+        lists a list as an image, with a digest it had when created: lists.listed)."""
+        from ocitool.backends.common.listing import list_argv, podman_summaries
+
+        argv = [*list_argv(all=all), *self.list_filters]
+        held = None if self.remote or not self._storage else stored_lists(*self._storage)
+        if held is not None:
+            found = self.parsed(self.ok(self.run(argv, models=False)), podman_summaries)
+        else:
+            images, lists = self.runner.run_together(
+                [[*self.command, *argv], [*self.command, *_lists_argv()]]
+            )
+            found = self.parsed(self.ok(images), podman_summaries)
+            held = self.parsed(self.ok(lists), self._parsed_lists)
+        if not held:
+            return found
+        from ocitool.listing import ImageSummary
+
+        shown = Names(self._list_names(held))  # images() judges among every name
+        return found + [
+            ImageSummary(i.id, i.names, i.repo_digests, i.created, i.size)
+            for i in self._list_models(held, shown)
+        ]
 
     def inspect(self, refs: Sequence[str]) -> list[Image]:
         docs = self._inspect_docs(list(refs), tolerate_missing=False)
@@ -218,8 +250,23 @@ class PodmanBackend(ContainerCLI):
             super().tag(source, target)
 
     def remove_images(self, refs: Sequence[str]) -> None:
+        """A manifest list the last listing showed goes with `podman manifest rm` (by
+        name: that name; by ID: the list), which spares the images it names; podman's
+        rmi refuses a list, and its untag of a list's name would untag its image."""
+        lists = [r for r in refs if self._is_list(r)]
+        images = [r for r in refs if r not in lists]
         with _RENAMING:  # an untag rewrites the names too
-            super().remove_images(refs)
+            if images:
+                super().remove_images(images)
+            if lists:
+                from ocitool.backends.podman import lists as manifest_lists
+
+                manifest_lists.remove(self, [manifest_lists.stored_name(r) for r in lists])
+
+    def _is_list(self, ref: str) -> bool:
+        if as_digest(ref) in self._lists:
+            return True
+        return ref in self._lists or self.canonical_name(ref) in self._lists
 
     def canonical_name(self, ref: str) -> str:
         """A name as the models spell it: without podman's `localhost/`, with a tag,
@@ -386,6 +433,37 @@ class PodmanBackend(ContainerCLI):
 
     # -- plumbing ------------------------------------------------------------
 
+    def _with_lists(
+        self, docs: Sequence[Mapping[str, Any]], held: Sequence[StoredList]
+    ) -> list[Image]:
+        """The images, and each manifest list as one entry (lists.list_model)."""
+        shown = self._names(docs, complete=True, also=self._list_names(held))
+        return self._parsed_images(docs, shown) + self._list_models(held, shown)
+
+    def _cli_lists(self) -> list[StoredList]:
+        """The lists from podman's own listing, where its storage files are not read."""
+        return self.parsed(self.ok(self.run(_lists_argv())), self._parsed_lists)
+
+    def _parsed_lists(self, out: str) -> list[StoredList]:
+        from ocitool.backends.podman.lists import listed
+
+        return listed(json_documents(out), readable=not self.remote)
+
+    @staticmethod
+    def _list_names(held: Sequence[StoredList]) -> list[str]:
+        return [n for stored in held for n in stored.names]
+
+    def _list_models(self, held: Sequence[StoredList], shown: Names) -> list[Image]:
+        """The lists as models; remembered, so remove_images knows them (rmi and prune
+        list the store before they remove)."""
+        self._lists = {s.id for s in held} | {shown(n) for s in held for n in s.names}
+        if not held:
+            return []
+        from ocitool.backends.podman.lists import list_model
+
+        with parsing_output((self.executable, "images", "--filter", "manifest=true")):
+            return [list_model(stored, shown) for stored in held]
+
     def _parsed_images(self, docs: Sequence[Mapping[str, Any]], shown: Names) -> list[Image]:
         from ocitool.backends.common.history import with_layer_sizes
         from ocitool.backends.podman.parsers import parse_image
@@ -394,13 +472,15 @@ class PodmanBackend(ContainerCLI):
             images = [parse_image(d, shown) for d in docs]
         return with_layer_sizes(images, self._recorded_sizes(images, self._storage))
 
-    def _names(self, docs: Sequence[Mapping[str, Any]], *, complete: bool) -> Names:
+    def _names(
+        self, docs: Sequence[Mapping[str, Any]], *, complete: bool, also: Sequence[str] = ()
+    ) -> Names:
         """How these images' names read (Names), judged against every stored name:
         `docs` when they are every image, else images.json where podman's inspect
         placed it. Where that file cannot be read, an inspect judges among the
         images asked for only (no extra engine call); `images` and `rmi`, which list
         the store, always see every name."""
-        names = {str(n) for d in docs for k in _NAMED for n in d.get(k) or ()}
+        names = {str(n) for d in docs for k in _NAMED for n in d.get(k) or ()} | set(also)
         found = None if complete or not self._storage else stored_names(*self._storage)
         self._shown = Names(names | found if found else names)
         return self._shown
@@ -525,3 +605,9 @@ def _search_results(out: str) -> list[SearchResult]:
             )
         )
     return rows
+
+
+def _lists_argv() -> list[str]:
+    from ocitool.backends.podman.lists import LISTS_ARGV
+
+    return list(LISTS_ARGV)

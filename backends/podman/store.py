@@ -20,6 +20,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from ocitool.backends.common.listing import Names
@@ -111,6 +112,46 @@ def list_document(list_id: str) -> bytes | None:
         return None
 
 
+class StoredList(NamedTuple):
+    """A manifest list as podman keeps it: an image record with no layer (lists.py
+    makes it a model). `size` is podman's: the bytes of the list's own documents."""
+
+    id: str  # sha256:
+    names: list[str]  # as podman stores them (localhost/...)
+    created: datetime | None
+    document: bytes | None  # its `manifest` big data; None where it cannot be read here
+    size: int
+
+
+def stored_lists(graph_root: str, driver: str | None) -> list[StoredList] | None:
+    """Every manifest list, from images.json and each list's document beside it;
+    None where they cannot be read."""
+    driver = driver or _only_driver(graph_root)
+    if driver is None:
+        return None
+    try:
+        with open(os.path.join(graph_root, f"{driver}-images", "images.json"), "rb") as handle:
+            records = [r for r in json.load(handle) if is_manifest_list(r)]
+        return [_stored_list(graph_root, driver, r) for r in records]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _stored_list(graph_root: str, driver: str, record: Mapping[str, Any]) -> StoredList:
+    if not HEX.fullmatch(record["id"]):
+        raise ValueError(f"manifest list ID {record['id']!r} is not 64 hex digits")
+    with open(os.path.join(graph_root, f"{driver}-images", record["id"], "manifest"), "rb") as f:
+        document = f.read()
+    sizes = record.get("big-data-sizes") or {}
+    return StoredList(
+        id=f"sha256:{record['id']}",
+        names=[str(n) for n in record.get("names") or []],
+        created=parse_time(record.get("created")),
+        document=document,
+        size=sum(int(v) for v in sizes.values()),
+    )
+
+
 def stored_names(graph_root: str, driver: str | None) -> frozenset[str] | None:
     """Every name podman stores, as it spells them, from images.json alone."""
     driver = driver or _only_driver(graph_root)
@@ -126,6 +167,7 @@ def stored_names(graph_root: str, driver: str | None) -> frozenset[str] | None:
 
 class _Files(NamedTuple):
     records: list[dict[str, Any]]  # images.json, less the manifest lists (not images)
+    lists: list[dict[str, Any]]  # the manifest lists' records
     layers: list[dict[str, Any]]  # layers.json
     configs: dict[str, dict[str, Any]]  # image ID (bare hex) -> its config, checked
 
@@ -140,11 +182,12 @@ def _load(graph_root: str, driver: str | None) -> _Files | None:
         return None
     try:
         with open(os.path.join(graph_root, f"{driver}-images", "images.json"), "rb") as handle:
-            records = [r for r in json.load(handle) if not is_manifest_list(r)]
+            every = json.load(handle)
+        records = [r for r in every if not is_manifest_list(r)]
         with open(os.path.join(graph_root, f"{driver}-layers", "layers.json"), "rb") as handle:
             layers = json.load(handle)
         configs = {r["id"]: _config(graph_root, driver, r["id"]) for r in records}
-        return _Files(records, layers, configs)
+        return _Files(records, [r for r in every if is_manifest_list(r)], layers, configs)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -172,8 +215,9 @@ def read_store(graph_root: str, driver: str | None) -> PodmanStore | None:
             for layer in files.layers
             if layer.get("diff-digest") and layer.get("diff-size") is not None
         }
-        shown = Names(n for r in files.records for n in r.get("names") or ())
+        shown = Names(n for r in [*files.records, *files.lists] for n in r.get("names") or ())
         found = [_stack(r, files.configs[r["id"]], shown) for r in files.visible()]
+        found += [_list_stack(r, shown) for r in files.lists]
         sizes = {
             chain: by_diff[diff_id]
             for image in found
@@ -254,3 +298,10 @@ def _stack(record: Mapping[str, Any], config: Mapping[str, Any], shown: Names) -
     lineage = lineage_of(config.get("history"), len(diff_ids))
     created = parse_time(config.get("created"))
     return ImageStack(f"sha256:{record['id']}", names, diff_ids, None, created, lineage)
+
+
+def _list_stack(record: Mapping[str, Any], shown: Names) -> ImageStack:
+    """A manifest list as du lists it, as `images` does: it holds no layer of its own
+    (its images are counted as themselves), so it counts nothing."""
+    names = sorted({shown(n) for n in record.get("names") or [] if "@" not in n})
+    return ImageStack(f"sha256:{record['id']}", names, [], None, parse_time(record.get("created")))

@@ -9,7 +9,6 @@ command runs. Errors become one line on stderr and a documented exit code
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, cast
@@ -18,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from ocitool import __version__, notes
-from ocitool.cli.state import state
+from ocitool.cli.state import use
 from ocitool.debuglog import enable_debug
 
 
@@ -82,6 +81,9 @@ COMMANDS: dict[str, Entry] = {
     "df": Entry("structure", "du", "The same as du."),
     "tree": Entry("structure", "tree", "The images' family tree by shared layers."),
     "diff": Entry("structure", "diff", "What changes from image A to image B."),
+    "mutate": Entry("edits", "mutate", "A new image with its config changed (no new layer)."),
+    "append": Entry("edits", "append", "A new image with a tarball as one more layer."),
+    "flatten": Entry("edits", "flatten", "A new image of one layer with the same files."),
     "backends": Entry("about", "backends", "Each engine: found, version, reachable, capabilities."),
     "schema": Entry("about", "schema", "Print the JSON Schema of ocitool's models."),
     "completion": Entry("shell", "completion", "Print the completion script for bash, zsh, fish."),
@@ -191,10 +193,12 @@ def main_options(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
     ] = False,
 ) -> None:
-    state.backend = backend
-    state.host, state.connection = host, connection
-    if store is not None:
-        os.environ["OCITOOL_STORE"] = str(store)  # beats the config file, as the flag should
+    use(
+        backend=backend,
+        store=str(store) if store is not None else None,
+        host=host,
+        connection=connection,
+    )
     if debug:
         enable_debug()
     notes.to_stderr()  # a moved tag, a partial removal: one line each

@@ -24,7 +24,9 @@ _ocitool_candidates() {
   for ((i = 1; i < n - 1; i++)); do
     word=${line[i]}
     if [[ -n $expect ]]; then
-      [[ -z $cmd && " --backend -b --store " == *" $expect "* ]] && global+=("$expect" "$word")
+      # a root option that takes a value (--backend, --store, --host, --connection...)
+      # goes to `__complete`, which chooses the engine as the command would
+      [[ -z $cmd && " $(_ocitool_get "" valued) " == *" $expect "* ]] && global+=("$expect" "$word")
       expect=""
       continue
     fi
