@@ -86,7 +86,6 @@ def make_request(
     """
     from ocitool.dockerfile import parse
     from ocitool.lifecycle import target_name
-    from ocitool.manifests import wanted
 
     where = Path(context)
     if not where.is_dir():
@@ -110,6 +109,8 @@ def make_request(
             f"--network={network!r} is not a build network", hint="use --network none or host"
         )
     if platform is not None:
+        from ocitool.manifests import wanted
+
         wanted(platform)  # os/arch[/variant], or exit 2
     request = BuildRequest(
         context=where,

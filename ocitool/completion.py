@@ -25,6 +25,7 @@ ARGUMENT_KINDS = {
     "container": "container",
     "containers": "container",
     "tarball": "file",
+    "context": "dir",  # build's CONTEXT
 }
 # Values of options whose type does not list them (a plain str in the CLI).
 OPTION_VALUES = {

@@ -555,6 +555,7 @@ class Runner:
             if input is not None and proc.stdin is not None:
                 proc.stdin.write(input)
                 proc.stdin.close()
+            self._while_running(proc)
             try:
                 returncode = self._watch(
                     proc, args, started, limit, idle, seen, tick, reads_only=terminal

@@ -5,7 +5,12 @@ nothing half-built keeps a name (docs/build.md)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import re
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +19,8 @@ import pytest
 
 from ocitool.building import BuildEvent
 from ocitool.client import Client
-from ocitool.errors import BuildStepFailed, UsageError
+from ocitool.errors import BuildStepFailed, OcitoolError, UsageError
+from tests import lab as lab_setup
 from tests.conftest import BASE, ENGINES, Lab, build_images, tag_outside
 from tests.test_cli import ocitool, one_error_line
 from tests.test_schema import schema, validate
@@ -54,6 +60,28 @@ def _context(where: Path, dockerfile: str = DOCKERFILE) -> Path:
     (where / "ignored.txt").write_text("not sent\n")
     (where / ".dockerignore").write_text("ignored.txt\n")
     return where
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _leaves_no_images(lab: Lab) -> Iterator[None]:
+    """The step images of the builds here (a builder stage's stay untagged) go at the end,
+    so later tests see the stores as they were."""
+    before = {}
+    for engine in ENGINES:
+        build_images(engine, lab)
+        before[engine] = {i.id for i in Client(backend=engine).images(all=True)}
+    yield
+    for engine in ENGINES:
+        client = Client(backend=engine)
+        left = [i.id for i in client.images(all=True) if i.id not in before[engine]]
+        if engine == "oci":  # children first: a parent goes once nothing is built on it
+            for _ in range(len(left)):
+                for image_id in list(left):
+                    with contextlib.suppress(OcitoolError):
+                        client.rmi(image_id, force=True)
+                        left.remove(image_id)
+        elif left:
+            lab_setup.engine([engine, "rmi", "--force", *left], check=False)
 
 
 @pytest.fixture
@@ -109,7 +137,9 @@ def test_one_dockerfile_builds_the_same_image_on_every_backend(lab: Lab, tmp_pat
         assert _output(client, name, "cat /app/out.txt; ls -A /ctx") == (
             "hello from world\n.dockerignore\nDockerfile\ngreeting.txt\n"
         )
-        seen[engine] = (image.config, _files(client, name))
+        history = client.history(name)  # newest first: the build's steps, then the base's
+        empty = [step.empty for step in history[: len(history) - len(client.history(BASE))]]
+        seen[engine] = (image.config, _files(client, name), empty)
         client.rmi(name)
     first = next(iter(seen.values()))
     assert first[0].working_dir == "/app" and first[0].user == "1000"
@@ -117,8 +147,15 @@ def test_one_dockerfile_builds_the_same_image_on_every_backend(lab: Lab, tmp_pat
     assert first[0].env[1:] == ["APP_HOME=/app", "VERSION=1"]
     assert first[0].entrypoint == ["sh", "-c"] and first[0].cmd == ["cat /app/out.txt"]
     assert first[1][1] == [("/app/out.txt", "added", 17, "file")]
-    for engine, found in seen.items():
-        assert found == first, engine
+    # CMD ENTRYPOINT EXPOSE USER, COPY COPY, WORKDIR, RUN, LABEL ENV ARG
+    assert first[2] == [True] * 4 + [False] * 2 + [True, False] + [True] * 3
+    unlike = [
+        (engine, what, mine, theirs)
+        for engine, found in seen.items()
+        for what, mine, theirs in zip(("config", "files", "empty"), found, first, strict=True)
+        if mine != theirs
+    ]
+    assert unlike == []
 
 
 def test_a_rebuild_is_cached_and_a_changed_file_rebuilds_from_its_step(
@@ -149,14 +186,14 @@ def test_a_rebuild_is_cached_and_a_changed_file_rebuilds_from_its_step(
 def test_build_args_target_and_labels(
     client: Client, engine: str, named: list[str], tmp_path: Path
 ) -> None:
-    """--build-arg (KEY=VALUE, and KEY from the environment), --target, --label."""
+    """--build-arg (KEY from the environment, KEY=VALUE through the API), --target, --label."""
     context = _context(tmp_path / "context")
     named.append("ot-build/target:1")
     proc = ocitool(
         *("-b", engine, "build", "-q", "--network", "none", "-t", named[0]),
-        *("--target", "builder", "--build-arg", "GREETING=hi", "--label", "made.by=test"),
-        *("--build-arg", "FROM_ENV", str(context)),
-        env={"FROM_ENV": "unused"},
+        *("--target", "builder", "--build-arg", "GREETING", "--label", "made.by=test"),
+        *("--build-arg", "UNSET", str(context)),  # not in the environment: left out
+        env={"GREETING": "hi"},
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == client.inspect(named[0])[0].id
@@ -164,6 +201,8 @@ def test_build_args_target_and_labels(
     image = client.inspect(named[0])[0]
     assert image.config.labels == {"made.by": "test"}
     assert image.config.working_dir == "/src" and len(image.layers) == 4
+    client.build(context, tags=named, target="builder", build_args=["GREETING=hey"], network="none")
+    assert _output(client, named[0], "cat", "/src/out.txt") == "hey from world\n"
 
 
 def test_a_failing_run_exits_with_its_code_and_moves_no_name(
@@ -255,3 +294,60 @@ def test_progress_plain_and_json(engine: str, named: list[str], tmp_path: Path) 
         checker.validate(event)
     assert [e["event"] for e in events if e["event"] != "output"] == ["step", "done"] * 3 + ["done"]
     assert all(e["cached"] for e in events if e["event"] == "done" and e["step"])
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_live_view_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """auto on a terminal: each step stays as a line (cached ones say so), the running
+    command's last lines show below it and go with the view."""
+    from ocitool.build_progress import TAIL, BuildProgress
+
+    screen = _Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    with BuildProgress("auto") as shown:
+        shown.planned(2)
+        shown(BuildEvent("step", 1, f"FROM {BASE}"))
+        shown(BuildEvent("done", 1, "", cached=True))
+        shown(BuildEvent("step", 2, "RUN make"))
+        for i in range(TAIL + 3):
+            shown(BuildEvent("output", 2, f"compiling {i}"))
+        time.sleep(0.5)  # the view redraws 4 times a second
+        shown(BuildEvent("done", 2, "sha256:" + "0" * 64))
+        shown(BuildEvent("done", 0, "sha256:" + "0" * 64))
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
+    assert f"STEP 1/2: FROM {BASE}  (cached)" in text
+    assert "STEP 2/2: RUN make\n" in text
+    assert f"compiling {TAIL + 2}" in text and "compiling 2" not in text  # the last lines
+
+
+def test_plain_progress_without_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from ocitool.build_progress import BuildProgress
+
+    with BuildProgress("auto") as shown:  # pytest's stderr is no terminal: plain
+        shown.planned(1)
+        shown(BuildEvent("step", 1, "RUN make"))
+        shown(BuildEvent("output", 1, "cc"))
+        shown(BuildEvent("done", 1, "", cached=True))
+        shown(BuildEvent("done", 0, "sha256:" + "0" * 64))
+    assert capsys.readouterr().err == "STEP 1/1: RUN make\ncc\n--> Using cache\n"
+
+
+def test_a_base_whose_registry_does_not_answer_is_exit_5(engine: str, tmp_path: Path) -> None:
+    """Nothing listens on 127.0.0.1:1: the same one line, exit 5, on every backend."""
+    context = _context(tmp_path / "context", "FROM 127.0.0.1:1/nothing:1\nRUN true\n")
+    proc = ocitool("-b", engine, "build", "-q", str(context))
+    assert proc.returncode == 5, proc.stderr
+    assert "registry" in one_error_line(proc)
+
+
+def test_steps_are_numbered_alike_when_a_stage_is_skipped(engine: str, tmp_path: Path) -> None:
+    """docker builds a stage the target does not need, podman and oci skip it: the
+    failing step has one number everywhere, the plan's."""
+    text = f"FROM {BASE} AS unused\nRUN echo unused\nFROM {BASE}\nRUN exit 5\n"
+    proc = ocitool("-b", engine, "build", "-q", str(_context(tmp_path / "context", text)))
+    assert proc.returncode == 5, proc.stderr
+    assert "build step 4 (Dockerfile line 4) 'RUN exit 5' exited 5" in one_error_line(proc)

@@ -127,6 +127,8 @@ def test_bash_completes_after_equals_and_paths(scripts: Path, tmp_path: Path) ->
     (tmp_path / "dir").mkdir()
     assert complete("bash", f"ocitool import {tmp_path}/ro", scripts) == [f"{tmp_path}/rootfs.tar"]
     assert complete("bash", f"ocitool --store {tmp_path}/", scripts) == [f"{tmp_path}/dir"]
+    assert complete("bash", f"ocitool build {tmp_path}/", scripts) == [f"{tmp_path}/dir"]
+    assert set(complete("bash", "ocitool build --progress ", scripts)) == {"auto", "plain", "json"}
 
 
 def test_paths_in_zsh_and_fish(scripts: Path, tmp_path: Path) -> None:

@@ -449,3 +449,44 @@ def test_the_python_api_takes_the_endpoint(
     service = Client(backend="podman", connection=remote.connection)
     assert service.inspect("api/copied:1")[0].id == copied.image_id
     assert service.info().remote is True
+
+
+@pytest.mark.parametrize(("engine", "name"), [("docker", "DOCKER_HOST=ssh"), ("podman", "--host")])
+def test_build_on_a_remote_engine(
+    remote: Remote, lab: Lab, tmp_path: Path, engine: str, name: str
+) -> None:
+    """The engine's CLI sends the context itself: the image is made on the remote engine
+    only, from a base only it has, and a failing RUN still says its step and code."""
+    options, env = way(remote, engine, name)
+    base = only_remote(remote, lab, engine, f"remote-build/{engine}-base:1")
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "hello.txt").write_text("from the context\n")
+    (context / "Dockerfile").write_text(
+        f"FROM {base}\nCOPY hello.txt /\nRUN cat /hello.txt > /copy\n"
+    )
+    tag = f"remote-build/{engine}:1"
+    built = json.loads(
+        ok(
+            *options,
+            "build",
+            "-t",
+            tag,
+            "--network",
+            "none",
+            "--format",
+            "json",
+            str(context),
+            **env,
+        )
+    )
+    assert built["layers"] == 3 and [s["step"] for s in built["steps"]] == [1, 2, 3]
+    shown = remote.docker if engine == "docker" else remote.podman
+    made = shown("image", "inspect", "--format", "{{.Id}}", tag).strip()
+    assert made.removeprefix("sha256:") == built["image_id"].removeprefix("sha256:")
+    local = subprocess.run([engine, "image", "inspect", tag], capture_output=True, check=False)
+    assert local.returncode != 0
+    (context / "Dockerfile").write_text(f"FROM {base}\nRUN exit 4\n")
+    failed = ocitool(*options, "build", "-q", "--network", "none", str(context), **env)
+    assert failed.returncode == 4
+    assert "build step 2 (Dockerfile line 2) 'RUN exit 4' exited 4" in one_error_line(failed)

@@ -20,6 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
@@ -143,6 +144,7 @@ def build_with(engine: BuildingCLI, request: BuildRequest, on_event: OnBuildEven
         iidfile = workdir / "iid"
         argv = [*engine.command, "build", *dialect.options, *_options(request, iidfile)]
         env = {**(engine.engine_env() or {}), **dialect.env}
+        engine.runner.meanwhile(lambda: import_module("ocitool.models"))  # for the result
         done = engine.runner.stream(argv, on_line, timeout=engine.runner.run_timeout, env=env)
         if not done.ok:
             failure = dialect.failed(done, reading.current, reading.last_output)
@@ -194,10 +196,28 @@ def stage_step(steps: Sequence[PlannedStep], stage: int, index: int) -> PlannedS
     return within[index - 1] if 1 <= index <= len(within) else None
 
 
-def failed_step(step: PlannedStep | None, code: int, detail: str) -> OcitoolError | None:
-    """BuildStepFailed for the step the engine was running when its command failed."""
-    from ocitool.errors import BuildStepFailed
+def step_failure(
+    stderr: str,
+    step: PlannedStep | None,
+    said: str,
+    *,
+    exited: re.Pattern[str],
+    unreachable: re.Pattern[str],
+) -> OcitoolError | None:
+    """The error of a failed build, read from the engine's words: `exited` (its group 1
+    the code) is a RUN that failed, BuildStepFailed; `unreachable` (group 1 the reason)
+    a FROM image whose registry does not answer, exit 5; None for anything else."""
+    from ocitool.errors import BackendUnavailable, BuildStepFailed
 
-    if step is None:
-        return None
-    return BuildStepFailed(step.step, step.line, step.text, code, detail)
+    code = exited.search(stderr)
+    if code and step is not None:
+        return BuildStepFailed(step.step, step.line, step.text, int(code.group(1)), said)
+    pull = unreachable.search(stderr)
+    if pull and (step is None or step.keyword == "FROM"):
+        where = f" ({step.stage.text}, line {step.line})" if step is not None else ""
+        return BackendUnavailable(
+            "registry",
+            f"cannot pull the base image{where}: {pull.group(1).strip()}",
+            hint="is the registry running? or pull or load the image first (ocitool pull, load)",
+        )
+    return None

@@ -239,12 +239,17 @@ def _as_given(engine_names: list[str], asked: Sequence[str]) -> list[str]:
 
 
 _STEP_EXITED = re.compile(r"The command .* returned a non-zero code: (\d+)\s*$", re.MULTILINE)
+# the daemon's pull of a FROM image: its registry does not answer
+_PULL_UNREACHABLE = re.compile(
+    r'^(.*Get "https?://[^"]+": (?:dial tcp|net/http|EOF).*)$', re.MULTILINE
+)
 
 
 def build_failure(result: Completed, step: PlannedStep | None, said: str) -> OcitoolError | None:
     """A build whose RUN failed, as the classic builder says it ("returned a non-zero
-    code: 3"): the step it was at, with the step's code; None for any other failure."""
-    from ocitool.backends.common.build import failed_step
+    code: 3"), or whose FROM image's registry does not answer; None for any other."""
+    from ocitool.backends.common.build import step_failure
 
-    exited = _STEP_EXITED.search(result.stderr)
-    return failed_step(step, int(exited.group(1)), said) if exited else None
+    return step_failure(
+        result.stderr, step, said, exited=_STEP_EXITED, unreachable=_PULL_UNREACHABLE
+    )

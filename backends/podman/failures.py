@@ -168,12 +168,15 @@ def _as_given(engine_names: list[str], asked: Sequence[str]) -> list[str]:
 
 
 _STEP_EXITED = re.compile(r'building at STEP ".*": .*exit status (\d+)\s*$', re.MULTILINE)
+# buildah's pull of a FROM image: its registry does not answer
+_PULL_UNREACHABLE = re.compile(r"pinging container registry \S+: (.*)$", re.MULTILINE)
 
 
 def build_failure(result: Completed, step: PlannedStep | None, said: str) -> OcitoolError | None:
     """A build whose RUN failed, as buildah says it ('building at STEP "RUN …": while
-    running runtime: exit status 3'): the step it was at, with the step's code."""
-    from ocitool.backends.common.build import failed_step
+    running runtime: exit status 3'), or whose FROM image's registry does not answer."""
+    from ocitool.backends.common.build import step_failure
 
-    exited = _STEP_EXITED.search(result.stderr)
-    return failed_step(step, int(exited.group(1)), said) if exited else None
+    return step_failure(
+        result.stderr, step, said, exited=_STEP_EXITED, unreachable=_PULL_UNREACHABLE
+    )

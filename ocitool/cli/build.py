@@ -25,12 +25,19 @@ class Network(StrEnum):
 
 def build(
     context: Annotated[
-        Path, typer.Argument(help="The folder sent to the builder.", show_default=False)
+        Path,
+        typer.Argument(
+            help="The folder sent to the builder.", metavar="CONTEXT", show_default=False
+        ),
     ],
     tag: Annotated[
         list[str] | None,
         typer.Option(
-            "--tag", "-t", help="NAME[:TAG] for the image; repeatable.", show_default=False
+            "--tag",
+            "-t",
+            help="A name for the image, given once it is whole; repeatable.",
+            metavar="NAME[:TAG]",
+            show_default=False,
         ),
     ] = None,
     file: Annotated[

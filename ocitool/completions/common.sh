@@ -81,6 +81,7 @@ _ocitool_candidates() {
     image) _ocitool_offer "$cur" "" $(command ocitool __complete images "${global[@]}" 2>/dev/null) ;;
     container) _ocitool_offer "$cur" "" $(command ocitool __complete containers "${global[@]}" 2>/dev/null) ;;
     file) printf '%s\n' @file ;;
+    dir) printf '%s\n' @dir ;;
     one-of:*)
       values=${kind#one-of:}
       _ocitool_offer "$cur" "" ${values//,/ }
