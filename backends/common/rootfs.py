@@ -11,6 +11,7 @@ again from the root (as chroot does, and as docker's cp and runc resolve paths).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from ocitool.errors import PathNotFound, UsageError
@@ -21,6 +22,20 @@ _MAX_LINKS = 40  # as the kernel's ELOOP limit
 def inside(root: Path, path: str, *, follow: bool = True) -> Path:
     """The host path of container path `path` under `root`; `follow` also resolves a
     symlink in the last component (cp copies such a link as a link: follow=False)."""
+
+    def link_of(parts: list[str]) -> str | None:
+        candidate = root.joinpath(*parts)
+        return os.readlink(candidate) if candidate.is_symlink() else None
+
+    return root.joinpath(*walk_links(path, link_of, follow=follow, where="container"))
+
+
+def walk_links(
+    path: str, link_of: Callable[[list[str]], str | None], *, follow: bool = True, where: str
+) -> list[str]:
+    """`path`'s components with every symlink followed inside one root, as chroot would:
+    `..` stops at the root and an absolute target starts again from it. `link_of` reads
+    a component's link target (None: not a link) from a directory or an image's tar."""
     parts = _parts(path)
     resolved: list[str] = []
     links = 0
@@ -30,18 +45,17 @@ def inside(root: Path, path: str, *, follow: bool = True) -> Path:
             if resolved:
                 resolved.pop()
             continue
-        candidate = root.joinpath(*resolved, part)
-        if (follow or parts) and candidate.is_symlink():
+        target = link_of([*resolved, part]) if (follow or parts) else None
+        if target is not None:
             links += 1
             if links > _MAX_LINKS:
-                raise UsageError(f"{path}: too many levels of symbolic links in the container")
-            target = os.readlink(candidate)
+                raise UsageError(f"{path}: too many levels of symbolic links in the {where}")
             if target.startswith("/"):
                 resolved = []
             parts = _parts(target) + parts
             continue
         resolved.append(part)
-    return root.joinpath(*resolved)
+    return resolved
 
 
 def _parts(path: str) -> list[str]:

@@ -25,13 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from ocitool.backends.common.rootfs import inside
+from ocitool.backends.common.rootfs import inside, walk_links
 from ocitool.backends.oci.store import Store
 from ocitool.dockerignore import Ignore
 from ocitool.errors import NotSupported, PathNotFound, UsageError
 from ocitool.layerfiles import OPAQUE, WHITEOUT, safe_path
 
-_MAX_LINKS = 40
 _ARCHIVE_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
 
 
@@ -55,27 +54,12 @@ class ImageTree:
 
     def resolve(self, path: str) -> str:
         """`path` with every symlink in it followed inside the image (as chroot would)."""
-        parts = _parts(path)
-        done: list[str] = []
-        links = 0
-        while parts:
-            part = parts.pop(0)
-            if part == "..":
-                if done:
-                    done.pop()
-                continue
-            candidate = "/".join([*done, part])
-            meta = self.entries.get(candidate)
-            if meta is not None and meta.kind == "symlink":
-                links += 1
-                if links > _MAX_LINKS:
-                    raise UsageError(f"{path}: too many levels of symbolic links in the image")
-                if meta.link.startswith("/"):
-                    done = []
-                parts = _parts(meta.link) + parts
-                continue
-            done.append(part)
-        return "/".join(done)
+
+        def link_of(parts: list[str]) -> str | None:
+            meta = self.entries.get("/".join(parts))
+            return meta.link if meta is not None and meta.kind == "symlink" else None
+
+        return "/".join(walk_links(path, link_of, where="image"))
 
     def kind_of(self, patterns: list[str]) -> str:
         """file, dir or multi, as docker's history names what a COPY --from copies."""
