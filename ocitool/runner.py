@@ -390,7 +390,7 @@ class Runner:
                 if relay is None:
                     up.stdout.close()  # the consumer holds it now
                 else:
-                    threads.append(_relaying(relay, up.stdout, down.stdin))
+                    threads.append(_relaying(relay, up.stdout, down.stdin, down))
                 codes = self._both(up, down, first, started)
                 texts = [t.join_text() for t in threads[:3]]
         seconds = time.monotonic() - started
@@ -825,10 +825,15 @@ def _collect(pipe: IO[bytes] | None) -> _Reader:
 
 
 def _relaying(
-    relay: Callable[[IO[bytes], IO[bytes]], None], source: IO[bytes], sink: IO[bytes] | None
+    relay: Callable[[IO[bytes], IO[bytes]], None],
+    source: IO[bytes],
+    sink: IO[bytes] | None,
+    consumer: subprocess.Popen[Any],
 ) -> _Reader:
     """Run `relay(source, sink)` in a thread, closing both when it ends: a consumer that
-    died makes the relay fail (EPIPE), and the closed source then stops the producer."""
+    died makes the relay fail (EPIPE), and the closed source then stops the producer.
+    A relay that failed kills the consumer first: a stream cut off at a member's end
+    could otherwise read as a whole archive (a tar ends where its data does)."""
 
     def work() -> None:
         try:
@@ -836,6 +841,10 @@ def _relaying(
                 relay(source, sink)
         except Exception as exc:  # the two ends' own results say why
             debug(LOGGER, "relay stopped: %s", exc)
+            import signal
+
+            with suppress(ProcessLookupError):
+                os.killpg(consumer.pid, signal.SIGKILL)
         finally:
             for end in (sink, source):
                 with suppress(OSError, ValueError):

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from ocitool.manifests import Wanted
     from ocitool.models import Image
     from ocitool.movers import Endpoint, Mover, ProgressEvent
+    from ocitool.together import Begun
 
 log = logging.getLogger("ocitool.transfer")
 
@@ -98,12 +99,13 @@ class Transfers:
             raise UsageError(
                 f"{destination!r} names no image to create", hint="give the destination a NAME:TAG"
             )
+        # started first, and waited for only before the destination is written: over
+        # a slow connection (a daemon over ssh) it runs while the image streams
+        free = None if force else self._refusing_existing(dst)
         src, source_id = self._resolved(src)
         _one_image(src)
         if self.all_platforms:
             self._refuse_index_into(dst)
-        if not force:
-            self._refuse_existing(dst)
         if dst.kind in FORMATS:
             with finished_file(dst.path) as partial:
                 into = Location(dst.kind, name=dst.name, path=partial)
@@ -112,7 +114,7 @@ class Transfers:
             with finished_layout(dst.path) as directory:
                 into = Location("layout", name=dst.name, path=directory)
                 return self._skopeo_copy(src, into, source_id, on_event, label=str(dst))
-        result = self._skopeo_copy(src, dst, source_id, on_event)
+        result = self._skopeo_copy(src, dst, source_id, on_event, before_naming=free)
         if src.kind == "registry" and dst.kind == "engine" and src.name:
             return self._served(result, src.name, self.engines.get(dst.backend or "", dst.at))
         return result
@@ -280,6 +282,17 @@ class Transfers:
             return ref
         return names[0] if names and not _looks_like_id(ref, image_id) else image_id
 
+    def _refusing_existing(self, location: Location) -> Begun[None] | None:
+        """_refuse_existing: at once, or, for an engine's name, begun in a thread (a copy
+        waits for it before the load can name anything: ocitool.archive_stream)."""
+        if location.kind != "engine" or not location.name:
+            self._refuse_existing(location)
+            return None
+        from ocitool.together import begun
+
+        self.engines.get(location.backend or "", location.at)  # loaded here, not in the thread
+        return begun(lambda: self._refuse_existing(location))
+
     def _refuse_existing(self, location: Location) -> None:
         if location.kind == "engine" and location.name:
             try:
@@ -379,7 +392,10 @@ class Transfers:
         on_event: ProgressEvent | None,
         *,
         label: str | None = None,
+        before_naming: Begun[None] | None = None,
     ) -> TransferResult:
+        """One image by the best path; `before_naming` (the destination's name check,
+        begun) is waited for before the destination is written or named."""
         mover = self.engines.mover(f"copying {src} to {dst}")
         # the destination first: within one store, its exclusive lock covers the read too
         with (
@@ -393,10 +409,18 @@ class Transfers:
                     (dst.path, dst.name) if dst.kind == "docker-archive" and dst.path else None
                 )
                 taken = stream_paths.stream_copy(
-                    self.engines.runner, mover, s, d, to_file=to_file, on_event=on_event
+                    self.engines.runner,
+                    mover,
+                    s,
+                    d,
+                    to_file=to_file,
+                    on_event=on_event,
+                    before_naming=before_naming,
                 )
                 path, digest, known = taken
             else:
+                if before_naming is not None:
+                    before_naming.wait()
                 log.debug("path: %s copy %s -> %s", mover.name, s.ref, d.ref)
                 want = self.platform
                 digest = mover.copy(
