@@ -188,7 +188,7 @@ def renamed_stream(
 
     try:
         return relay_renamed(source, sink, name, before_naming=before_naming)
-    except ValueError as exc:  # json's errors are ValueErrors too
+    except (ValueError, EOFError) as exc:  # json's errors are ValueErrors too
         raise UsageError(f"the engine's save wrote no readable archive ({exc})") from exc
 
 

@@ -391,6 +391,7 @@ class Runner:
                     up.stdout.close()  # the consumer holds it now
                 else:
                     threads.append(_relaying(relay, up.stdout, down.stdin, down))
+                self._while_running(down)
                 codes = self._both(up, down, first, started)
                 texts = [t.join_text() for t in threads[:3]]
         seconds = time.monotonic() - started

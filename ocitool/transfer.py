@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ocitool import capabilities as can
-from ocitool import credentials, stream_paths
+from ocitool import stream_paths
 from ocitool.archives import (
     FORMATS,
     ArchiveEntry,
@@ -48,17 +48,16 @@ from ocitool.errors import (
 )
 from ocitool.locations import Location, parse_location
 from ocitool.meters import file_size, metered, read_position
-from ocitool.models import TransferResult
 from ocitool.notes import note
 from ocitool.references import ImageRef, is_image_id, validate_image_arg
-from ocitool.registry import Registry, Tls
 
 if TYPE_CHECKING:
     from ocitool.engine import Engine
     from ocitool.engines import Engines
     from ocitool.manifests import Wanted
-    from ocitool.models import Image
+    from ocitool.models import Image, TransferResult
     from ocitool.movers import Endpoint, Mover, ProgressEvent
+    from ocitool.registry import Registry, Tls
     from ocitool.together import Begun
 
 log = logging.getLogger("ocitool.transfer")
@@ -338,6 +337,8 @@ class Transfers:
 
     def registry(self, host: str) -> Registry:
         """The registry at `host`, with this transfer's TLS settings and stored credentials."""
+        from ocitool.registry import Registry
+
         return Registry(
             host,
             tls=self._tls(host),
@@ -348,16 +349,22 @@ class Transfers:
     def stored_login(self, host: str) -> tuple[str, str] | None:
         """The stored credentials for `host` (ocitool.credentials), asked once per command."""
         if host not in self._logins:
+            from ocitool import credentials
+
             self._logins[host] = credentials.lookup(host, runner=self.engines.runner)
         return self._logins[host]
 
     def _tls(self, host: str) -> Tls:
         if self.tls is not None:
             return self.tls
+        from ocitool.registry import Tls
+
         return Tls(verify=host not in self.engines.config.insecure_registries)
 
     def registry_endpoint(self, reference: str, *, mover: Mover | None = None) -> Endpoint:
         """HOST/REPO:TAG as one end of a copy or push: its TLS settings and the logins."""
+        from ocitool.credentials import containers_auth_file
+
         mover = mover or self.engines.mover(f"pushing to {reference}")
         host = Location("registry", name=reference).registry
         tls = self._tls(host)
@@ -365,7 +372,7 @@ class Transfers:
             reference,
             tls_verify=tls.verify,
             cert_dir=tls.cert_dir,
-            authfile=credentials.containers_auth_file(),
+            authfile=containers_auth_file(),
             credentials=self.stored_login(host),
         )
 
@@ -404,6 +411,7 @@ class Transfers:
         ):
             if on_event:
                 on_event("start", {"source": str(src), "destination": label or str(dst)})
+            self.engines.runner.meanwhile(_ready_to_report)
             if stream_paths.needed(s, d):
                 to_file = (
                     (dst.path, dst.name) if dst.kind == "docker-archive" and dst.path else None
@@ -526,6 +534,8 @@ class Transfers:
             (e.image_id for e in entries if e.name and e.name in image.names),
             None if len({e.image_id for e in entries}) != 1 else entries[0].image_id,
         )
+        from ocitool.models import TransferResult
+
         return TransferResult(
             source=f"{kind}:{archive}",
             destination=f"{self.engines.selected_name}:{loaded}",
@@ -540,6 +550,8 @@ class Transfers:
     def _result(
         source: str, destination: str, path: str, *, digest: str | None = None
     ) -> TransferResult:
+        from ocitool.models import TransferResult  # pydantic: once the image has moved
+
         return TransferResult(source=source, destination=destination, path=path, digest=digest)
 
 
@@ -603,3 +615,11 @@ def _loadable_name(archive: Path, name: str | None) -> None:
             f"{archive} names an image so, and {exc.reason}",
             hint="save the image again under a valid name (lowercase NAME[:TAG])",
         ) from None
+
+
+def _ready_to_report() -> None:
+    """The result's model made ready while the image moves: pydantic's first
+    validation looks for plugins (importlib.metadata), some 30 ms of a copy's end."""
+    from ocitool.models import TransferResult
+
+    TransferResult(source="", destination="", path="")
