@@ -214,6 +214,44 @@ def test_local_docker_to_remote_podman(remote: Remote, lab: Lab) -> None:
     assert again.returncode == 8 and "already exists" in one_error_line(again)
 
 
+def remote_images(remote: Remote, engine: str) -> dict[str, str]:
+    """Every image on the remote engine, dangling ones too: name (or ID) -> ID."""
+    fmt = "{{.Repository}}:{{.Tag}} {{.ID}}"
+    if engine == "docker":
+        listed = remote.docker("image", "ls", "--all", "--no-trunc", "--format", fmt)
+    else:
+        listed = remote.podman("image", "ls", "--all", "--no-trunc", "--format", fmt)
+    rows = (line.split() for line in listed.splitlines() if line.strip())
+    return {name if "<none>" not in name else image_id: image_id for name, image_id in rows}
+
+
+@pytest.mark.parametrize("engine", ["docker", "podman"])
+def test_an_existing_name_on_a_streamed_destination_is_refused_and_kept(
+    remote: Remote, lab: Lab, engine: str
+) -> None:
+    """The name check runs while the layers stream (ocitool.archive_stream): without
+    --force the image the name had keeps it, and nothing else is left at the far end."""
+    build_images("docker", lab)
+    name = only_remote(remote, lab, engine, f"clash/{engine}-kept:1")
+    at = f"[{remote.docker_ssh}]" if engine == "docker" else f"[{remote.podman_url}]"
+    target = f"{engine}@{at}:{name}"
+    before = remote_images(remote, engine)
+    local_id = json.loads(ok("-b", "docker", "inspect", BASE, "--format", "json"))[0]["id"]
+    kept = next(i for n, i in before.items() if n.endswith(name))
+    assert kept.removeprefix("sha256:") != local_id.removeprefix("sha256:")
+
+    refused = ocitool("copy", f"docker:{BASE}", target)
+    assert refused.returncode == 8, refused.stderr
+    assert f"{target} already exists" in one_error_line(refused)
+    assert remote_images(remote, engine) == before  # the name unmoved, no image added
+
+    forced = transferred("copy", "--force", f"docker:{BASE}", target)
+    assert forced["image_id"] == local_id
+    after = remote_images(remote, engine)
+    moved = next(i for n, i in after.items() if n.endswith(name))
+    assert moved.removeprefix("sha256:") == local_id.removeprefix("sha256:")
+
+
 def test_remote_docker_to_remote_podman_and_back(remote: Remote, lab: Lab) -> None:
     name = only_remote(remote, lab, "docker", "remote-only/between:1")
     source = f"docker@{remote.context}:{name}"

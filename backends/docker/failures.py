@@ -121,7 +121,7 @@ def _unknown_context(stderr: str, _: str) -> OcitoolError | None:
 
 def _ssh(stderr: str, host: str) -> OcitoolError | None:
     ssh = _SSH_FAILED.search(stderr)
-    return _ssh_error(" ".join(ssh.group(1).split()) or "no reason given", host) if ssh else None
+    return ssh_error(" ".join(ssh.group(1).split()) or "no reason given", host) if ssh else None
 
 
 def _tls(stderr: str, host: str) -> OcitoolError | None:
@@ -159,7 +159,7 @@ def _too_old(stderr: str, host: str) -> OcitoolError | None:
     )
 
 
-def _ssh_error(said: str, host: str) -> OcitoolError:
+def ssh_error(said: str, host: str) -> OcitoolError:
     """docker's ssh connection failed: the login refused, or the host not reached."""
     check = f"'ssh {host.removeprefix('ssh://')} docker version' must work without a prompt"
     if any(word in said.lower() for word in _SSH_REFUSED):
