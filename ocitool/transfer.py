@@ -282,14 +282,18 @@ class Transfers:
         return names[0] if names and not _looks_like_id(ref, image_id) else image_id
 
     def _refusing_existing(self, location: Location) -> Begun[None] | None:
-        """_refuse_existing: at once, or, for an engine's name, begun in a thread (a copy
-        waits for it before the load can name anything: ocitool.archive_stream)."""
-        if location.kind != "engine" or not location.name:
+        """_refuse_existing: at once, or, for a name on an engine on another machine,
+        begun in a thread, as its call waits on the network (a copy waits for it before
+        the load can name anything: ocitool.archive_stream). A store on this machine is
+        checked first: its lock is then never wanted by both the check and the copy."""
+        backend = None
+        if location.kind == "engine" and location.name:
+            backend = self.engines.get(location.backend or "", location.at)  # not in the thread
+        if backend is None or not getattr(backend, "remote", False):  # docker's, podman's
             self._refuse_existing(location)
             return None
         from ocitool.together import begun
 
-        self.engines.get(location.backend or "", location.at)  # loaded here, not in the thread
         return begun(lambda: self._refuse_existing(location))
 
     def _refuse_existing(self, location: Location) -> None:
