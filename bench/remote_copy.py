@@ -59,6 +59,8 @@ def big_image(work: Path, megabytes: int, docker_host: str) -> None:
 
 def measured(argvs: list[list[str]], env: dict[str, str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of a pipeline of argvs, each waited with wait4."""
+    # `python -m` puts the working directory first on sys.path: run in the tree's own
+    cwd = env.get("PYTHONPATH", str(ROOT))
     started = time.monotonic()
     procs: list[subprocess.Popen[bytes]] = []
     stdin = None
@@ -70,6 +72,7 @@ def measured(argvs: list[list[str]], env: dict[str, str]) -> tuple[float, int]:
             stdout=subprocess.DEVNULL if last else subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=env,
+            cwd=cwd,
         )
         if stdin is not None:
             stdin.close()
