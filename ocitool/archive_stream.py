@@ -13,12 +13,15 @@ every engine reads first).
 before the first byte of manifest.json (or of the archive's end) is passed on:
 a load cannot give the image a name before the check passed, so the check that
 the destination name is free (ocitool.transfer) runs while the layers stream.
-Its refusal, as soon as it is known, leaves the load a cut-off archive that
-names nothing.
+Its refusal, as soon as it is known, or any failure, leaves the load an archive
+no reader takes for whole (`_Ends.spoil`): the load fails, naming and keeping
+nothing. Killing the load would not do: over ssh, the far end's load sees only
+its stdin end, wherever the stream was cut.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
@@ -41,6 +44,7 @@ class _Ends:
     def __init__(self, source: IO[bytes], sink: IO[bytes], gate: Begun[None] | None) -> None:
         self.source, self.sink = source, sink
         self.gate = gate  # the check to pass before the name is passed on
+        self.left = 0  # what is still to come of the member in passage
         try:
             sink.flush()
             self.fds: tuple[int, int] | None = (source.fileno(), sink.fileno())
@@ -75,17 +79,28 @@ class _Ends:
 
     def copy(self, size: int) -> None:
         """`size` bytes from source to sink, never all held at once."""
-        while size > 0:
-            moved = self._spliced(min(size, _PIECE)) if self.splice else None
+        self.left = size
+        while self.left > 0:
+            moved = self._spliced(min(self.left, _PIECE)) if self.splice else None
             if moved is None:
-                chunk = self.read(min(size, _PIECE))
+                chunk = self.read(min(self.left, _PIECE))
                 self.write(chunk)
                 moved = len(chunk)
             if not moved:
                 raise EOFError("the archive ends inside a member")
-            size -= moved
+            self.left -= moved
             if self.gate is not None and self.gate.done():
                 self.open_gate()  # a refusal cuts the stream at once, not at its end
+
+    def spoil(self) -> None:
+        """End what was passed on so that no reader takes it for a whole archive: a tar
+        cut where a member ends reads as complete (and a docker load would then load
+        its layers, unnamed). So the member in passage is filled, and a header that
+        is no header follows; a member with more than a piece to come is cut short."""
+        if self.left > _PIECE:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            self.write(b"\xff" * (self.left + _BLOCK))
 
     def open_gate(self) -> None:
         """Wait for the check; its refusal is raised here."""
@@ -148,6 +163,14 @@ def relay_renamed(
     untagged) in its manifest.json; `before_naming` as the module docstring says.
     Returns the image IDs manifest.json lists (each config's digest, which a load keeps)."""
     ends = _Ends(source, sink, before_naming)
+    try:
+        return _relayed(ends, name)
+    except BaseException:
+        ends.spoil()
+        raise
+
+
+def _relayed(ends: _Ends, name: str | None) -> list[str]:
     ids: list[str] = []
     pending: list[bytes] = []  # extension headers (pax, GNU long names) of the next member
     long_name: str | None = None

@@ -102,11 +102,13 @@ def _save_into_load(
         producer_env=source.save.env,
         consumer_env=destination.load.env,
     )
-    if before_naming is not None:
-        before_naming.wait()  # a refused name (or an endpoint it could not reach) says why first
-    # The first to fail says why: a save cut off by a load that died has a broken pipe.
+    # The first to fail says why: a save cut off by a load that died has a broken pipe,
+    # and a load killed for a refused name (or an endpoint the check could not reach)
+    # has the check's own error.
     if not saved.ok and (loaded.ok or not _cut_off(saved)):
         source.save.failed(saved)
+    if before_naming is not None:
+        before_naming.wait()
     if not loaded.ok:
         destination.load.failed(loaded)
     # a load keeps the archive's config, whose digest is the image ID: no call to ask it

@@ -17,6 +17,7 @@ nothing half-done is left behind.
 from __future__ import annotations
 
 import logging
+import re
 import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from ocitool.together import Begun
 
 log = logging.getLogger("ocitool.transfer")
+_HEX = re.compile(r"[0-9a-f]{1,64}")  # an image ID, or a name that may be a prefix of one
 
 
 class Transfers:
@@ -101,10 +103,12 @@ class Transfers:
         # started first, and waited for only before the destination is written: over
         # a slow connection (a daemon over ssh) it runs while the image streams
         free = None if force else self._refusing_existing(dst)
-        src, source_id = self._resolved(src)
-        _one_image(src)
         if self.all_platforms:
             self._refuse_index_into(dst)
+        if self._between_streams(src, dst):  # the save finds the image: no inspect first
+            return self._skopeo_copy(src, dst, None, on_event, before_naming=free)
+        src, source_id = self._resolved(src)
+        _one_image(src)
         if dst.kind in FORMATS:
             with finished_file(dst.path) as partial:
                 into = Location(dst.kind, name=dst.name, path=partial)
@@ -281,6 +285,23 @@ class Transfers:
             return ref
         return names[0] if names and not _looks_like_id(ref, image_id) else image_id
 
+    def _between_streams(self, src: Location, dst: Location) -> bool:
+        """Whether two engines' own save | load will carry this copy (stream_paths): the
+        save then reads the image by the name given, and the archive's config digest is
+        its image ID, so the source is not inspected first (over ssh, a connection more).
+        An ID or what may be a prefix of one is resolved first: engines read those apart."""
+        if src.kind != "engine" or dst.kind != "engine" or not src.name or not dst.name:
+            return False
+        if _HEX.fullmatch(src.name.removeprefix("sha256:")):
+            return False
+        ends = []
+        for location, writing in ((dst, True), (src, False)):
+            end = self.engines.need(can.COPY_ENDPOINT, location.backend, location.at)
+            with end.copy_endpoint(location.name or "", writing=writing) as endpoint:
+                ends.append(endpoint)
+        d, s = ends
+        return stream_paths.needed(s, d) and s.save is not None and d.load is not None
+
     def _refusing_existing(self, location: Location) -> Begun[None] | None:
         """_refuse_existing: at once, or, for a name on an engine on another machine,
         begun in a thread, as its call waits on the network (a copy waits for it before
@@ -430,6 +451,8 @@ class Transfers:
                     before_naming=before_naming,
                 )
                 path, digest, known = taken
+                if src.kind == "engine" and dst.kind == "engine":
+                    source_id = source_id or known  # a save | load keeps the config
             else:
                 if before_naming is not None:
                     before_naming.wait()

@@ -15,7 +15,7 @@ import pytest
 
 from ocitool.archives import renamed_stream
 from ocitool.errors import Conflict, UsageError
-from ocitool.together import begun
+from ocitool.together import Begun, begun
 
 CONFIG = "a" * 64 + ".json"
 LAYER = bytes(range(256)) * (3 << 12)  # 3 MiB, not all zeros
@@ -132,6 +132,36 @@ def test_a_refusal_cuts_the_stream_at_once_and_names_nothing() -> None:
         renamed_stream(io.BytesIO(archive()), out, "n:1", before_naming=check)
     assert len(out.getvalue()) < len(LAYER)  # cut within the first layer
     assert b"manifest.json" not in out.getvalue()
+
+
+def test_a_refusal_where_a_member_ends_is_followed_by_no_header() -> None:
+    """Cut where a member ends, a tar reads as complete (Go's reader, which docker and
+    podman load with, then loads the layers unnamed): a block that is no header follows."""
+    source = archive()
+    out = io.BytesIO()
+
+    def refuse() -> None:
+        raise Conflict("n:1 already exists")
+
+    check = begun(refuse)
+    with pytest.raises(Conflict):  # the layers are short: the cut is at manifest.json
+        renamed_stream(io.BytesIO(source), out, "n:1", before_naming=_late(check))
+    written = out.getvalue()
+    assert written.endswith(b"\xff" * 512) and len(written) % 512 == 0
+    assert written[:-512] == source[: source.index(b"manifest.json")]
+
+
+def _late(check: Begun[None]) -> Begun[None]:
+    """The check as the relay sees one still running until it is waited for."""
+
+    class Late:
+        def done(self) -> bool:
+            return False
+
+        def wait(self) -> None:
+            check.wait()
+
+    return Late()  # type: ignore[return-value]
 
 
 def test_what_is_no_archive_is_one_usage_error() -> None:

@@ -254,6 +254,26 @@ def test_an_existing_name_on_a_streamed_destination_is_refused_and_kept(
     assert moved.removeprefix("sha256:") == local_id.removeprefix("sha256:")
 
 
+def test_a_streamed_copy_reads_the_source_by_its_save_alone(remote: Remote, lab: Lab) -> None:
+    """Between two engines' save | load the source is not inspected first: the save finds
+    it by name (a missing one is its error), and the archive's config is its image ID."""
+    build_images("docker", lab)
+    target = f"docker@[{remote.docker_ssh}]:streamed/only:1"
+    proc = ocitool("--debug", "copy", "--force", BASE, target, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    calls = [line for line in proc.stderr.splitlines() if line.startswith("ocitool: + ")]
+    assert not [c for c in calls if "inspect" in c], calls  # --force: no name check either
+    copied = json.loads(proc.stdout)[0]
+    local_id = json.loads(ok("-b", "docker", "inspect", BASE, "--format", "json"))[0]["id"]
+    assert copied["source_id"] == copied["image_id"] == local_id
+    assert copied["id_changed"] is False
+
+    missing = ocitool("copy", "docker:no/such:1", target)
+    assert missing.returncode == 3
+    assert "not found on docker: no/such:1" in one_error_line(missing)
+    assert "streamed/only:1" in remote.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
+
+
 def test_ctrl_c_during_a_copy_over_ssh_leaves_nothing_there(
     remote: Remote, lab: Lab, tmp_path: Path
 ) -> None:

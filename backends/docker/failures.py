@@ -39,6 +39,7 @@ _RUNNING = re.compile(r"You cannot remove a running container (\w+)")
 NO_SUCH_CONTAINER = re.compile(r"No such container: (\S+)", re.IGNORECASE)
 _CANNOT_CONNECT = re.compile(r"Cannot connect to the Docker daemon at (\S+?)\.? Is the")
 _PERMISSION = "permission denied while trying to connect to the Docker daemon"
+_NO_REFERENCE = "Error response from daemon: reference does not exist"
 # docker's ssh:// connection: `ssh … docker system dial-stdio` failed, and what ssh said
 _SSH_FAILED = re.compile(r"command \[ssh .*?\] has exited with exit status \d+.*?stderr=(.*)", re.S)
 _SSH_REFUSED = ("permission denied", "host key verification failed", "too many authentication")
@@ -65,6 +66,8 @@ def raise_for(
     missing = NO_SUCH_IMAGE.findall(err)
     if missing:
         raise ImageNotFound(_as_given(missing, images), backend="docker")
+    if _NO_REFERENCE in err and images:  # `save` of a name dockerd does not know
+        raise ImageNotFound(list(images), backend="docker")
     gone = NO_SUCH_CONTAINER.findall(err)
     if gone:
         raise ContainerNotFound(_as_given(gone, containers), backend="docker")
