@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from ocitool.backends.common.archive import colon_free
 from ocitool.errors import (
     AuthenticationFailed,
     BackendUnavailable,
@@ -31,7 +30,6 @@ from ocitool.errors import (
     UsageError,
 )
 from ocitool.movers import Endpoint, Platform, ProgressEvent
-from ocitool.registry import TOKEN_USER
 from ocitool.runner import Completed, Runner
 
 Role = Literal["src", "dest"]
@@ -71,6 +69,8 @@ def _logins(*endpoints: Endpoint) -> Iterator[tuple[str | None, tuple[int, ...]]
     auths: dict[str, dict[str, str]] = {}
     for endpoint in endpoints:
         if endpoint.credentials and endpoint.ref.startswith("docker://"):
+            from ocitool.registry import TOKEN_USER  # http.client, ssl: only with a login
+
             host = endpoint.ref.removeprefix("docker://").split("/", 1)[0]
             user, secret = endpoint.credentials
             # containers/image reads an identity token only beside an `auth` of "USER:"
@@ -318,6 +318,8 @@ def _spelled(endpoint: Endpoint, alias: Path, *, writing: bool) -> str:
     transport, _, rest = endpoint.ref.partition(":")
     tail = rest[len(str(path)) :]
     directory = "directory" if transport == "oci" else True
+    from ocitool.backends.common.archive import colon_free  # loads the layer reader
+
     return f"{transport}:{colon_free(path, alias, writing=writing and directory)}{tail}"
 
 

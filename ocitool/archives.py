@@ -18,14 +18,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
 
 from ocitool.errors import InvalidReference, UsageError
 from ocitool.references import ImageRef
 
+if TYPE_CHECKING:
+    from ocitool.together import Begun
+
 FORMATS = ("docker-archive", "oci-archive")
 REF_NAME = "org.opencontainers.image.ref.name"
-_PIECE = 1 << 20  # what a streamed archive is read and written in
 
 
 @dataclass(frozen=True)
@@ -170,32 +172,24 @@ def rename_images(path: Path, names: dict[str, list[str]]) -> None:
                 _copy_member(tar, member, out, lambda _: manifest)
 
 
-def renamed_stream(source: IO[bytes], sink: IO[bytes], name: str | None) -> list[str]:
+def renamed_stream(
+    source: IO[bytes],
+    sink: IO[bytes],
+    name: str | None,
+    *,
+    before_naming: Begun[None] | None = None,
+) -> list[str]:
     """A docker archive of one image copied from `source` to `sink` as it streams, the
     image named `name` (None: untagged) in its manifest.json, for an engine's load to
-    give it that name: memory stays flat, as nothing but manifest.json is held.
+    give it that name: memory stays flat, as nothing but manifest.json is held, and
+    `before_naming` passes before that name is passed on (ocitool.archive_stream).
     Returns the image IDs it lists (each config's digest, which a load keeps)."""
-    ids: list[str] = []
+    from ocitool.archive_stream import relay_renamed
 
-    def named(doc: object) -> object:
-        if not isinstance(doc, list):
-            raise UsageError("the engine's save wrote a manifest.json that lists no images")
-        for item in doc:
-            if isinstance(item, dict):
-                item["RepoTags"] = [name] if name else None
-                hex_id = str(item.get("Config", "")).rsplit("/", 1)[-1].removesuffix(".json")
-                ids.extend([f"sha256:{hex_id}"] if len(hex_id) == 64 else [])
-        return doc
-
-    with (
-        tarfile.open(fileobj=source, mode="r|", bufsize=_PIECE) as tar,
-        tarfile.open(  # type: ignore[call-overload]  # copybufsize: TarFile's, untyped
-            fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT, bufsize=_PIECE, copybufsize=_PIECE
-        ) as out,
-    ):
-        for member in tar:
-            _copy_member(tar, member, out, named)
-    return ids
+    try:
+        return relay_renamed(source, sink, name, before_naming=before_naming)
+    except (ValueError, EOFError) as exc:  # json's errors are ValueErrors too
+        raise UsageError(f"the engine's save wrote no readable archive ({exc})") from exc
 
 
 def _copy_member(

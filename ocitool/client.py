@@ -669,18 +669,22 @@ class Client:
         """push, pull, save, load and copy; `tls_verify`/`cert_dir` apply to registries,
         `platform` (os/arch[/variant]) picks an index's image, `all_platforms` copies them
         all with the index."""
-        from ocitool.manifests import wanted
-        from ocitool.registry import Tls
         from ocitool.transfer import Transfers
 
         tls = None
         if tls_verify is not None or cert_dir is not None:
+            from ocitool.registry import Tls
+
             tls = Tls(verify=tls_verify is not False, cert_dir=cert_dir)
         if platform is not None and all_platforms:
             raise UsageError(
                 "--platform picks one image and --all takes every one", hint="give one"
             )
-        want = wanted(platform) if platform is not None else None
+        want = None
+        if platform is not None:  # models (pydantic): not before a copy's stream starts
+            from ocitool.manifests import wanted
+
+            want = wanted(platform)
         return Transfers(self.engines, tls=tls, platform=want, all_platforms=all_platforms)
 
     def copy(

@@ -29,10 +29,11 @@ class Command(NamedTuple):
     argv: tuple[str, ...]
     env: Mapping[str, str] | None
     failed: Callable[[Completed], NoReturn]  # the engine's own error for a failed call
+    name: str | None = None  # the engine's program, where argv runs it elsewhere (over ssh)
 
     @property
     def program(self) -> str:
-        return self.argv[0].rsplit("/", 1)[-1]
+        return self.name or self.argv[0].rsplit("/", 1)[-1]
 
 
 class Endpoint(NamedTuple):

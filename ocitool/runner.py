@@ -385,12 +385,15 @@ class Runner:
             assert up.stdout is not None  # noqa: S101 - a PIPE
             stdin: IO[bytes] | int = subprocess.PIPE if relay else up.stdout
             down = self._spawn_captured(second, consumer_env, stdin=stdin, text=False, errors=None)
-            with _killed_on_exit(down, group=True):
+            relaying: list[_Reader] = []
+            with _spoiled_on_exit(up, down, relaying):
                 threads = [_collect(up.stderr), _collect(down.stdout), _collect(down.stderr)]
                 if relay is None:
                     up.stdout.close()  # the consumer holds it now
                 else:
-                    threads.append(_relaying(relay, up.stdout, down.stdin))
+                    relaying.append(_relaying(relay, up.stdout, down.stdin))
+                    threads += relaying
+                self._while_running(down)
                 codes = self._both(up, down, first, started)
                 texts = [t.join_text() for t in threads[:3]]
         seconds = time.monotonic() - started
@@ -708,6 +711,32 @@ def _killed_on_exit(proc: subprocess.Popen[Any], *, group: bool = False) -> Iter
         raise
 
 
+@contextmanager
+def _spoiled_on_exit(
+    up: subprocess.Popen[Any], down: subprocess.Popen[Any], relaying: list[_Reader]
+) -> Iterator[None]:
+    """Ctrl-C or an error mid-chain. With a relay, the producer is stopped first, so the
+    relay spoils what it passes on (ocitool.archive_stream) and the consumer fails by
+    itself within KILL_GRACE: killed at once, a consumer over ssh leaves its far end a
+    cut that may read as an archive's end. Then, as `_killed_on_exit`, nothing runs on."""
+    try:
+        yield
+    except BaseException:
+        try:
+            if relaying and down.poll() is None:
+                import signal
+
+                with suppress(ProcessLookupError):
+                    os.killpg(up.pid, signal.SIGKILL)
+                relaying[0].thread.join(timeout=KILL_GRACE)
+                with suppress(subprocess.TimeoutExpired):
+                    down.wait(timeout=KILL_GRACE)
+        finally:
+            if down.poll() is None:
+                _kill_group(down)
+        raise
+
+
 def _kill_group(proc: subprocess.Popen[Any]) -> str:
     """Stop an engine started in its own session, children included; return its stderr.
 
@@ -829,7 +858,9 @@ def _relaying(
     relay: Callable[[IO[bytes], IO[bytes]], None], source: IO[bytes], sink: IO[bytes] | None
 ) -> _Reader:
     """Run `relay(source, sink)` in a thread, closing both when it ends: a consumer that
-    died makes the relay fail (EPIPE), and the closed source then stops the producer."""
+    died makes the relay fail (EPIPE), and the closed source then stops the producer.
+    A relay that fails leaves the consumer a stream it refuses, and lets it say so
+    (ocitool.archive_stream)."""
 
     def work() -> None:
         try:

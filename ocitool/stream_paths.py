@@ -26,6 +26,7 @@ from ocitool.errors import NotSupported, UsageError
 if TYPE_CHECKING:
     from ocitool.movers import Endpoint, Mover, ProgressEvent
     from ocitool.runner import Completed, Runner
+    from ocitool.together import Begun
 
 log = logging.getLogger("ocitool.transfer")
 
@@ -49,13 +50,18 @@ def stream_copy(
     *,
     to_file: tuple[Path, str | None] | None = None,
     on_event: ProgressEvent | None = None,
+    before_naming: Begun[None] | None = None,
 ) -> Streamed:
     """Copy one image by the best path for these ends (module docstring); `to_file`
     is the destination's file and the name it gives the image, where it is a docker
-    archive. An engine's failed save
-    or load is its own error (Command.failed)."""
+    archive. `before_naming` (a check that the destination name is free) must
+    return before the destination is named: between two engines, while the layers
+    stream; otherwise first. An engine's failed save or load is its own error
+    (Command.failed)."""
     if source.save and destination.load:  # two engines: the archive never touches a disk
-        return _save_into_load(runner, source, destination)
+        return _save_into_load(runner, source, destination, before_naming)
+    if before_naming is not None:
+        before_naming.wait()
     if not source.reachable:
         if source.save is None:
             raise NotSupported(f"{source.label} cannot be read from here")
@@ -73,13 +79,20 @@ def stream_copy(
     return _mover_into_load(runner, mover, source, destination, on_event)
 
 
-def _save_into_load(runner: Runner, source: Endpoint, destination: Endpoint) -> Streamed:
+def _save_into_load(
+    runner: Runner,
+    source: Endpoint,
+    destination: Endpoint,
+    before_naming: Begun[None] | None,
+) -> Streamed:
+    """The load reads the layers as they stream; it is handed the name (manifest.json)
+    only once `before_naming` passed, and a cut-off archive as soon as it refused."""
     assert source.save and destination.load  # noqa: S101 - checked by the caller
     name = destination.archive_name
     ids: list[str] = []
 
     def relay(out: IO[bytes], into: IO[bytes]) -> None:
-        ids.extend(renamed_stream(out, into, name))
+        ids.extend(renamed_stream(out, into, name, before_naming=before_naming))
 
     log.debug("path: %s | %s", " ".join(source.save.argv), " ".join(destination.load.argv))
     saved, loaded = runner.chain(
@@ -89,9 +102,13 @@ def _save_into_load(runner: Runner, source: Endpoint, destination: Endpoint) -> 
         producer_env=source.save.env,
         consumer_env=destination.load.env,
     )
-    # The first to fail says why: a save cut off by a load that died has a broken pipe.
+    # The first to fail says why: a save cut off by a load that died has a broken pipe,
+    # and a load killed for a refused name (or an endpoint the check could not reach)
+    # has the check's own error.
     if not saved.ok and (loaded.ok or not _cut_off(saved)):
         source.save.failed(saved)
+    if before_naming is not None:
+        before_naming.wait()
     if not loaded.ok:
         destination.load.failed(loaded)
     # a load keeps the archive's config, whose digest is the image ID: no call to ask it

@@ -17,6 +17,7 @@ nothing half-done is left behind.
 from __future__ import annotations
 
 import logging
+import re
 import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ocitool import capabilities as can
-from ocitool import credentials, stream_paths
+from ocitool import stream_paths
 from ocitool.archives import (
     FORMATS,
     ArchiveEntry,
@@ -48,19 +49,20 @@ from ocitool.errors import (
 )
 from ocitool.locations import Location, parse_location
 from ocitool.meters import file_size, metered, read_position
-from ocitool.models import TransferResult
 from ocitool.notes import note
 from ocitool.references import ImageRef, is_image_id, validate_image_arg
-from ocitool.registry import Registry, Tls
 
 if TYPE_CHECKING:
     from ocitool.engine import Engine
     from ocitool.engines import Engines
     from ocitool.manifests import Wanted
-    from ocitool.models import Image
+    from ocitool.models import Image, TransferResult
     from ocitool.movers import Endpoint, Mover, ProgressEvent
+    from ocitool.registry import Registry, Tls
+    from ocitool.together import Begun
 
 log = logging.getLogger("ocitool.transfer")
+_HEX = re.compile(r"[0-9a-f]{1,64}")  # an image ID, or a name that may be a prefix of one
 
 
 class Transfers:
@@ -98,12 +100,15 @@ class Transfers:
             raise UsageError(
                 f"{destination!r} names no image to create", hint="give the destination a NAME:TAG"
             )
-        src, source_id = self._resolved(src)
-        _one_image(src)
+        # started first, and waited for only before the destination is written: over
+        # a slow connection (a daemon over ssh) it runs while the image streams
+        free = None if force else self._refusing_existing(dst)
         if self.all_platforms:
             self._refuse_index_into(dst)
-        if not force:
-            self._refuse_existing(dst)
+        if self._between_streams(src, dst):  # the save finds the image: no inspect first
+            return self._skopeo_copy(src, dst, None, on_event, before_naming=free)
+        src, source_id = self._resolved(src)
+        _one_image(src)
         if dst.kind in FORMATS:
             with finished_file(dst.path) as partial:
                 into = Location(dst.kind, name=dst.name, path=partial)
@@ -112,7 +117,7 @@ class Transfers:
             with finished_layout(dst.path) as directory:
                 into = Location("layout", name=dst.name, path=directory)
                 return self._skopeo_copy(src, into, source_id, on_event, label=str(dst))
-        result = self._skopeo_copy(src, dst, source_id, on_event)
+        result = self._skopeo_copy(src, dst, source_id, on_event, before_naming=free)
         if src.kind == "registry" and dst.kind == "engine" and src.name:
             return self._served(result, src.name, self.engines.get(dst.backend or "", dst.at))
         return result
@@ -280,6 +285,38 @@ class Transfers:
             return ref
         return names[0] if names and not _looks_like_id(ref, image_id) else image_id
 
+    def _between_streams(self, src: Location, dst: Location) -> bool:
+        """Whether two engines' own save | load will carry this copy (stream_paths): the
+        save then reads the image by the name given, and the archive's config digest is
+        its image ID, so the source is not inspected first (over ssh, a connection more).
+        An ID or what may be a prefix of one is resolved first: engines read those apart."""
+        if src.kind != "engine" or dst.kind != "engine" or not src.name or not dst.name:
+            return False
+        if _HEX.fullmatch(src.name.removeprefix("sha256:")):
+            return False
+        ends = []
+        for location, writing in ((dst, True), (src, False)):
+            end = self.engines.need(can.COPY_ENDPOINT, location.backend, location.at)
+            with end.copy_endpoint(location.name or "", writing=writing) as endpoint:
+                ends.append(endpoint)
+        d, s = ends
+        return stream_paths.needed(s, d) and s.save is not None and d.load is not None
+
+    def _refusing_existing(self, location: Location) -> Begun[None] | None:
+        """_refuse_existing: at once, or, for a name on an engine on another machine,
+        begun in a thread, as its call waits on the network (a copy waits for it before
+        the load can name anything: ocitool.archive_stream). A store on this machine is
+        checked first: its lock is then never wanted by both the check and the copy."""
+        backend = None
+        if location.kind == "engine" and location.name:
+            backend = self.engines.get(location.backend or "", location.at)  # not in the thread
+        if backend is None or not getattr(backend, "remote", False):  # docker's, podman's
+            self._refuse_existing(location)
+            return None
+        from ocitool.together import begun
+
+        return begun(lambda: self._refuse_existing(location))
+
     def _refuse_existing(self, location: Location) -> None:
         if location.kind == "engine" and location.name:
             try:
@@ -325,6 +362,8 @@ class Transfers:
 
     def registry(self, host: str) -> Registry:
         """The registry at `host`, with this transfer's TLS settings and stored credentials."""
+        from ocitool.registry import Registry
+
         return Registry(
             host,
             tls=self._tls(host),
@@ -335,16 +374,22 @@ class Transfers:
     def stored_login(self, host: str) -> tuple[str, str] | None:
         """The stored credentials for `host` (ocitool.credentials), asked once per command."""
         if host not in self._logins:
+            from ocitool import credentials
+
             self._logins[host] = credentials.lookup(host, runner=self.engines.runner)
         return self._logins[host]
 
     def _tls(self, host: str) -> Tls:
         if self.tls is not None:
             return self.tls
+        from ocitool.registry import Tls
+
         return Tls(verify=host not in self.engines.config.insecure_registries)
 
     def registry_endpoint(self, reference: str, *, mover: Mover | None = None) -> Endpoint:
         """HOST/REPO:TAG as one end of a copy or push: its TLS settings and the logins."""
+        from ocitool.credentials import containers_auth_file
+
         mover = mover or self.engines.mover(f"pushing to {reference}")
         host = Location("registry", name=reference).registry
         tls = self._tls(host)
@@ -352,7 +397,7 @@ class Transfers:
             reference,
             tls_verify=tls.verify,
             cert_dir=tls.cert_dir,
-            authfile=credentials.containers_auth_file(),
+            authfile=containers_auth_file(),
             credentials=self.stored_login(host),
         )
 
@@ -379,7 +424,10 @@ class Transfers:
         on_event: ProgressEvent | None,
         *,
         label: str | None = None,
+        before_naming: Begun[None] | None = None,
     ) -> TransferResult:
+        """One image by the best path; `before_naming` (the destination's name check,
+        begun) is waited for before the destination is written or named."""
         mover = self.engines.mover(f"copying {src} to {dst}")
         # the destination first: within one store, its exclusive lock covers the read too
         with (
@@ -388,15 +436,26 @@ class Transfers:
         ):
             if on_event:
                 on_event("start", {"source": str(src), "destination": label or str(dst)})
+            self.engines.runner.meanwhile(_ready_to_report)
             if stream_paths.needed(s, d):
                 to_file = (
                     (dst.path, dst.name) if dst.kind == "docker-archive" and dst.path else None
                 )
                 taken = stream_paths.stream_copy(
-                    self.engines.runner, mover, s, d, to_file=to_file, on_event=on_event
+                    self.engines.runner,
+                    mover,
+                    s,
+                    d,
+                    to_file=to_file,
+                    on_event=on_event,
+                    before_naming=before_naming,
                 )
                 path, digest, known = taken
+                if src.kind == "engine" and dst.kind == "engine":
+                    source_id = source_id or known  # a save | load keeps the config
             else:
+                if before_naming is not None:
+                    before_naming.wait()
                 log.debug("path: %s copy %s -> %s", mover.name, s.ref, d.ref)
                 want = self.platform
                 digest = mover.copy(
@@ -502,6 +561,8 @@ class Transfers:
             (e.image_id for e in entries if e.name and e.name in image.names),
             None if len({e.image_id for e in entries}) != 1 else entries[0].image_id,
         )
+        from ocitool.models import TransferResult
+
         return TransferResult(
             source=f"{kind}:{archive}",
             destination=f"{self.engines.selected_name}:{loaded}",
@@ -516,6 +577,8 @@ class Transfers:
     def _result(
         source: str, destination: str, path: str, *, digest: str | None = None
     ) -> TransferResult:
+        from ocitool.models import TransferResult  # pydantic: once the image has moved
+
         return TransferResult(source=source, destination=destination, path=path, digest=digest)
 
 
@@ -579,3 +642,11 @@ def _loadable_name(archive: Path, name: str | None) -> None:
             f"{archive} names an image so, and {exc.reason}",
             hint="save the image again under a valid name (lowercase NAME[:TAG])",
         ) from None
+
+
+def _ready_to_report() -> None:
+    """The result's model made ready while the image moves: pydantic's first
+    validation looks for plugins (importlib.metadata), some 30 ms of a copy's end."""
+    from ocitool.models import TransferResult
+
+    TransferResult(source="", destination="", path="")

@@ -136,6 +136,9 @@ def _start_sshd(remote: Remote) -> None:
         "StrictModes no\n"  # the lab's files live under /tmp, which is world-writable
         "UsePAM no\n"
         f"SetEnv DOCKER_HOST={remote.docker_unix}\n"
+        # every docker call over ssh is a connection, some at once (a batched rmi);
+        # on a loaded machine more than sshd's default 10 are still in their handshake
+        "MaxStartups 100\n"
     )
     (ssh / "ssh_config").write_text(
         "Host *\n"

@@ -14,9 +14,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
+import time
 import urllib.request
 from pathlib import Path
 
@@ -214,6 +216,94 @@ def test_local_docker_to_remote_podman(remote: Remote, lab: Lab) -> None:
     assert again.returncode == 8 and "already exists" in one_error_line(again)
 
 
+def remote_images(remote: Remote, engine: str) -> dict[str, str]:
+    """Every image on the remote engine, dangling ones too: name (or ID) -> ID."""
+    fmt = "{{.Repository}}:{{.Tag}} {{.ID}}"
+    if engine == "docker":
+        listed = remote.docker("image", "ls", "--all", "--no-trunc", "--format", fmt)
+    else:
+        listed = remote.podman("image", "ls", "--all", "--no-trunc", "--format", fmt)
+    rows = (line.split() for line in listed.splitlines() if line.strip())
+    return {name if "<none>" not in name else image_id: image_id for name, image_id in rows}
+
+
+@pytest.mark.parametrize("engine", ["docker", "podman"])
+def test_an_existing_name_on_a_streamed_destination_is_refused_and_kept(
+    remote: Remote, lab: Lab, engine: str
+) -> None:
+    """The name check runs while the layers stream (ocitool.archive_stream): without
+    --force the image the name had keeps it, and nothing else is left at the far end."""
+    build_images("docker", lab)
+    name = only_remote(remote, lab, engine, f"clash/{engine}-kept:1")
+    at = f"[{remote.docker_ssh}]" if engine == "docker" else f"[{remote.podman_url}]"
+    target = f"{engine}@{at}:{name}"
+    before = remote_images(remote, engine)
+    local_id = json.loads(ok("-b", "docker", "inspect", BASE, "--format", "json"))[0]["id"]
+    kept = next(i for n, i in before.items() if n.endswith(name))
+    assert kept.removeprefix("sha256:") != local_id.removeprefix("sha256:")
+
+    refused = ocitool("copy", f"docker:{BASE}", target)
+    assert refused.returncode == 8, refused.stderr
+    assert f"{target} already exists" in one_error_line(refused)
+    assert remote_images(remote, engine) == before  # the name unmoved, no image added
+
+    forced = transferred("copy", "--force", f"docker:{BASE}", target)
+    assert forced["image_id"] == local_id
+    after = remote_images(remote, engine)
+    moved = next(i for n, i in after.items() if n.endswith(name))
+    assert moved.removeprefix("sha256:") == local_id.removeprefix("sha256:")
+
+
+def test_a_streamed_copy_reads_the_source_by_its_save_alone(remote: Remote, lab: Lab) -> None:
+    """Between two engines' save | load the source is not inspected first: the save finds
+    it by name (a missing one is its error), and the archive's config is its image ID."""
+    build_images("docker", lab)
+    target = f"docker@[{remote.docker_ssh}]:streamed/only:1"
+    proc = ocitool("--debug", "copy", "--force", BASE, target, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    calls = [line for line in proc.stderr.splitlines() if line.startswith("ocitool: + ")]
+    assert not [c for c in calls if "inspect" in c], calls  # --force: no name check either
+    copied = json.loads(proc.stdout)[0]
+    local_id = json.loads(ok("-b", "docker", "inspect", BASE, "--format", "json"))[0]["id"]
+    assert copied["source_id"] == copied["image_id"] == local_id
+    assert copied["id_changed"] is False
+
+    missing = ocitool("copy", "docker:no/such:1", target)
+    assert missing.returncode == 3
+    assert "not found on docker: no/such:1" in one_error_line(missing)
+    assert "streamed/only:1" in remote.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
+
+
+def test_ctrl_c_during_a_copy_over_ssh_leaves_nothing_there(
+    remote: Remote, lab: Lab, tmp_path: Path
+) -> None:
+    """Ctrl-C while the far end is still connecting: the load is stopped with ocitool,
+    so nothing arrives there later, named or not."""
+    build_images("docker", lab)
+    slow, started = tmp_path / "bin", tmp_path / "connecting"
+    slow.mkdir()
+    (slow / "ssh").write_text(
+        f'#!/bin/sh\ntouch {started}\nsleep 3\nexec {remote.ssh_bin / "ssh"} "$@"\n'
+    )
+    (slow / "ssh").chmod(0o755)
+    before = remote_images(remote, "docker")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ocitool", "copy", BASE, f"docker@[{remote.docker_ssh}]:int/r:1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PATH": f"{slow}{os.pathsep}{os.environ['PATH']}"},
+    )
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    time.sleep(5)  # past the wrapper's sleep: a load left running would have arrived
+    assert remote_images(remote, "docker") == before
+
+
 def test_remote_docker_to_remote_podman_and_back(remote: Remote, lab: Lab) -> None:
     name = only_remote(remote, lab, "docker", "remote-only/between:1")
     source = f"docker@{remote.context}:{name}"
@@ -384,6 +474,18 @@ def test_an_unreachable_endpoint_is_exit_5_naming_it(remote: Remote) -> None:
 def test_an_ssh_login_refused_names_the_endpoint(remote: Remote) -> None:
     refused = remote.docker_ssh.replace("root@", "nobody@")
     proc = ocitool("-b", "docker", "-H", refused, "images")
+    line = one_error_line(proc)
+    assert proc.returncode == 10
+    assert f"ssh refused the login to {refused}" in line and "Permission denied" in line
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_copy_over_ssh_refused_names_the_endpoint(remote: Remote, lab: Lab, force: bool) -> None:
+    """The stream's own ssh connection (ssh HOST docker load) fails as docker's does;
+    without --force the name check, begun first, says it."""
+    build_images("docker", lab)
+    refused = remote.docker_ssh.replace("root@", "nobody@")
+    proc = ocitool("copy", *(["--force"] if force else []), BASE, f"docker@[{refused}]:x/y:1")
     line = one_error_line(proc)
     assert proc.returncode == 10
     assert f"ssh refused the login to {refused}" in line and "Permission denied" in line

@@ -31,6 +31,7 @@ from ocitool.backends.common.parsing import (
 from ocitool.backends.common.verbs import ContainerCLI
 from ocitool.backends.docker import CAPABILITIES, failures
 from ocitool.backends.docker.host import Daemon, resolve
+from ocitool.backends.docker.ssh_streams import failed_over_ssh, ssh_argv
 from ocitool.backends.docker.store import read_configs, read_store
 from ocitool.debuglog import debug
 from ocitool.errors import (
@@ -218,10 +219,21 @@ class DockerBackend(ContainerCLI):
             daemon_host=daemon.mover_host,
             cert_dir=Path(daemon.cert_dir) if daemon.cert_dir else None,
             reachable=daemon.mover_host is not None,
-            save=Command((*self.command, "save", "--", name), self.engine_env(), self._failed),
-            load=Command((*self.command, "load", "--quiet"), self.engine_env(), self._failed),
+            save=self._streaming("save", "--", name),
+            load=self._streaming("load", "--quiet"),
             archive_name=self.canonical_name(name),
         )
+
+    def _streaming(self, *args: str) -> Command:
+        """A save or load: over ssh itself for an ssh:// daemon (ssh_streams says why)."""
+        over_ssh = ssh_argv(self.daemon.host, ("docker", *args))
+        if over_ssh is None:
+            return Command((*self.command, *args), self.engine_env(), self._failed)
+        return Command(over_ssh, None, self._failed_over_ssh, name="docker")
+
+    def _failed_over_ssh(self, result: Completed) -> NoReturn:
+        failed_over_ssh(result, self.daemon.host)
+        self._failed(result)
 
     # -- plumbing ------------------------------------------------------------
 

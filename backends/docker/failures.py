@@ -40,6 +40,7 @@ _RUNNING = re.compile(r"You cannot remove a running container (\w+)")
 NO_SUCH_CONTAINER = re.compile(r"No such container: (\S+)", re.IGNORECASE)
 _CANNOT_CONNECT = re.compile(r"Cannot connect to the Docker daemon at (\S+?)\.? Is the")
 _PERMISSION = "permission denied while trying to connect to the Docker daemon"
+_NO_REFERENCE = "Error response from daemon: reference does not exist"
 # docker's ssh:// connection: `ssh … docker system dial-stdio` failed, and what ssh said
 _SSH_FAILED = re.compile(r"command \[ssh .*?\] has exited with exit status \d+.*?stderr=(.*)", re.S)
 _SSH_REFUSED = ("permission denied", "host key verification failed", "too many authentication")
@@ -66,6 +67,8 @@ def raise_for(
     missing = NO_SUCH_IMAGE.findall(err)
     if missing:
         raise ImageNotFound(_as_given(missing, images), backend="docker")
+    if _NO_REFERENCE in err and images:  # `save` of a name dockerd does not know
+        raise ImageNotFound(list(images), backend="docker")
     gone = NO_SUCH_CONTAINER.findall(err)
     if gone:
         raise ContainerNotFound(_as_given(gone, containers), backend="docker")
@@ -122,7 +125,7 @@ def _unknown_context(stderr: str, _: str) -> OcitoolError | None:
 
 def _ssh(stderr: str, host: str) -> OcitoolError | None:
     ssh = _SSH_FAILED.search(stderr)
-    return _ssh_error(" ".join(ssh.group(1).split()) or "no reason given", host) if ssh else None
+    return ssh_error(" ".join(ssh.group(1).split()) or "no reason given", host) if ssh else None
 
 
 def _tls(stderr: str, host: str) -> OcitoolError | None:
@@ -160,7 +163,7 @@ def _too_old(stderr: str, host: str) -> OcitoolError | None:
     )
 
 
-def _ssh_error(said: str, host: str) -> OcitoolError:
+def ssh_error(said: str, host: str) -> OcitoolError:
     """docker's ssh connection failed: the login refused, or the host not reached."""
     check = f"'ssh {host.removeprefix('ssh://')} docker version' must work without a prompt"
     if any(word in said.lower() for word in _SSH_REFUSED):
