@@ -374,6 +374,7 @@ def test_a_failed_edit_leaves_the_name_and_no_files(
     with pytest.raises(InvalidReference):
         client.flatten(BASE, "edits:bad:name")
     assert os.listdir(work) == []
+    client.rmi(name)  # BASE keeps only the names other tests expect
 
 
 def test_ctrl_c_leaves_no_layout_and_no_name(engine: str, client: Client, tmp_path: Path) -> None:

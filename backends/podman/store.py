@@ -19,7 +19,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -172,8 +172,19 @@ class _Files(NamedTuple):
     configs: dict[str, dict[str, Any]]  # image ID (bare hex) -> its config, checked
 
     def visible(self) -> list[dict[str, Any]]:
-        layer_parent = {layer["id"]: layer.get("parent") or "" for layer in self.layers}
-        return _visible(self.records, self.configs, layer_parent)
+        return _visible(self.records, self.configs, self._layer_parent())
+
+    def parents(self) -> dict[str, str]:
+        """Each image's parent as `podman image inspect` names it (libimage's rule:
+        an image on the same top layer, else on the layer below, whose history the
+        child's continues by one step), so du reads what podman's CLI says."""
+        found: dict[str, str] = {}
+        for child, candidate in _related(self.records, self.configs, self._layer_parent()):
+            found.setdefault(child, candidate)
+        return found
+
+    def _layer_parent(self) -> dict[str, str]:
+        return {layer["id"]: layer.get("parent") or "" for layer in self.layers}
 
 
 def _load(graph_root: str, driver: str | None) -> _Files | None:
@@ -216,7 +227,10 @@ def read_store(graph_root: str, driver: str | None) -> PodmanStore | None:
             if layer.get("diff-digest") and layer.get("diff-size") is not None
         }
         shown = Names(n for r in [*files.records, *files.lists] for n in r.get("names") or ())
-        found = [_stack(r, files.configs[r["id"]], shown) for r in files.visible()]
+        parents = files.parents()
+        found = [
+            _stack(r, files.configs[r["id"]], shown, parents.get(r["id"])) for r in files.visible()
+        ]
         found += [_list_stack(r, shown) for r in files.lists]
         sizes = {
             chain: by_diff[diff_id]
@@ -258,17 +272,26 @@ def _visible(
     layer_parent: Mapping[str, str],
 ) -> list[dict[str, Any]]:
     """The records `podman images` shows: all but nameless images with a child."""
+    with_child = {parent for _, parent in _related(records, configs, layer_parent)}
+    return [r for r in records if r.get("names") or r["id"] not in with_child]
+
+
+def _related(
+    records: list[dict[str, Any]],
+    configs: Mapping[str, dict[str, Any]],
+    layer_parent: Mapping[str, str],
+) -> Iterator[tuple[str, str]]:
+    """(child, parent) for every pair libimage calls parent and child, in its order:
+    the images on the child's top layer first, then those on the layer below."""
     by_top: dict[str, list[str]] = {}
     for record in records:
         by_top.setdefault(record.get("layer") or "", []).append(record["id"])
-    with_child: set[str] = set()
     for record in records:
         child = record["id"]
         top = record.get("layer") or ""
         for candidate in (*by_top.get(top, ()), *by_top.get(layer_parent.get(top, ""), ())):
             if top and candidate != child and _parent_and_child(configs[candidate], configs[child]):
-                with_child.add(candidate)
-    return [r for r in records if r.get("names") or r["id"] not in with_child]
+                yield child, candidate
 
 
 def _parent_and_child(parent: Mapping[str, Any], child: Mapping[str, Any]) -> bool:
@@ -292,12 +315,15 @@ def _same_step(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     )
 
 
-def _stack(record: Mapping[str, Any], config: Mapping[str, Any], shown: Names) -> ImageStack:
+def _stack(
+    record: Mapping[str, Any], config: Mapping[str, Any], shown: Names, parent: str | None
+) -> ImageStack:
     names = sorted({shown(n) for n in record.get("names") or [] if "@" not in n})
     diff_ids = [str(d) for d in config["rootfs"]["diff_ids"]]
     lineage = lineage_of(config.get("history"), len(diff_ids))
     created = parse_time(config.get("created"))
-    return ImageStack(f"sha256:{record['id']}", names, diff_ids, None, created, lineage)
+    up = f"sha256:{parent}" if parent else None
+    return ImageStack(f"sha256:{record['id']}", names, diff_ids, up, created, lineage)
 
 
 def _list_stack(record: Mapping[str, Any], shown: Names) -> ImageStack:
