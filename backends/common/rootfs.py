@@ -36,7 +36,7 @@ def walk_links(
     """`path`'s components with every symlink followed inside one root, as chroot would:
     `..` stops at the root and an absolute target starts again from it. `link_of` reads
     a component's link target (None: not a link) from a directory or an image's tar."""
-    parts = _parts(path)
+    parts = path_parts(path)
     resolved: list[str] = []
     links = 0
     while parts:
@@ -52,13 +52,14 @@ def walk_links(
                 raise UsageError(f"{path}: too many levels of symbolic links in the {where}")
             if target.startswith("/"):
                 resolved = []
-            parts = _parts(target) + parts
+            parts = path_parts(target) + parts
             continue
         resolved.append(part)
     return resolved
 
 
-def _parts(path: str) -> list[str]:
+def path_parts(path: str) -> list[str]:
+    """A path's names, without the empty and `.` ones (`..` kept, for the walk to stop)."""
     return [p for p in path.split("/") if p not in ("", ".")]
 
 

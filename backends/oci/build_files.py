@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from ocitool.backends.common.rootfs import inside, walk_links
+from ocitool.backends.common.rootfs import inside, path_parts, walk_links
 from ocitool.backends.oci.store import Store
 from ocitool.dockerignore import Ignore
 from ocitool.errors import NotSupported, PathNotFound, UsageError
@@ -188,7 +188,7 @@ def image_sources(rootfs: Path, patterns: list[str], label: str) -> list[Source]
     """`COPY --from`'s sources inside an image's root; paths resolve as in the image."""
     found = []
     for pattern in patterns:
-        relative = "/".join(_parts(pattern))
+        relative = "/".join(path_parts(pattern))
         matches = _glob(rootfs, relative, Ignore([])) if is_wild(relative) else [relative]
         hits = [
             Source(rootfs, inside(rootfs, rel), posixpath.basename(rel) or ".") for rel in matches
@@ -417,10 +417,6 @@ def _file_digest(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _parts(path: str) -> list[str]:
-    return [p for p in path.split("/") if p not in ("", ".")]
 
 
 def _rows(data: bytes) -> list[list[str]]:
