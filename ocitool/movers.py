@@ -58,9 +58,6 @@ class Endpoint(NamedTuple):
     reachable: bool = True  # whether the mover can open `ref` itself
     save: Command | None = None
     load: Command | None = None
-    # a load that refuses a name already taken in the same call, before it reads a byte
-    # (over ssh: one connection, not a second one for the check); its failure says so
-    load_if_free: Command | None = None
     archive_name: str | None = None
     pass_fds: tuple[int, ...] = ()  # a pipe `ref` names as /dev/fd/N, for the mover's process
 

@@ -24,7 +24,7 @@ from ocitool.archives import renamed_stream
 from ocitool.errors import NotSupported, UsageError
 
 if TYPE_CHECKING:
-    from ocitool.movers import Command, Endpoint, Mover, ProgressEvent
+    from ocitool.movers import Endpoint, Mover, ProgressEvent
     from ocitool.runner import Completed, Runner
     from ocitool.together import Begun
 
@@ -51,18 +51,15 @@ def stream_copy(
     to_file: tuple[Path, str | None] | None = None,
     on_event: ProgressEvent | None = None,
     before_naming: Begun[None] | None = None,
-    refuse_existing: bool = False,
 ) -> Streamed:
     """Copy one image by the best path for these ends (module docstring); `to_file`
     is the destination's file and the name it gives the image, where it is a docker
     archive. `before_naming` (a check that the destination name is free) must
     return before the destination is named: between two engines, while the layers
-    stream; otherwise first. `refuse_existing`: the destination's `load_if_free`
-    makes that check itself. An engine's failed save or load is its own error
+    stream; otherwise first. An engine's failed save or load is its own error
     (Command.failed)."""
     if source.save and destination.load:  # two engines: the archive never touches a disk
-        load = (refuse_existing and destination.load_if_free) or destination.load
-        return _save_into_load(runner, source, destination, load, before_naming)
+        return _save_into_load(runner, source, destination, before_naming)
     if before_naming is not None:
         before_naming.wait()
     if not source.reachable:
@@ -86,26 +83,24 @@ def _save_into_load(
     runner: Runner,
     source: Endpoint,
     destination: Endpoint,
-    load: Command,
     before_naming: Begun[None] | None,
 ) -> Streamed:
-    """The `load` (the destination's) reads the layers as they stream; it is handed the
-    name (manifest.json) only once `before_naming` passed, and a cut-off archive as soon
-    as it refused."""
-    assert source.save  # noqa: S101 - checked by the caller
+    """The load reads the layers as they stream; it is handed the name (manifest.json)
+    only once `before_naming` passed, and a cut-off archive as soon as it refused."""
+    assert source.save and destination.load  # noqa: S101 - checked by the caller
     name = destination.archive_name
     ids: list[str] = []
 
     def relay(out: IO[bytes], into: IO[bytes]) -> None:
         ids.extend(renamed_stream(out, into, name, before_naming=before_naming))
 
-    log.debug("path: %s | %s", " ".join(source.save.argv), " ".join(load.argv))
+    log.debug("path: %s | %s", " ".join(source.save.argv), " ".join(destination.load.argv))
     saved, loaded = runner.chain(
         source.save.argv,
-        load.argv,
+        destination.load.argv,
         relay=relay,
         producer_env=source.save.env,
-        consumer_env=load.env,
+        consumer_env=destination.load.env,
     )
     # The first to fail says why: a save cut off by a load that died has a broken pipe,
     # and a load killed for a refused name (or an endpoint the check could not reach)
@@ -115,9 +110,9 @@ def _save_into_load(
     if before_naming is not None:
         before_naming.wait()
     if not loaded.ok:
-        load.failed(loaded)
+        destination.load.failed(loaded)
     # a load keeps the archive's config, whose digest is the image ID: no call to ask it
-    path = f"{source.save.program} save | {load.program} load"
+    path = f"{source.save.program} save | {destination.load.program} load"
     return Streamed(path, None, ids[0] if len(ids) == 1 else None)
 
 

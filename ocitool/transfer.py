@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from ocitool import capabilities as can
 from ocitool import stream_paths
@@ -100,18 +100,13 @@ class Transfers:
             raise UsageError(
                 f"{destination!r} names no image to create", hint="give the destination a NAME:TAG"
             )
-        streams = self._between_streams(src, dst)
-        # the check is the load's own where the destination can make it (one connection);
-        # otherwise started first, and waited for only before the destination is written:
-        # over a slow connection (a daemon over ssh) it runs while the image streams
-        by_load = not force and streams == "checking"
-        free = None if force or by_load else self._refusing_existing(dst)
+        # started first, and waited for only before the destination is written: over
+        # a slow connection (a daemon over ssh) it runs while the image streams
+        free = None if force else self._refusing_existing(dst)
         if self.all_platforms:
             self._refuse_index_into(dst)
-        if streams:  # the save finds the image: no inspect first
-            return self._skopeo_copy(
-                src, dst, None, on_event, before_naming=free, refuse_existing=by_load
-            )
+        if self._between_streams(src, dst):  # the save finds the image: no inspect first
+            return self._skopeo_copy(src, dst, None, on_event, before_naming=free)
         src, source_id = self._resolved(src)
         _one_image(src)
         if dst.kind in FORMATS:
@@ -290,25 +285,22 @@ class Transfers:
             return ref
         return names[0] if names and not _looks_like_id(ref, image_id) else image_id
 
-    def _between_streams(self, src: Location, dst: Location) -> Literal["", "plain", "checking"]:
+    def _between_streams(self, src: Location, dst: Location) -> bool:
         """Whether two engines' own save | load will carry this copy (stream_paths): the
         save then reads the image by the name given, and the archive's config digest is
         its image ID, so the source is not inspected first (over ssh, a connection more).
-        An ID or what may be a prefix of one is resolved first: engines read those apart.
-        "checking" where the destination's load can refuse a taken name itself."""
+        An ID or what may be a prefix of one is resolved first: engines read those apart."""
         if src.kind != "engine" or dst.kind != "engine" or not src.name or not dst.name:
-            return ""
+            return False
         if _HEX.fullmatch(src.name.removeprefix("sha256:")):
-            return ""
+            return False
         ends = []
         for location, writing in ((dst, True), (src, False)):
             end = self.engines.need(can.COPY_ENDPOINT, location.backend, location.at)
             with end.copy_endpoint(location.name or "", writing=writing) as endpoint:
                 ends.append(endpoint)
         d, s = ends
-        if not (stream_paths.needed(s, d) and s.save is not None and d.load is not None):
-            return ""
-        return "checking" if d.load_if_free is not None else "plain"
+        return stream_paths.needed(s, d) and s.save is not None and d.load is not None
 
     def _refusing_existing(self, location: Location) -> Begun[None] | None:
         """_refuse_existing: at once, or, for a name on an engine on another machine,
@@ -433,11 +425,9 @@ class Transfers:
         *,
         label: str | None = None,
         before_naming: Begun[None] | None = None,
-        refuse_existing: bool = False,
     ) -> TransferResult:
         """One image by the best path; `before_naming` (the destination's name check,
-        begun) is waited for before the destination is written or named;
-        `refuse_existing`: the destination's load checks the name itself."""
+        begun) is waited for before the destination is written or named."""
         mover = self.engines.mover(f"copying {src} to {dst}")
         # the destination first: within one store, its exclusive lock covers the read too
         with (
@@ -459,7 +449,6 @@ class Transfers:
                     to_file=to_file,
                     on_event=on_event,
                     before_naming=before_naming,
-                    refuse_existing=refuse_existing,
                 )
                 path, digest, known = taken
                 if src.kind == "engine" and dst.kind == "engine":

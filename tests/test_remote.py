@@ -254,32 +254,6 @@ def test_an_existing_name_on_a_streamed_destination_is_refused_and_kept(
     assert moved.removeprefix("sha256:") == local_id.removeprefix("sha256:")
 
 
-def test_over_ssh_the_name_check_is_the_loads_own_connection(remote: Remote, lab: Lab) -> None:
-    """A copy to a docker over ssh checks the name in the load's own remote command: one
-    ssh connection, no inspect beside it; a taken name is refused before a byte loads."""
-    build_images("docker", lab)
-    name = only_remote(remote, lab, "docker", "clash/one-connection:1")
-    target = f"docker@[{remote.docker_ssh}]:{name}"
-    before = remote_images(remote, "docker")
-
-    refused = ocitool("--debug", "copy", f"docker:{BASE}", target)
-    assert refused.returncode == 8, refused.stderr
-    calls = [line for line in refused.stderr.splitlines() if line.startswith("ocitool: + ")]
-    assert not [c for c in calls if "inspect" in c and "sh -c" not in c], calls
-    assert [c for c in calls if "ssh " in c and "docker load" in c], calls
-    assert f"ocitool: error: {target} already exists" in refused.stderr
-    assert remote_images(remote, "docker") == before
-
-    free = f"docker@[{remote.docker_ssh}]:fresh/one-connection:1"
-    copied = ocitool("--debug", "copy", f"docker:{BASE}", free, "--format", "json")
-    assert copied.returncode == 0, copied.stderr
-    calls = [line for line in copied.stderr.splitlines() if line.startswith("ocitool: + ")]
-    assert not [c for c in calls if "inspect" in c and "sh -c" not in c], calls
-    local_id = json.loads(ok("-b", "docker", "inspect", BASE, "--format", "json"))[0]["id"]
-    assert json.loads(copied.stdout)[0]["image_id"] == local_id
-    remote.docker("rmi", "fresh/one-connection:1", name)
-
-
 def test_a_streamed_copy_reads_the_source_by_its_save_alone(remote: Remote, lab: Lab) -> None:
     """Between two engines' save | load the source is not inspected first: the save finds
     it by name (a missing one is its error), and the archive's config is its image ID."""

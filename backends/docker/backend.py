@@ -31,12 +31,7 @@ from ocitool.backends.common.parsing import (
 from ocitool.backends.common.verbs import ContainerCLI
 from ocitool.backends.docker import CAPABILITIES, failures
 from ocitool.backends.docker.host import Daemon, resolve
-from ocitool.backends.docker.ssh_streams import (
-    failed_over_ssh,
-    load_if_free_argv,
-    refused_as_taken,
-    ssh_argv,
-)
+from ocitool.backends.docker.ssh_streams import failed_over_ssh, ssh_argv
 from ocitool.backends.docker.store import read_configs, read_store
 from ocitool.debuglog import debug
 from ocitool.errors import (
@@ -226,7 +221,6 @@ class DockerBackend(ContainerCLI):
             reachable=daemon.mover_host is not None,
             save=self._streaming("save", "--", name),
             load=self._streaming("load", "--quiet"),
-            load_if_free=self._load_if_free(name) if writing else None,
             archive_name=self.canonical_name(name),
         )
 
@@ -236,20 +230,6 @@ class DockerBackend(ContainerCLI):
         if over_ssh is None:
             return Command((*self.command, *args), self.engine_env(), self._failed)
         return Command(over_ssh, None, self._failed_over_ssh, name="docker")
-
-    def _load_if_free(self, name: str) -> Command | None:
-        """Over ssh, the load that checks `name` is free in its own remote command (one
-        connection, ssh_streams); elsewhere the check beside the copy is as fast."""
-        argv = load_if_free_argv(self.daemon.host, self.canonical_name(name))
-        if argv is None:
-            return None
-        label = self.label(name)
-
-        def failed(result: Completed) -> NoReturn:
-            refused_as_taken(result, label)
-            self._failed_over_ssh(result)
-
-        return Command(argv, None, failed, name="docker")
 
     def _failed_over_ssh(self, result: Completed) -> NoReturn:
         failed_over_ssh(result, self.daemon.host)

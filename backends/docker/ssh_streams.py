@@ -10,10 +10,6 @@ So a save or load, whose only input or output is the archive, goes over ssh
 itself, with the connection docker would open (its user, port and
 ConnectTimeout; the user's ssh config applies as it does for docker). Every
 other call keeps docker's own `-H ssh://`.
-
-A copy that must not replace a name already taken checks it in the load's own
-remote command (`load_if_free`): one ssh connection for the check and the
-archive, not a second handshake competing with the stream (docs/remote.md, Bench).
 """
 
 from __future__ import annotations
@@ -23,23 +19,10 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from ocitool.backends.docker.failures import ssh_error
-from ocitool.errors import Conflict
 from ocitool.runner import Completed
 
 _SSH_FAILED = 255  # ssh's own exit status: its connection or login failed
 _NOT_FOUND = 127  # the remote shell found no `docker`
-_TAKEN = 75  # the far side's check found the name taken and read nothing
-_TAKEN_SAID = "ocitool: the name is taken"
-
-# Run by `sh -c SCRIPT sh NAME` on the daemon's host: the load starts only once NAME
-# is known to be free; "No such image" is the docker CLI's answer for a free name,
-# and any other failure of the inspect (the daemon down) is passed on as it said it.
-_LOAD_IF_FREE = (
-    'if said=$(docker image inspect -- "$1" 2>&1 >/dev/null); then'
-    f' echo "{_TAKEN_SAID}" >&2; exit {_TAKEN}; fi;'
-    ' case $said in *"No such image"*) exec docker load --quiet;; esac;'
-    ' printf "%s\\n" "$said" >&2; exit 1'
-)
 
 
 def ssh_argv(host: str, remote: Sequence[str]) -> tuple[str, ...] | None:
@@ -59,21 +42,6 @@ def ssh_argv(host: str, remote: Sequence[str]) -> tuple[str, ...] | None:
     argv += ["-l", url.username] if url.username else []
     argv += ["-p", str(port)] if port else []
     return (*argv, "--", url.hostname, *(shlex.quote(word) for word in remote))
-
-
-def load_if_free_argv(host: str, name: str) -> tuple[str, ...] | None:
-    """`docker load` over ssh that refuses, before it reads a byte, a `name` the far
-    daemon already has; None where `host` is no ssh:// URL (ssh_argv)."""
-    return ssh_argv(host, ("sh", "-c", _LOAD_IF_FREE, "sh", name))
-
-
-def refused_as_taken(result: Completed, label: str) -> None:
-    """The far side's check (load_if_free_argv) found the name taken: ocitool's one
-    Conflict for an existing destination, as a check beside the copy says it."""
-    if result.returncode == _TAKEN and _TAKEN_SAID in result.stderr:
-        raise Conflict(
-            f"{label} already exists", hint="pick another name, or pass --force to replace it"
-        )
 
 
 def failed_over_ssh(result: Completed, host: str) -> None:
